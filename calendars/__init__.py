@@ -1,0 +1,1 @@
+"""iCalendar feeds rendered from the models: process, member State and personal feeds."""

@@ -1,0 +1,289 @@
+"""The three kinds of feed (process, member State, person) as bytes, with their validators.
+
+A feed is a pure function of its rows and of the current UTC day (which cancelled events have been retired), so
+it is rendered once per change and then served from memory: a request costs two small queries (the subject and
+an aggregate over the rows' versions) until something changes. The ETag is a digest of the bytes, identical on
+every replica; Last-Modified is the newest modified_at among the rows the feed is drawn from.
+
+Cancelled events (skipped stages, cancelled meetings) stay in the feed, STATUS:CANCELLED, for RETENTION after
+they were cancelled: clients that merge a subscription rather than replace it (Outlook, Apple) then remove them,
+and a client that was offline for a few weeks still learns of the cancellation. After that they are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from icalendar import Calendar, Event, Timezone, vDuration
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
+
+from calendars import audience, events
+from config import clock
+from models import feed_tokens
+from models.directory import MemberState, Person
+from models.enums import Role
+from models.errors import NotFound
+from models.process import Meeting, Process, Stage
+from models.queries import get_process
+
+RETENTION = timedelta(days=60)
+REFRESH = timedelta(hours=4)
+PRODID = "-//consultrack//consultation calendars//EN"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    etag: str
+    """A strong validator, quoted, derived from the bytes."""
+    last_modified: datetime
+    filename: str
+
+
+# -- rendering ---------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(tzid: str, first: date, last: date) -> Timezone:
+    """Building a VTIMEZONE walks the zone's transitions (slow); the component is read-only once built."""
+    from zoneinfo import ZoneInfo
+
+    return Timezone.from_tzinfo(ZoneInfo(tzid), tzid=tzid, first_date=first, last_date=last)
+
+
+def _sort_key(event: Event) -> tuple[str, str]:
+    start = event.decoded("dtstart")
+    moment = start.astimezone(UTC).isoformat() if isinstance(start, datetime) else start.isoformat()
+    return moment, str(event["uid"])
+
+
+def render(name: str, description: str, items: Sequence[Event]) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    cal.add("description", description)
+    cal.add("x-wr-caldesc", description)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    years = [_sort_key(e)[0][:4] for e in items]
+    for event in sorted(items, key=_sort_key):
+        cal.add_component(event)
+    if years:
+        first, last = date(int(min(years)) - 1, 1, 1), date(int(max(years)) + 2, 1, 1)
+        for tzid in sorted(cal.get_missing_tzids(), reverse=True):
+            cal.subcomponents.insert(0, _vtimezone(tzid, first, last))
+    return cal.to_ical()
+
+
+# -- the cache ---------------------------------------------------------------------------------------------------
+
+_cache: OrderedDict[Hashable, Feed] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 512
+
+
+def _cached(key: Hashable, build: Callable[[], Feed]) -> Feed:
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    feed = build()
+    with _cache_lock:
+        _cache[key] = feed
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return feed
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _aggregates_sql(scoped: bool) -> str:
+    where = " WHERE process_id = :process_id" if scoped else ""
+    parts = [f"(SELECT {agg} FROM {table}{where})" for table in ("stage", "meeting")
+             for agg in ("count(*)", "sum(version)", "max(modified_at)")]
+    where = " WHERE id = :process_id" if scoped else ""
+    parts += [f"(SELECT {agg} FROM process{where})" for agg in ("count(*)", "max(id)", "max(created_at)")]
+    return ", ".join(parts)
+
+
+# Plain SQL, built once: this runs on every request, and composing it with the ORM costs three times more.
+_FINGERPRINT = {True: text(f"SELECT {_aggregates_sql(True)}"), False: text(f"SELECT {_aggregates_sql(False)}")}
+_PERSON_COLUMNS = "person.id, person.name, person.role, person.timezone, member_state.timezone"
+_PERSONAL_PROBE = text(
+    f"SELECT {_PERSON_COLUMNS}, {_aggregates_sql(False)} FROM {feed_tokens.LIVE_FROM_SQL}"
+    f" LEFT JOIN member_state ON member_state.code = person.member_state_code WHERE {feed_tokens.LIVE_WHERE_SQL}")
+
+
+def _key(session: Session, kind: str, subject: tuple[Any, ...], aggregates: Sequence[Any]) -> tuple[Any, ...]:
+    """What a feed depends on. Every change to a stage or meeting bumps its version and sets its modified_at
+    (models.lifecycle.touch); processes are never edited once created, only added. The sums only grow, so a
+    key once superseded never comes back; the counts catch rows added or removed. The key names the database
+    too (one process may serve several, as the tests do) and the UTC day, which decides which cancelled
+    events are retired."""
+    return (kind, tuple(str(v) for v in subject), tuple(str(v) for v in aggregates),
+            _database(session.get_bind().engine), clock.now().date())
+
+
+@lru_cache(maxsize=16)
+def _database(engine: Engine) -> str:
+    """The engine's URL as text, made once per engine (rendering a URL on every request costs as much as a query)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _fingerprint(session: Session, process_id: int | None) -> Sequence[Any]:
+    scoped = process_id is not None
+    return session.connection().execute(_FINGERPRINT[scoped], {"process_id": process_id} if scoped else {}).one()
+
+
+def _feed(body: bytes, last_modified: datetime, filename: str) -> Feed:
+    return Feed(body, f'"{hashlib.sha256(body).hexdigest()[:40]}"', last_modified.replace(microsecond=0), filename)
+
+
+# -- what each feed holds ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    process: Process
+    stages: list[Stage]
+    meetings: list[Meeting]
+
+
+def _load(session: Session, process_id: int | None) -> list[_Rows]:
+    query = select(Process).order_by(col(Process.id))
+    if process_id is not None:
+        query = query.where(Process.id == process_id)
+    found = []
+    for process in session.exec(query).all():
+        stages = list(session.exec(select(Stage).where(Stage.process_id == process.id)
+                                   .order_by(col(Stage.position))).all())
+        meetings = list(session.exec(select(Meeting).where(Meeting.process_id == process.id)
+                                     .order_by(col(Meeting.day), col(Meeting.key))).all())
+        found.append(_Rows(process, stages, meetings))
+    return found
+
+
+def _live(row: Stage | Meeting, today: date) -> bool:
+    return not (events.is_cancelled(row) and row.modified_at.date() + RETENTION < today)
+
+
+def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meeting: Callable[[Meeting], bool],
+             deadline: Callable[[Process, Stage], Event]) -> tuple[list[Event], datetime]:
+    today = clock.now().date()
+    items: list[Event] = []
+    newest = _EPOCH
+    for group in groups:
+        newest = max(newest, group.process.created_at)
+        by_id = {s.id: s for s in group.stages}
+        for stage in group.stages:
+            if want_stage(stage):
+                newest = max(newest, stage.modified_at)
+                if _live(stage, today):
+                    items += [events.stage_span(group.process, stage), deadline(group.process, stage)]
+        for meeting in group.meetings:
+            if want_meeting(meeting):
+                newest = max(newest, meeting.modified_at)
+                if _live(meeting, today):
+                    items.append(events.meeting_event(group.process, meeting, by_id.get(meeting.stage_id)))
+    return items, newest
+
+
+def process_feed(session: Session, process_key: str) -> Feed:
+    """Public: every stage, deadline and meeting of one process. No personal data."""
+    process = get_process(session, process_key)
+
+    def build() -> Feed:
+        items, newest = _collect(_load(session, process.id), lambda s: True, lambda m: True,
+                                 lambda p, s: events.deadline(p, s))
+        body = render(process.short_name, f"{process.title}: stages, deadlines and meetings.", items)
+        return _feed(body, newest, f"{process.key}.ics")
+
+    return _cached(_key(session, "process", (process.id,), _fingerprint(session, process.id)), build)
+
+
+def member_state_feed(session: Session, code: str) -> Feed:
+    """Public: what member States owe and attend, in every process, named for one State."""
+    state = session.get(MemberState, code.upper()) if len(code) == 2 else None
+    if state is None:
+        raise NotFound(f"unknown member State {code!r}")
+
+    def build() -> Feed:
+        wanted = audience.concerns_member_states
+        items, newest = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
+                                 lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
+        body = render(f"Consultations: {state.name}",
+                      f"Deadlines and meetings for {state.name} and its National Focal Points.", items)
+        return _feed(body, newest, f"{state.code}.ics")
+
+    subject = (state.code, state.name, state.timezone)
+    return _cached(_key(session, "state", subject, _fingerprint(session, None)), build)
+
+
+def personal_name(name: str) -> str:
+    return f"Consultations: {name}"
+
+
+def personal_feed(session: Session, person: Person) -> Feed:
+    """Private: the person's own deadlines (with an alarm), the stages they act in, the meetings they attend.
+
+    It names nobody else and carries no e-mail address at all."""
+    state = session.get(MemberState, person.member_state_code) if person.member_state_code else None
+    subject = (person.id, person.name, person.role.value, person.timezone, state.timezone if state else None)
+    return _cached(_key(session, "person", subject, _fingerprint(session, None)),
+                   lambda: _render_personal(session, person, state))
+
+
+def personal_feed_for_token(session: Session, token: str) -> Feed | None:
+    """The personal feed a token opens, or None for any miss: one query per request until something changes
+    (the token, the person and the aggregates of the fingerprint together)."""
+    row = session.connection().execute(_PERSONAL_PROBE, {"digest": feed_tokens.token_digest(token)}).first()
+    if row is None:
+        return None
+    subject = (row[0], row[1], Role(row[2]).value, row[3], row[4])
+
+    def build() -> Feed:
+        person = session.get(Person, row[0])
+        assert person is not None
+        state = session.get(MemberState, person.member_state_code) if person.member_state_code else None
+        return _render_personal(session, person, state)
+
+    return _cached(_key(session, "person", subject, row[5:]), build)
+
+
+def _render_personal(session: Session, person: Person, state: MemberState | None) -> Feed:
+    groups = _load(session, None)
+    zone = audience.zone_of(person, state, groups[0].process.timezone if groups else "UTC")
+
+    def mine(owners: list[str]) -> bool:
+        return audience.concerns(owners, person.role)
+
+    items, newest = _collect(groups, lambda s: mine(s.owners), lambda m: mine(m.attendees),
+                             lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True))
+    body = render(personal_name(person.name),
+                  f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.", items)
+    return _feed(body, newest, "consultations.ics")
+
+
+def public_feeds(session: Session) -> list[tuple[str, Feed]]:
+    """Every public feed with its path under /calendars/, as the web app serves it (and `feed export` writes)."""
+    found = [(f"processes/{p.key}.ics", process_feed(session, p.key))
+             for p in session.exec(select(Process).order_by(col(Process.id))).all()]
+    found += [(f"member-states/{s.code}.ics", member_state_feed(session, s.code))
+              for s in session.exec(select(MemberState).order_by(col(MemberState.code))).all()]
+    return found

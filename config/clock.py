@@ -1,0 +1,49 @@
+"""The one clock. Nothing else asks the operating system for the time, so any day can be "today"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from config.settings import get_settings
+
+_override: datetime | None = None
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"the clock needs a time zone: {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def now() -> datetime:
+    """The current instant, in UTC: an override, else CONSULTRACK_NOW, else the system clock."""
+    if _override is not None:
+        return _override
+    configured = get_settings().now
+    if configured is not None:
+        return _aware(configured)
+    return datetime.now(UTC)
+
+
+def today(tz: str) -> date:
+    """The calendar date it is now in the zone `tz`."""
+    return now().astimezone(ZoneInfo(tz)).date()
+
+
+def set_now(moment: datetime | None) -> None:
+    global _override
+    _override = None if moment is None else _aware(moment)
+
+
+@contextmanager
+def frozen(moment: datetime) -> Iterator[None]:
+    """Stand on `moment` for the duration of the block (the demo's replay, tests)."""
+    previous = _override
+    set_now(moment)
+    try:
+        yield
+    finally:
+        set_now(previous)

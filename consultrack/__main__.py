@@ -1,0 +1,3 @@
+from consultrack.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""What every command shares: the console, the actor, one way to fail."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from config.settings import get_settings
+from models.errors import ConsultrackError
+
+console = Console(highlight=False)
+if not console.is_terminal:
+    console = Console(highlight=False, width=int(os.environ.get("COLUMNS", "140")))
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ProcessOpt = Annotated[str | None, typer.Option("--process", "-p", help="Process key; optional when there is one.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", envvar="CONSULTRACK_ACTOR",
+                                              help="Who is acting, for the audit log (default: your login).")]
+
+
+def actor_name(actor: str | None) -> str:
+    return (actor or os.environ.get("USER") or getpass.getuser()).strip()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ConsultrackError as exc:
+            fail(exc.message, exc.exit_code)
+
+    return wrapper
+
+
+def parse_date(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{what}: {value!r} is not a date (use YYYY-MM-DD)", 2)
+
+
+def require_database() -> None:
+    """Reading commands use an existing database; they never create one by accident."""
+    settings = get_settings()
+    if settings.database_url is None and not (settings.data_dir / "consultrack.db").exists():
+        fail(f"no data in {Path(settings.data_dir).resolve()}: run 'consultrack init' (or 'consultrack demo') first")

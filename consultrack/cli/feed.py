@@ -1,0 +1,171 @@
+"""`consultrack feed`: personal feed tokens, and every public feed written out as static files.
+
+Tokens are directory administration, not process state: they are written in one short transaction here (with
+their audit entry), without a flow. A token is printed once, when issued; only its hash is kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from consultrack.cli.common import ActorOpt, actor_name, console, require_database
+
+feed_app = typer.Typer(no_args_is_help=True, help="Calendar feeds: personal tokens, static export.")
+token_app = typer.Typer(no_args_is_help=True, help="Personal feed tokens: issue, list, revoke, rotate.")
+feed_app.add_typer(token_app, name="token")
+
+
+def _subscribe_url(secret: str) -> str:
+    from config.settings import get_settings
+
+    return f"{get_settings().base_url.rstrip('/')}/subscribe/{secret}"
+
+
+def _show_issued(email: str, secret: str, token_id: int | None) -> None:
+    from consultrack.web.feeds import subscribe_links
+
+    links = subscribe_links(secret, email)
+    console.print(f"feed token {token_id} issued for {email}. It is shown only now; keep it secret.")
+    console.print(f"  feed:      {links['https']}")
+    console.print(f"  webcal:    {links['webcal']}")
+    console.print(f"  subscribe: {_subscribe_url(secret)}")
+
+
+def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) -> None:
+    """E-mail the person their subscribe page. The token is committed first: if sending fails, nothing is
+    lost (the address printed above works), and nothing was sent with a token that does not exist."""
+    import asyncio
+    from contextlib import ExitStack
+
+    from calendars.feeds import personal_name
+    from config import clock
+    from config.settings import get_settings
+    from consultrack.cli.common import fail
+    from consultrack.web.feeds import subscribe_links
+    from notifications.message import InvalidAddress, build_message, new_message_id
+    from notifications.render import RenderError, render
+    from notifications.sink import running_sink
+    from notifications.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+
+    settings = get_settings()
+    ctx = {"recipient": {"name": name}, "links": subscribe_links(secret, personal_name(name)),
+           "subscribe_url": _subscribe_url(secret)}
+
+    async def send(host: str, port: int) -> None:
+        async with Connection(settings, host, port) as smtp:
+            await smtp.send(envelope)  # one recipient: a refusal raises
+
+    try:
+        envelope = build_message(
+            sender=settings.mail_from, to=(name, email), cc=[], reply_to=settings.mail_reply_to,
+            rendered=render("feed_subscribe", ctx), message_id=new_message_id(settings.mail_from, "feed", token_id),
+            date=clock.now(), ics=None)
+        with ExitStack() as stack:
+            host, port = (stack.enter_context(running_sink(settings.mailbox_dir)) if settings.mail_sink
+                          else (settings.smtp_host, settings.smtp_port))
+            asyncio.run(send(host, port))
+    except (RenderError, InvalidAddress, LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
+        fail(f"the e-mail to {email} was not sent ({exc}); feed token {token_id} is valid: "
+             "give them the subscribe address above, or revoke it")
+    console.print(f"subscribe e-mail sent to {email}")
+
+
+@token_app.command("new")
+def token_new(
+    email: Annotated[str, typer.Argument(help="The person's e-mail address, as in the directory.")],
+    label: Annotated[str, typer.Option(help="What the token is for, e.g. 'work laptop'.")] = "",
+    send: Annotated[bool, typer.Option("--send", help="E-mail the person their subscribe page.")] = False,
+    actor: ActorOpt = None,
+) -> None:
+    """Issue a feed token (a person may have several); prints the feed and subscribe addresses once."""
+    require_database()
+    from config import clock
+    from models.db import session_scope
+    from models.feed_tokens import issue
+
+    with session_scope() as session:
+        issued = issue(session, email, actor=actor_name(actor), now=clock.now(), label=label)
+        person_name, person_email, token_id = issued.person.name, issued.person.email, issued.row.id
+    _show_issued(person_email, issued.secret, token_id)
+    if send:
+        _send_subscribe(person_name, person_email, issued.secret, token_id)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id (see 'feed token list') or the token itself.")],
+    actor: ActorOpt = None,
+) -> None:
+    """Revoke a token: its feed and subscribe page answer 404 from now on."""
+    require_database()
+    from config import clock
+    from models.db import session_scope
+    from models.feed_tokens import revoke
+
+    with session_scope() as session:
+        row = revoke(session, token, actor=actor_name(actor), now=clock.now())
+        token_id = row.id
+    console.print(f"feed token {token_id} revoked")
+
+
+@token_app.command("rotate")
+def token_rotate(
+    token: Annotated[str, typer.Argument(help="The token's id (see 'feed token list') or the token itself.")],
+    actor: ActorOpt = None,
+) -> None:
+    """Revoke a token and issue its replacement for the same person, in one step."""
+    require_database()
+    from config import clock
+    from models.db import session_scope
+    from models.feed_tokens import rotate
+
+    with session_scope() as session:
+        issued = rotate(session, token, actor=actor_name(actor), now=clock.now())
+        person_email, token_id = issued.person.email, issued.row.id
+    _show_issued(person_email, issued.secret, token_id)
+
+
+@token_app.command("list")
+def token_list(
+    person: Annotated[str | None, typer.Option(help="Only this person's tokens (e-mail address).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+) -> None:
+    """List feed tokens (never the secrets: only their ids)."""
+    require_database()
+    from models.db import read_session
+    from models.feed_tokens import tokens_of
+
+    with read_session() as session:
+        rows = tokens_of(session, person)
+    table = Table("Id", "Person", "Label", "Issued (UTC)", "Revoked (UTC)", title="Feed tokens")
+    for token, owner in rows:
+        if token.revoked_at is not None and not all_:
+            continue
+        table.add_row(str(token.id), owner.email, token.label, f"{token.created_at:%Y-%m-%d %H:%M}",
+                      f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "")
+    console.print(table)
+
+
+@feed_app.command("export")
+def export(directory: Annotated[Path, typer.Argument(help="Where to write; created if missing.")]) -> None:
+    """Write every public feed as a static file, at the paths the web app serves (calendars/...).
+
+    Personal feeds are not exported: only hashes of their tokens are stored, so their addresses cannot be made."""
+    require_database()
+    from calendars.feeds import public_feeds
+    from models.db import read_session
+
+    with read_session() as session:
+        feeds = public_feeds(session)
+    root = directory / "calendars"
+    for relative, feed in feeds:
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".ics.partial")
+        partial.write_bytes(feed.body)
+        partial.replace(target)  # a web server never serves half a file
+    console.print(f"{len(feeds)} feeds written under {root}")

@@ -1,0 +1,158 @@
+"""Changing a process: stages, responses, meetings. Each command runs one flow."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, parse_date, require_database
+
+stage_app = typer.Typer(no_args_is_help=True, help="Start, advance, skip and reschedule stages.")
+response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
+meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: record them held or cancelled.")
+
+OverrideOpt = Annotated[str | None, typer.Option("--override", help="Go ahead anyway; the reason is audited.")]
+
+
+def _process_key(process: str | None) -> str:
+    require_database()
+    from models.db import read_session
+    from models.queries import only_process
+
+    with read_session() as session:
+        return only_process(session, process).key
+
+
+def _run(flow_name: str, **kwargs: Any) -> Any:
+    from consultrack.client import run_operation
+
+    return run_operation(flow_name, **kwargs)
+
+
+@stage_app.command("start")
+def start(stage: str, process: ProcessOpt = None, override: OverrideOpt = None, actor: ActorOpt = None) -> None:
+    """Start a planned stage (refused while its predecessors are open, unless overridden)."""
+    result = _run("start_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+                  override_reason=override)
+    console.print(f"{result['stage']} is now {result['state']}")
+
+
+@stage_app.command("advance")
+def advance(
+    stage: str,
+    process: ProcessOpt = None,
+    approver: Annotated[str | None, typer.Option(help="manual gate: e-mail of the approving secretariat")] = None,
+    note: Annotated[str | None, typer.Option(help="manual gate: the approval note")] = None,
+    decision: Annotated[str | None, typer.Option(help="decision gate: the decision text")] = None,
+    decision_date: Annotated[str | None, typer.Option(help="decision gate: YYYY-MM-DD")] = None,
+    proceed: Annotated[str | None, typer.Option(help="responses gate, after the deadline: why go on")] = None,
+    override: OverrideOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Complete an active stage whose gate is met, and start the stages it unblocks."""
+    result = _run("advance_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+                  approver=approver, note=note, decision_text=decision,
+                  decision_date=parse_date(decision_date, "--decision-date"), proceed_reason=proceed,
+                  override_reason=override)
+    how = " (gate overridden)" if result["overridden"] else ""
+    console.print(f"{result['stage']} completed{how}")
+    for key in result["started"]:
+        console.print(f"{key} started")
+
+
+@stage_app.command("skip")
+def skip(stage: str, reason: Annotated[str, typer.Option(help="Why the stage is skipped.")],
+         process: ProcessOpt = None, actor: ActorOpt = None) -> None:
+    """Skip a planned or active stage."""
+    result = _run("skip_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+                  reason=reason)
+    console.print(f"{result['stage']} is now {result['state']}")
+
+
+@stage_app.command("reschedule")
+def reschedule(
+    stage: str,
+    start: Annotated[str | None, typer.Option(help="New first day, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="New last day, YYYY-MM-DD")] = None,
+    due: Annotated[str | None, typer.Option(help="New deadline, YYYY-MM-DD (default: follows the end)")] = None,
+    confirm: Annotated[bool, typer.Option(help="The dates are confirmed: no longer tentative.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (required to apply).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply; without it, only preview.")] = False,
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Move a stage; the stages that depend on it follow (finish-to-start). Previews unless --apply."""
+    from models.db import read_session
+    from models.queries import get_process
+    from models.schedule import plan_reschedule
+
+    key = _process_key(process)
+    new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
+    with read_session() as session:
+        plan = plan_reschedule(session, get_process(session, key), stage, start=new_start, end=new_end,
+                               due=new_due, confirm=confirm)
+    if plan.empty:
+        console.print(f"nothing changes: {stage} already has these dates")
+        raise typer.Exit(1 if apply else 0)
+    table = Table("Stage", "Window now", "Window after", "Deadline after", "Why", title="Reschedule preview")
+    for m in plan.stages:
+        table.add_row(m.key, f"{m.old_start} .. {m.old_end}", f"{m.new_start} .. {m.new_end}", str(m.new_due),
+                      m.because + (" (confirmed)" if m.confirms else ""))
+    console.print(table)
+    for mm in plan.meetings:
+        console.print(f"meeting {mm.key}: {mm.old_day} -> {mm.new_day}")
+    if not apply:
+        console.print("preview only: add --apply --reason '...' to make the change")
+        return
+    if not reason:
+        from consultrack.cli.common import fail
+
+        fail("--reason is required with --apply", 2)
+    result = _run("reschedule_stage", process_key=key, stage_key=stage, actor=actor_name(actor), reason=reason,
+                  start=new_start, end=new_end, due=new_due, confirm=confirm)
+    console.print(f"rescheduled: {', '.join(result['moved'])}")
+
+
+@response_app.command("record")
+def response_record(
+    stage: str,
+    member_state: Annotated[str, typer.Argument(help="ISO code (JP) or name (Japan)")],
+    received: Annotated[str | None, typer.Option(help="Date received, YYYY-MM-DD (default: today)")] = None,
+    channel: Annotated[str, typer.Option(help="e-mail, letter, diplomatic note, meeting...")] = "e-mail",
+    note: Annotated[str, typer.Option()] = "",
+    link: Annotated[str | None, typer.Option(help="Where the response is filed (http/https)")] = None,
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Record a member State's response to a stage."""
+    from config import clock
+    from models.db import read_session
+    from models.queries import get_process
+
+    key = _process_key(process)
+    day = parse_date(received, "--received")
+    if day is None:
+        with read_session() as session:
+            day = clock.today(get_process(session, key).timezone)
+    result = _run("record_response", process_key=key, stage_key=stage, member_state=member_state,
+                  actor=actor_name(actor), received_on=day, channel=channel, note=note, link=link)
+    console.print(f"response from {result['member_state']} to {result['stage']} recorded ({result['received_on']})")
+
+
+@meeting_app.command("held")
+def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = None) -> None:
+    """Record that a meeting took place."""
+    result = _run("set_meeting_status", process_key=_process_key(process), meeting_key=meeting, status="held",
+                  actor=actor_name(actor))
+    console.print(f"meeting {result['meeting']} is {result['status']}")
+
+
+@meeting_app.command("cancel")
+def meeting_cancel(meeting: str, reason: Annotated[str, typer.Option()], process: ProcessOpt = None,
+                   actor: ActorOpt = None) -> None:
+    """Cancel a meeting; calendars mark it cancelled."""
+    result = _run("set_meeting_status", process_key=_process_key(process), meeting_key=meeting,
+                  status="cancelled", actor=actor_name(actor), reason=reason)
+    console.print(f"meeting {result['meeting']} is {result['status']}")

@@ -1,0 +1,96 @@
+"""Where a change runs. When a service answers for this database, the CLI sends the change through its API (Prefect
+is warm there, so it costs a fraction of a second); otherwise the flow runs in this process, as it always could.
+
+The service is the one at CONSULTRACK_SERVICE_URL, else the base URL. It is used only if its /healthz names the
+same database as ours and we hold an API token (CONSULTRACK_API_TOKEN, or <data_dir>/api-token written by
+`consultrack api-token new --save`). Changes made through the API are audited under the token's account."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from config.settings import get_settings
+from models.errors import Conflict, ConsultrackError, InvalidInput, NotFound, TransitionRefused
+
+PROBE_TIMEOUT = 0.5
+TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
+ROUTES = {
+    "start_stage": ("stages", "start", ("override_reason",)),
+    "advance_stage": ("stages", "advance", ("approver", "note", "decision_text", "decision_date", "proceed_reason",
+                                            "override_reason")),
+    "skip_stage": ("stages", "skip", ("reason",)),
+    "reschedule_stage": ("stages", "reschedule", ("start", "end", "due", "confirm", "reason")),
+    "record_response": ("stages", "responses", ("member_state", "received_on", "channel", "note", "link")),
+    "set_meeting_status": ("meetings", "status", ("status", "reason")),
+}
+
+
+def database_identity() -> str:
+    """A digest of the database URL (never the URL, which may hold a password), published by /healthz."""
+    return hashlib.sha256(get_settings().sqlalchemy_url.encode()).hexdigest()[:16]
+
+
+def api_token() -> str | None:
+    token = os.environ.get("CONSULTRACK_API_TOKEN")
+    if token:
+        return token.strip()
+    path = Path(get_settings().data_dir) / TOKEN_FILE
+    return path.read_text().strip() if path.is_file() else None
+
+
+def service_url() -> str:
+    settings = get_settings()
+    return (settings.service_url or settings.base_url).rstrip("/")
+
+
+def running_service() -> str | None:
+    """The URL of a service working on our database, or None (nothing answers, or it serves another one)."""
+    import httpx
+
+    url = service_url()
+    try:
+        answer = httpx.get(f"{url}/healthz", timeout=PROBE_TIMEOUT)
+        facts = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    same_db = isinstance(facts, dict) and facts.get("database", {}).get("id") == database_identity()
+    return url if same_db and facts.get("prefect", {}).get("ok") else None
+
+
+def _through_api(url: str, token: str, name: str, kwargs: dict[str, Any]) -> Any:
+    import httpx
+
+    collection, action, fields = ROUTES[name]
+    item = kwargs["stage_key"] if collection == "stages" else kwargs["meeting_key"]
+    path = f"/api/processes/{quote(kwargs['process_key'], safe='')}/{collection}/{quote(item, safe='')}/{action}"
+    body = {k: (v.isoformat() if isinstance(v, date) else str(v) if k == "status" else v)
+            for k, v in kwargs.items() if k in fields and v is not None}
+    answer = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    if answer.status_code == 200:
+        return answer.json()
+    try:
+        message = answer.json().get("error") or answer.text
+    except ValueError:
+        message = answer.text
+    kind = {404: NotFound, 409: Conflict if "already" in str(message) else TransitionRefused,
+            422: InvalidInput}.get(answer.status_code, ConsultrackError)
+    raise kind(f"{message} (via the service at {url})")
+
+
+def run_operation(name: str, **kwargs: Any) -> Any:
+    token = api_token()
+    url = running_service() if token else None
+    if url is not None and token is not None:
+        return _through_api(url, token, name, kwargs)
+    from flows import stages
+    from flows.engine import run
+    from models.enums import MeetingStatus
+
+    if "status" in kwargs:
+        kwargs["status"] = MeetingStatus(kwargs["status"])
+    return run(getattr(stages, name), **kwargs)

@@ -1,0 +1,148 @@
+"""Calendar feeds over HTTP, and the page that helps a person subscribe to theirs.
+
+Paths are stable (clients keep a subscription URL for years): /calendars/processes/<key>.ics and
+/calendars/member-states/<CODE>.ics are public; /calendars/<token>.ics and /subscribe/<token> are personal,
+the token being the only credential. Every miss is the same plain 404, whatever the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from calendars.feeds import Feed, member_state_feed, personal_feed_for_token, personal_name, process_feed
+from config.settings import get_settings
+from models.db import read_session
+from models.errors import NotFound
+from models.feed_tokens import person_for_token
+
+MAX_QUERY = 1024
+"""Clients add nothing to a feed URL; a longer query string is an attack or a mistake."""
+FEED_MAX_AGE = 300
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                         autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def _bounded_query(request: Request) -> None:
+    """Called first by each handler (a router dependency would cost a tenth of a request's time)."""
+    if len(request.scope["query_string"]) > MAX_QUERY:
+        raise HTTPException(400, "query string too long")
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def _missing() -> HTTPException:
+    return HTTPException(404, "not found")
+
+
+@lru_cache(maxsize=1024)
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
+
+
+def _not_modified(request: Request, feed: Feed) -> bool:
+    """RFC 9110 13.1: If-None-Match (weak comparison) decides when present; If-Modified-Since otherwise."""
+    tags = request.headers.get("if-none-match")
+    if tags is not None:
+        offered = [t.strip() for t in tags.split(",")]
+        return "*" in offered or any(t.removeprefix("W/") == feed.etag for t in offered)
+    since = request.headers.get("if-modified-since")
+    if not since:
+        return False
+    try:
+        moment = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False
+    return moment.tzinfo is not None and feed.last_modified <= moment
+
+
+def _serve(request: Request, feed: Feed, *, private: bool) -> Response:
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": _http_date(feed.last_modified),
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={FEED_MAX_AGE}",
+    }
+    if private:
+        headers |= {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+    if _not_modified(request, feed):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{_SAFE_NAME.sub("_", feed.filename)}"'
+    return Response(feed.body, media_type=CONTENT_TYPE, headers=headers)
+
+
+@router.get("/calendars/processes/{key}.ics")
+async def process_calendar(key: str, request: Request) -> Response:
+    _bounded_query(request)
+    try:
+        with read_session() as session:
+            feed = process_feed(session, key)
+    except NotFound:
+        raise _missing() from None
+    return _serve(request, feed, private=False)
+
+
+@router.get("/calendars/member-states/{code}.ics")
+async def member_state_calendar(code: str, request: Request) -> Response:
+    _bounded_query(request)
+    try:
+        with read_session() as session:
+            feed = member_state_feed(session, code)
+    except NotFound:
+        raise _missing() from None
+    return _serve(request, feed, private=False)
+
+
+@router.get("/calendars/{token}.ics")
+async def personal_calendar(token: str, request: Request) -> Response:
+    _bounded_query(request)
+    with read_session() as session:
+        feed = personal_feed_for_token(session, token)
+    if feed is None:
+        raise _missing()
+    return _serve(request, feed, private=True)
+
+
+def subscribe_links(token: str, calendar_name: str) -> dict[str, str]:
+    """The feed's https and webcal addresses, and the one-click subscribe links of the big calendar services.
+
+    Built from the configured base URL, never from the request's Host header (which the client controls)."""
+    base = urlsplit(get_settings().base_url.rstrip("/"))
+    path = f"{base.path}/calendars/{token}.ics"
+    https = urlunsplit((base.scheme, base.netloc, path, "", ""))
+    webcal = urlunsplit(("webcal", base.netloc, path, "", ""))
+    name = quote(calendar_name, safe="")
+    return {
+        "https": https,
+        "webcal": webcal,
+        "google": f"https://calendar.google.com/calendar/render?cid={quote(webcal, safe='')}",
+        "outlook_com": f"https://outlook.live.com/calendar/0/addfromweb?url={quote(https, safe='')}&name={name}",
+        "outlook_365": f"https://outlook.office.com/calendar/0/addfromweb?url={quote(https, safe='')}&name={name}",
+    }
+
+
+@router.get("/subscribe/{token}", response_class=HTMLResponse)
+def subscribe_page(token: str, request: Request) -> HTMLResponse:
+    _bounded_query(request)
+    with read_session() as session:
+        person = person_for_token(session, token)
+        if person is None:
+            raise _missing()
+        name, calendar = person.name, personal_name(person.name)
+    body = _templates.get_template("feeds/subscribe.html").render(
+        person_name=name, links=subscribe_links(token, calendar))
+    return HTMLResponse(body, headers={
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    })

@@ -1,0 +1,76 @@
+"""/healthz: whether the database, the scheduler, Prefect and the mail transport work, in one JSON answer.
+
+The database carries an identity (consultrack/client.py) so the CLI hands changes only to a service that works on
+the same database."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from starlette.responses import JSONResponse
+
+from config.settings import get_settings
+from consultrack.client import database_identity
+from models.db import read_session
+
+router = APIRouter(tags=["health"])
+MAIL_CHECK_TTL = 30.0
+_mail_cache: dict[str, Any] = {}
+
+
+def _database() -> dict[str, Any]:
+    try:
+        with read_session() as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "id": database_identity()}
+
+
+async def _mail() -> dict[str, Any]:
+    """The sink writes files (a writable mailbox is all it needs); a real server must answer SMTP's greeting."""
+    if _mail_cache and time.monotonic() - _mail_cache["at"] < MAIL_CHECK_TTL:
+        return _mail_cache["result"]
+    settings = get_settings()
+    result: dict[str, Any]
+    if settings.mail_sink:
+        box = settings.mailbox_dir
+        try:
+            box.mkdir(parents=True, exist_ok=True)
+            probe = box / ".healthz"
+            probe.write_text("ok")
+            probe.unlink()
+            result = {"ok": True, "transport": "local sink", "mailbox": str(box)}
+        except OSError as exc:
+            result = {"ok": False, "transport": "local sink", "error": exc.strerror or type(exc).__name__}
+    else:
+        import aiosmtplib
+
+        client = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=3,
+                                 use_tls=settings.smtp_tls, start_tls=False)
+        try:
+            await client.connect()
+            await client.quit()
+            result = {"ok": True, "transport": f"smtp {settings.smtp_host}:{settings.smtp_port}"}
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            result = {"ok": False, "transport": f"smtp {settings.smtp_host}:{settings.smtp_port}",
+                      "error": type(exc).__name__}
+    _mail_cache.update(at=time.monotonic(), result=result)
+    return result
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    service = getattr(request.app.state, "service", None)
+    absent = {"ok": False, "detail": "not run by this process (consultrack serve runs it)"}
+    checks: dict[str, Any] = {
+        "database": _database(),
+        "scheduler": service.scheduler_health() if service else absent,
+        "prefect": await service.prefect_health() if service else absent,
+        "mail": await _mail(),
+    }
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)

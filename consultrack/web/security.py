@@ -1,0 +1,163 @@
+"""Who is asking and whether they may: login sessions (signed cookies), roles, CSRF tokens, security headers.
+
+Sessions are Starlette's signed cookies (itsdangerous): nothing to store server-side. A session idle for longer
+than SESSION_IDLE ends (the signed cookie carries its last-seen time, so the browser can be told why); the cookie
+itself stops verifying after SESSION_MAX_AGE. Idle time is wall-clock time, not the domain clock: a demo standing
+on a past day still signs people out. The account is re-read on every request, so disabling it ends its sessions.
+CSRF uses a per-session synchronizer token that every form carries and every POST must echo.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from pathlib import Path
+
+from fastapi import Request
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from config.settings import get_settings
+from models.account import Account
+from models.enums import AccountRole
+from models.errors import ConsultrackError
+
+SESSION_COOKIE = "consultrack_session"
+SESSION_IDLE = 8 * 3600
+"""A working day: a forgotten browser on a shared office machine does not stay signed in overnight."""
+SESSION_MAX_AGE = 14 * 24 * 3600
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in account; the handler sends the browser to the login page."""
+
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+class Forbidden(ConsultrackError):
+    http_status = 403
+
+
+class Unauthorized(ConsultrackError):
+    http_status = 401
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def session_secret() -> str:
+    """The configured secret, else one generated once and kept (owner-only) in the data directory, so that a
+    restart does not sign everybody out."""
+    settings = get_settings()
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value()
+    path = Path(settings.data_dir) / "session-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def current_account(request: Request) -> Account | None:
+    if "account" in request.state.__dict__:
+        return request.state.account
+    account: Account | None = None
+    account_id = request.session.get("account_id")
+    seen = request.session.get("seen")
+    now = time.time()
+    if isinstance(account_id, int) and (not isinstance(seen, float | int)
+                                        or now - seen > request.app.state.session_idle):
+        request.session.clear()
+        request.state.expired = True
+        account_id = None
+    if isinstance(account_id, int):
+        from models.db import read_session
+
+        with read_session() as session:
+            found = session.get(Account, account_id)
+        if found is not None and not found.disabled and request.session.get("pw") == found.password_hash[-16:]:
+            account = found
+            request.session["seen"] = int(now)
+    request.state.account = account
+    return account
+
+
+def require_account(request: Request) -> Account:
+    account = current_account(request)
+    if account is None:
+        raise LoginRequired(expired=getattr(request.state, "expired", False))
+    return account
+
+
+def require_admin(request: Request) -> Account:
+    account = require_account(request)
+    if account.role is not AccountRole.ADMIN:
+        raise Forbidden(f"your account ({account.username}) is a viewer: it may look but not change anything. "
+                        "Ask an administrator of the secretariat.")
+    return account
+
+
+def sign_in(request: Request, account: Account) -> None:
+    """A fresh session on login (no fixation): the old contents, CSRF token included, are dropped."""
+    request.session.clear()
+    request.session["account_id"] = account.id
+    request.session["seen"] = int(time.time())
+    # Part of the password hash: changing the password (a new salt) ends the account's other sessions.
+    request.session["pw"] = account.password_hash[-16:]
+    request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: object) -> None:
+    expected = request.session.get(CSRF_FIELD)
+    if not isinstance(expected, str) or not isinstance(submitted, str) or not hmac.compare_digest(
+            expected.encode(), submitted.encode()):
+        raise CsrfFailed()
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    request.session.setdefault("flash", []).append({"kind": kind, "text": text})
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    return request.session.pop("flash", [])
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+PAGE_CSP = ("default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""No script may run on any page: the dashboard has none, so injected markup could not run any either.
+(Style attributes place the Gantt bars; they cannot run code.)"""
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+            "connect-src 'self'; frame-ancestors 'none'")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        docs = request.url.path in ("/docs", "/redoc")
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

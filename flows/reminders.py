@@ -1,0 +1,35 @@
+"""Reminder flows: the sweep (send what is due now), the secretariat's digest, and a full replan.
+
+The service's scheduler (issue 5) triggers `sweep_reminders` every minute and `send_digest` daily; both are safe
+to run late, twice, or in two processes at once (see notifications/claims.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from config import clock
+from flows.engine import in_transaction
+from notifications.digest import schedule_digests
+from notifications.planner import replan_all
+from notifications.sweep import sweep
+
+
+@flow(name="sweep-reminders", flow_run_name="send reminders due now", persist_result=False)
+async def sweep_reminders(max_batches: int | None = None) -> dict[str, Any]:
+    report = await sweep(max_batches=max_batches)
+    return report.as_dict()
+
+
+@flow(name="send-digest", flow_run_name="reminders digest to the secretariat", persist_result=False)
+async def send_digest() -> dict[str, Any]:
+    added = in_transaction(lambda s: schedule_digests(s, clock.now()))
+    report = await sweep()
+    return {"digests": added, **report.as_dict()}
+
+
+@flow(name="replan-reminders", flow_run_name="re-derive pending reminders", persist_result=False)
+async def replan_reminders() -> dict[str, int]:
+    result = in_transaction(lambda s: replan_all(s, clock.now()))
+    return {"added": result.added, "moved": result.moved, "cancelled": result.cancelled}

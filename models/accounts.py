@@ -1,0 +1,140 @@
+"""Secretariat accounts and API tokens: creating them, checking passwords and tokens. Secrets are stored hashed."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from models.account import Account
+from models.audit import record
+from models.enums import AccountRole
+from models.errors import Conflict, InvalidInput, NotFound
+from models.tokens import ApiToken, hash_token, new_token
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+_hasher = PasswordHasher()
+# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+class LoginFailed(InvalidInput):
+    """One message for an unknown user, a wrong password and a disabled account: no hint which it was."""
+
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__("wrong username or password, or the account is disabled")
+
+
+def _username(value: str) -> str:
+    name = value.strip().lower()
+    if not USERNAME.match(name):
+        raise InvalidInput("a username is 2-64 characters: lowercase letters, digits and . _ @ -")
+    return name
+
+
+def create_account(session: Session, username: str, password: str, role: AccountRole, *, actor: str,
+                   now: datetime) -> Account:
+    name = _username(username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.exec(select(Account).where(Account.username == name)).first() is not None:
+        raise Conflict(f"an account {name!r} already exists")
+    account = Account(username=name, password_hash=_hasher.hash(password), role=role, created_at=now)
+    session.add(account)
+    record(session, at=now, actor=actor, action="account.create", after={"username": name, "role": role.value})
+    return account
+
+
+def get_account(session: Session, username: str) -> Account:
+    account = session.exec(select(Account).where(Account.username == username.strip().lower())).first()
+    if account is None:
+        raise NotFound(f"no account {username!r}")
+    return account
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.exec(select(Account).order_by(Account.username)).all())
+
+
+def disable_account(session: Session, username: str, *, actor: str, now: datetime) -> Account:
+    """Disabling also revokes the account's API tokens: a disabled person's scripts stop too."""
+    account = get_account(session, username)
+    if account.disabled:
+        raise Conflict(f"account {account.username!r} is already disabled")
+    account.disabled = True
+    for token in session.exec(select(ApiToken).where(ApiToken.account_id == account.id,
+                                                     col(ApiToken.revoked_at).is_(None))).all():
+        token.revoked_at = now
+    record(session, at=now, actor=actor, action="account.disable", after={"username": account.username})
+    return account
+
+
+def authenticate(session: Session, username: str, password: str) -> Account:
+    """The account for a username and password, or LoginFailed. Argon2 verification runs either way."""
+    account = session.exec(select(Account).where(Account.username == username.strip().lower())).first()
+    try:
+        ok = _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None or account.disabled:
+        raise LoginFailed()
+    return account
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """The secret is shown once, here; only its hash is stored."""
+
+    secret: str
+    token: ApiToken
+
+
+def issue_api_token(session: Session, username: str, *, label: str, actor: str, now: datetime) -> IssuedToken:
+    account = get_account(session, username)
+    if account.disabled:
+        raise InvalidInput(f"account {account.username!r} is disabled")
+    secret = new_token()
+    token = ApiToken(account_id=account.id, token_hash=hash_token(secret), label=label.strip(), created_at=now)
+    session.add(token)
+    session.flush()
+    record(session, at=now, actor=actor, action="api_token.new",
+           after={"username": account.username, "token_id": token.id, "label": token.label})
+    return IssuedToken(secret, token)
+
+
+def revoke_api_token(session: Session, token_id: int, *, actor: str, now: datetime) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token #{token_id}")
+    if token.revoked_at is not None:
+        raise Conflict(f"API token #{token_id} was already revoked")
+    token.revoked_at = now
+    record(session, at=now, actor=actor, action="api_token.revoke", after={"token_id": token_id})
+    return token
+
+
+def tokens_of(session: Session) -> list[tuple[ApiToken, Account]]:
+    rows = session.exec(select(ApiToken, Account).where(ApiToken.account_id == Account.id)
+                        .order_by(col(ApiToken.id))).all()
+    return [(t, a) for t, a in rows]
+
+
+def account_for_token(session: Session, secret: str) -> Account | None:
+    """The active account holding this live token, else None. The lookup goes by digest; the final comparison
+    is constant-time so that no timing reveals how much of a guessed digest matched."""
+    digest = hash_token(secret)
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
+        return None
+    account = session.get(Account, token.account_id)
+    if account is None or account.disabled:
+        return None
+    return account

@@ -1,0 +1,148 @@
+"""Importing the directory from YAML or CSV: validated whole, then written in one transaction or not at all."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlmodel import Session, select
+
+from models.audit import record
+from models.directory import MemberState, Person
+from models.enums import Role
+from models.errors import InvalidInput
+from models.template import check_timezone
+from models.yaml_source import load_yaml, validate
+
+
+class MemberStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str = Field(min_length=1)
+    timezone: str
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str
+    role: Role
+    member_state: str | None = None
+    timezone: str | None = None
+    language: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, name: str) -> str:
+        if any(c in name for c in "\r\n\x00"):
+            raise ValueError("a name is one line of text")
+        return name.strip()
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, email: str) -> str:
+        try:
+            return validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"invalid e-mail address {email!r}: {exc}") from exc
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, tz: str | None) -> str | None:
+        return None if tz in (None, "") else check_timezone(tz)
+
+    @field_validator("member_state", "language", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+class DirectoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_states: list[MemberStateIn] = Field(default_factory=list)
+    people: list[PersonIn] = Field(default_factory=list)
+
+
+def read_directory(path: Path) -> DirectoryIn:
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path)
+    data, node = load_yaml(path)
+    return validate(DirectoryIn, data, node, path)
+
+
+def _read_csv(path: Path) -> DirectoryIn:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"{path}: cannot read CSV: {exc}") from exc
+    required = {"name", "email", "role"}
+    if not rows or not required <= set(rows[0]):
+        raise InvalidInput(f"{path}:1: the header needs the columns {', '.join(sorted(required))}")
+    people = []
+    for number, row in enumerate(rows, start=2):
+        if None in row:
+            raise InvalidInput(f"{path}:{number}: more fields than the header has")
+        try:
+            people.append(PersonIn.model_validate({k: v for k, v in row.items() if k}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InvalidInput(f"{path}:{number}: {field}: {first['msg'].removeprefix('Value error, ')}") from exc
+    return DirectoryIn(people=people)
+
+
+def import_directory(session: Session, directory: DirectoryIn, *, source: str, actor: str, now: Any) -> dict[str, int]:
+    """Check the whole file against itself and the database, then upsert by code and e-mail address."""
+    codes = [m.code for m in directory.member_states]
+    if len(codes) != len(set(codes)):
+        raise InvalidInput(f"{source}: member State {_first_dup(codes)} is listed twice")
+    emails = [p.email.lower() for p in directory.people]
+    if len(emails) != len(set(emails)):
+        raise InvalidInput(f"{source}: {_first_dup(emails)} is listed twice")
+    known = {m.code for m in session.exec(select(MemberState)).all()} | set(codes)
+    for person in directory.people:
+        if person.member_state is not None and person.member_state not in known:
+            raise InvalidInput(f"{source}: {person.email}: unknown member State {person.member_state!r}")
+        if person.role in (Role.FOCAL_POINT, Role.ALTERNATE_FOCAL_POINT) and person.member_state is None:
+            raise InvalidInput(f"{source}: {person.email}: a {person.role.value} belongs to a member State")
+
+    added = updated = 0
+    for state in directory.member_states:
+        row = session.get(MemberState, state.code)
+        if row is None:
+            session.add(MemberState(**state.model_dump()))
+            added += 1
+        else:
+            row.name, row.timezone = state.name, state.timezone
+            updated += 1
+    session.flush()
+    for person in directory.people:
+        fields = {
+            "name": person.name, "email": person.email, "role": person.role,
+            "member_state_code": person.member_state, "timezone": person.timezone, "language": person.language,
+        }
+        row = session.exec(select(Person).where(Person.email == person.email)).first()
+        if row is None:
+            session.add(Person(**fields))
+            added += 1
+        else:
+            for key, value in fields.items():
+                setattr(row, key, value)
+            updated += 1
+    record(session, at=now, actor=actor, action="directory.import",
+           after={"source": source, "added": added, "updated": updated})
+    return {"added": added, "updated": updated}
+
+
+def _first_dup(items: list[str]) -> str:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return ""

@@ -1,0 +1,34 @@
+"""The errors a user can cause. Each carries one message fit to show as it is."""
+
+from __future__ import annotations
+
+
+class ConsultrackError(Exception):
+    """Base: the operation was refused and nothing was written."""
+
+    exit_code = 1
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ConsultrackError):
+    http_status = 404
+
+
+class InvalidInput(ConsultrackError):
+    http_status = 422
+
+
+class TransitionRefused(ConsultrackError):
+    """The state machine or a gate says no; the message says what is missing."""
+
+    http_status = 409
+
+
+class Conflict(ConsultrackError):
+    """Somebody else changed the same thing first."""
+
+    http_status = 409

@@ -1,0 +1,133 @@
+"""Gates: what must be true before a stage may be completed, and exactly what is still missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from models.enums import GateKind, MeetingStatus
+from models.process import Process, Stage
+from models.queries import deadline_at, get_meeting, meeting_bounds, member_states
+from models.response import Response
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    done: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the person advancing a stage supplies: an approval, a decision, a reason to proceed."""
+
+    approver: str | None = None
+    note: str | None = None
+    decision_text: str | None = None
+    decision_date: date | None = None
+    proceed_reason: str | None = None
+
+
+@dataclass
+class GateStatus:
+    kind: GateKind
+    met: bool
+    checks: list[Check] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    may_proceed: bool = False
+    """responses gate only: the deadline has passed, so the secretariat may decide to go on without all."""
+
+    @property
+    def summary(self) -> str:
+        if self.met:
+            return "met"
+        return "; ".join(self.missing)
+
+
+def describe_gate(stage: Stage) -> str:
+    """The gate in a few words, for stages not yet under way."""
+    if stage.gate_kind is GateKind.MANUAL:
+        return "approval by the secretariat"
+    if stage.gate_kind is GateKind.RESPONSES:
+        quorum = stage.gate.get("quorum")
+        return f"responses from {quorum} member States" if quorum else "responses from all member States"
+    if stage.gate_kind is GateKind.MEETING_HELD:
+        return f"meeting held ({stage.gate['meeting']})"
+    return f"decision: {stage.gate.get('label') or 'recorded'}"
+
+
+def evaluate_gate(
+    session: Session, process: Process, stage: Stage, now: datetime, inputs: GateInputs | None = None
+) -> GateStatus:
+    inputs = inputs or GateInputs()
+    kind = stage.gate_kind
+    if kind is GateKind.MANUAL:
+        return _manual(stage, inputs)
+    if kind is GateKind.RESPONSES:
+        return _responses(session, process, stage, now, inputs)
+    if kind is GateKind.MEETING_HELD:
+        return _meeting(session, process, stage, now)
+    return _decision(stage, inputs)
+
+
+def _manual(stage: Stage, inputs: GateInputs) -> GateStatus:
+    approved = bool(stage.approved_by or (inputs.approver and inputs.note))
+    detail = f"approved by {stage.approved_by or inputs.approver}" if approved else ""
+    checks = [Check("approved by a member of the secretariat, with a note", approved, detail)]
+    missing = [] if approved else ["needs approval by a member of the secretariat (approver and note)"]
+    return GateStatus(GateKind.MANUAL, approved, checks, missing)
+
+
+def _responses(session: Session, process: Process, stage: Stage, now: datetime, inputs: GateInputs) -> GateStatus:
+    states = member_states(session)
+    responded = set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
+    needed = stage.gate.get("quorum") or len(states)
+    checks = [Check(f"response from {s.name}", s.code in responded) for s in states]
+    waiting = [s.name for s in states if s.code not in responded]
+    count = sum(1 for s in states if s.code in responded)
+    met = count >= needed
+    past_deadline = now >= deadline_at(stage, process)
+    missing: list[str] = []
+    if not met:
+        quorum = "" if needed == len(states) else f" ({count} of the {needed} needed)"
+        missing.append(f"waiting for responses from {', '.join(waiting)}{quorum}")
+        if past_deadline:
+            if inputs.proceed_reason:
+                met = True
+                checks.append(Check("the deadline has passed and the secretariat decided to proceed", True,
+                                    inputs.proceed_reason))
+                missing.clear()
+            else:
+                missing.append(f"the deadline ({stage.due_date:%d %B %Y}) has passed: "
+                               "the secretariat may proceed with a reason")
+        else:
+            missing[-1] += f"; deadline {stage.due_date:%d %B %Y}"
+    return GateStatus(GateKind.RESPONSES, met, checks, missing, may_proceed=past_deadline and not met)
+
+
+def _meeting(session: Session, process: Process, stage: Stage, now: datetime) -> GateStatus:
+    meeting = get_meeting(session, process, stage.gate["meeting"])
+    _, end = meeting_bounds(meeting)
+    if meeting.status is MeetingStatus.CANCELLED:
+        held, detail = False, "the meeting was cancelled"
+    elif meeting.status is MeetingStatus.HELD:
+        held, detail = True, "recorded as held"
+    elif meeting.tentative:
+        held, detail = False, "its date is still to be confirmed"
+    else:
+        held = now >= end
+        detail = f"{'ended' if held else 'ends'} {end:%d %B %Y %H:%M} {meeting.timezone}"
+    checks = [Check(f"meeting held: {meeting.title}", held, detail)]
+    missing = [] if held else [f"meeting {meeting.title!r} has not been held ({detail})"]
+    return GateStatus(GateKind.MEETING_HELD, held, checks, missing)
+
+
+def _decision(stage: Stage, inputs: GateInputs) -> GateStatus:
+    label = stage.gate.get("label") or "decision recorded"
+    recorded = bool(stage.decision_text or (inputs.decision_text and inputs.decision_date))
+    checks = [Check(label, recorded, stage.decision_text or inputs.decision_text or "")]
+    missing = [] if recorded else [f"needs the decision recorded ({label}): its text and date"]
+    return GateStatus(GateKind.DECISION_RECORDED, recorded, checks, missing)

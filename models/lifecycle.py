@@ -1,0 +1,196 @@
+"""The stage state machine: start, advance, skip, and the member-State responses and meetings it depends on.
+
+Every function changes rows in the caller's transaction and writes its audit entry there too, so a refusal
+(an exception) leaves the database exactly as it was once the caller rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from models.audit import record
+from models.directory import Person
+from models.enums import MeetingStatus, Owner, Role, StageState
+from models.errors import Conflict, InvalidInput, TransitionRefused
+from models.gates import GateInputs, GateStatus, evaluate_gate
+from models.process import Meeting, Process, Stage
+from models.queries import get_meeting, get_member_state, get_person, get_process, get_stage, stages_of
+from models.response import Response
+
+
+def snapshot(stage: Stage) -> dict[str, Any]:
+    return {
+        "state": stage.state.value, "start": stage.start_date.isoformat(), "end": stage.end_date.isoformat(),
+        "due": stage.due_date.isoformat(), "tentative": stage.tentative, "version": stage.version,
+    }
+
+
+def touch(row: Stage | Meeting, now: datetime) -> None:
+    """Every change bumps the version: the optimistic lock, and the calendar SEQUENCE."""
+    row.version += 1
+    row.modified_at = now
+
+
+def _not_blank(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise InvalidInput(f"{what} is required")
+    return value.strip()
+
+
+@dataclass
+class AdvanceResult:
+    stage: Stage
+    gate: GateStatus
+    started: list[str] = field(default_factory=list)
+    overridden: bool = False
+
+
+def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> list[Stage]:
+    by_key = {s.key: s for s in stages_of(session, process)}
+    return [by_key[k] for k in stage.depends_on
+            if by_key[k].state not in (StageState.COMPLETED, StageState.SKIPPED)]
+
+
+def start_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
+                override_reason: str | None = None) -> Stage:
+    process = get_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    if stage.state is not StageState.PLANNED:
+        raise TransitionRefused(f"stage {stage.key} is already {stage.state.value}; only a planned stage starts")
+    blocking = _blocking_predecessors(session, process, stage)
+    if blocking and not (override_reason and override_reason.strip()):
+        names = ", ".join(f"{s.key} ({s.state.value})" for s in blocking)
+        raise TransitionRefused(f"cannot start {stage.key}: it depends on {names}; "
+                                "complete those first or override with a reason")
+    before = snapshot(stage)
+    stage.state, stage.started_at = StageState.ACTIVE, now
+    if blocking:
+        stage.override_reason = override_reason
+    touch(stage, now)
+    record(session, at=now, actor=actor, action="stage.start" if not blocking else "stage.start.override",
+           process_key=process.key, stage_key=stage.key, before=before, after=snapshot(stage),
+           reason=override_reason if blocking else None)
+    return stage
+
+
+def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
+                  inputs: GateInputs | None = None, override_reason: str | None = None,
+                  start_next: bool = True) -> AdvanceResult:
+    """Complete an active stage whose gate is met (or overridden with a reason), then start what it unblocks."""
+    inputs = inputs or GateInputs()
+    process = get_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    if stage.state is StageState.COMPLETED:
+        when = f" on {stage.completed_at:%Y-%m-%d %H:%M} UTC" if stage.completed_at else ""
+        raise Conflict(f"stage {stage.key} was already advanced{when}")
+    if stage.state is not StageState.ACTIVE:
+        raise TransitionRefused(f"stage {stage.key} is {stage.state.value}; start it before advancing it")
+    if inputs.approver:
+        approver = get_person(session, inputs.approver)
+        if approver.role is not Role.SECRETARIAT:
+            raise InvalidInput(f"{approver.email} is not a member of the secretariat and cannot approve")
+        _not_blank(inputs.note, "an approval note")
+    if inputs.decision_text is not None or inputs.decision_date is not None:
+        _not_blank(inputs.decision_text, "the decision text")
+        if inputs.decision_date is None:
+            raise InvalidInput("the decision date is required")
+    gate = evaluate_gate(session, process, stage, now, inputs)
+    overridden = False
+    if not gate.met:
+        if not (override_reason and override_reason.strip()):
+            raise TransitionRefused(f"cannot advance {stage.key}: {gate.summary}")
+        overridden = True
+    before = snapshot(stage)
+    stage.state, stage.completed_at = StageState.COMPLETED, now
+    if inputs.approver:
+        stage.approved_by, stage.approval_note = get_person(session, inputs.approver).email, inputs.note
+    if inputs.decision_text:
+        stage.decision_text, stage.decision_date = inputs.decision_text.strip(), inputs.decision_date
+    if inputs.proceed_reason and not overridden:
+        stage.proceed_reason = inputs.proceed_reason
+    if overridden:
+        stage.override_reason = override_reason
+    touch(stage, now)
+    record(session, at=now, actor=actor, action="stage.advance.override" if overridden else "stage.advance",
+           process_key=process.key, stage_key=stage.key, before=before,
+           after={**snapshot(stage), "gate": gate.summary, "approved_by": stage.approved_by,
+                  "decision": stage.decision_text},
+           reason=override_reason if overridden else (inputs.proceed_reason or inputs.note))
+    started: list[str] = []
+    if start_next:
+        for successor in stages_of(session, process):
+            if (stage.key in successor.depends_on and successor.state is StageState.PLANNED
+                    and not _blocking_predecessors(session, process, successor)):
+                start_stage(session, process.key, successor.key, actor=actor, now=now)
+                started.append(successor.key)
+    return AdvanceResult(stage, gate, started, overridden)
+
+
+def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
+               reason: str) -> Stage:
+    reason = _not_blank(reason, "a reason to skip a stage")
+    process = get_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    if stage.state not in (StageState.PLANNED, StageState.ACTIVE):
+        raise TransitionRefused(f"stage {stage.key} is {stage.state.value}; only a planned or active stage is skipped")
+    before = snapshot(stage)
+    stage.state = StageState.SKIPPED
+    touch(stage, now)
+    record(session, at=now, actor=actor, action="stage.skip", process_key=process.key, stage_key=stage.key,
+           before=before, after=snapshot(stage), reason=reason)
+    return stage
+
+
+def record_response(session: Session, process_key: str, stage_key: str, member_state: str, *, received_on: date,
+                    actor: str, now: datetime, channel: str = "e-mail", note: str = "",
+                    link: str | None = None) -> Response:
+    process = get_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    state = get_member_state(session, member_state)
+    if Owner.MEMBER_STATES.value not in stage.owners:
+        raise InvalidInput(f"stage {stage.key} asks nothing of member States")
+    if stage.state in (StageState.PLANNED, StageState.SKIPPED):
+        raise TransitionRefused(f"stage {stage.key} is {stage.state.value}: it takes no responses")
+    today = now.astimezone(ZoneInfo(process.timezone)).date()
+    if received_on > today:
+        raise InvalidInput(f"received on {received_on} is in the future (today is {today} in {process.timezone})")
+    if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
+        raise InvalidInput("a link must be an http(s) address")
+    existing = session.exec(select(Response).where(Response.stage_id == stage.id,
+                                                   Response.member_state_code == state.code)).first()
+    if existing is not None:
+        raise Conflict(f"{state.name} already responded to {stage.key} (received {existing.received_on})")
+    response = Response(stage_id=stage.id, member_state_code=state.code, received_on=received_on,
+                        channel=_not_blank(channel, "the channel"), note=note.strip(),
+                        link=(link or "").strip() or None, recorded_by=actor, recorded_at=now)
+    session.add(response)
+    touch(stage, now)
+    record(session, at=now, actor=actor, action="response.record", process_key=process.key, stage_key=stage.key,
+           after={"member_state": state.code, "received_on": received_on.isoformat(), "channel": response.channel,
+                  "note": response.note, "link": response.link})
+    return response
+
+
+def set_meeting_status(session: Session, process_key: str, meeting_key: str, status: MeetingStatus, *,
+                       actor: str, now: datetime, reason: str | None = None) -> Meeting:
+    process = get_process(session, process_key)
+    meeting = get_meeting(session, process, meeting_key)
+    if meeting.status is status:
+        raise Conflict(f"meeting {meeting.key} is already {status.value}")
+    if status is MeetingStatus.CANCELLED:
+        _not_blank(reason, "a reason to cancel a meeting")
+    before = {"status": meeting.status.value}
+    meeting.status = status
+    touch(meeting, now)
+    record(session, at=now, actor=actor, action=f"meeting.{status.value}", process_key=process.key,
+           stage_key=meeting.key, before=before, after={"status": status.value}, reason=reason)
+    return meeting
+
+
+def secretariat_people(session: Session) -> list[Person]:
+    return list(session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)).all())

@@ -1,0 +1,85 @@
+"""A consultation process, its stages and their meetings: the timeline as rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.enums import GateKind, MeetingStatus, StageState
+from models.types import UTCDateTime, enum_column
+
+
+class Process(SQLModel, table=True):
+    __tablename__ = "process"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    title: str
+    short_name: str
+    timezone: str
+    source: str = ""
+    reminder_policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    template_name: str = ""
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Stage(SQLModel, table=True):
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("process_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_id: int = Field(foreign_key="process.id", index=True)
+    key: str
+    position: int
+    name: str
+    activity: str
+    start_date: date
+    end_date: date
+    due_date: date = Field(description="Owners owe their part by the end of this day, process time zone")
+    tentative: bool = False
+    tentative_note: str | None = None
+    owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    depends_on: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    gate_kind: GateKind = Field(sa_column=enum_column(GateKind))
+    gate: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reminder_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    state: StageState = Field(default=StageState.PLANNED, sa_column=enum_column(StageState))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    approved_by: str | None = None
+    approval_note: str | None = None
+    proceed_reason: str | None = None
+    override_reason: str | None = None
+    decision_text: str | None = None
+    decision_date: date | None = None
+    # Bumped on every change: optimistic locking, and the iCalendar SEQUENCE of the stage's events.
+    version: int = 1
+    modified_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Meeting(SQLModel, table=True):
+    """A meeting at its own wall-clock time and zone, as the concept notes give it ("15:00-18:00 (GMT+9)")."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("process_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_id: int = Field(foreign_key="process.id", index=True)
+    stage_id: int = Field(foreign_key="stage.id", index=True)
+    key: str
+    title: str
+    day: date
+    end_day: date
+    start_time: time | None = None
+    end_time: time | None = None
+    timezone: str
+    location: str = ""
+    virtual: bool = False
+    tentative: bool = False
+    attendees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, sa_column=enum_column(MeetingStatus))
+    version: int = 1
+    modified_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

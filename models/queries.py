@@ -1,0 +1,112 @@
+"""Finding things by the names people use (process and stage keys), with errors that list what exists."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from models.directory import MemberState, Person
+from models.enums import Owner, StageState
+from models.errors import NotFound
+from models.process import Meeting, Process, Stage
+
+
+def get_process(session: Session, key: str) -> Process:
+    process = session.exec(select(Process).where(Process.key == key)).first()
+    if process is None:
+        known = ", ".join(session.exec(select(Process.key).order_by(Process.key)).all()) or "none yet"
+        raise NotFound(f"unknown process {key!r} (known: {known})")
+    return process
+
+
+def only_process(session: Session, key: str | None) -> Process:
+    """The named process, or the only one there is when no name was given."""
+    if key:
+        return get_process(session, key)
+    processes = session.exec(select(Process).order_by(Process.id)).all()
+    if len(processes) == 1:
+        return processes[0]
+    if not processes:
+        raise NotFound("no process yet: run 'consultrack init' or 'consultrack process create'")
+    raise NotFound("several processes exist; name one with --process: " + ", ".join(p.key for p in processes))
+
+
+def stages_of(session: Session, process: Process) -> list[Stage]:
+    return list(session.exec(select(Stage).where(Stage.process_id == process.id).order_by(Stage.position)).all())
+
+
+def get_stage(session: Session, process: Process, key: str, *, for_update: bool = False) -> Stage:
+    query = select(Stage).where(Stage.process_id == process.id, Stage.key == key)
+    if for_update:
+        query = query.with_for_update()
+    stage = session.exec(query).first()
+    if stage is None:
+        known = ", ".join(s.key for s in stages_of(session, process))
+        raise NotFound(f"unknown stage {key!r} in {process.key} (stages: {known})")
+    return stage
+
+
+def meetings_of(session: Session, process: Process) -> list[Meeting]:
+    query = select(Meeting).where(Meeting.process_id == process.id).order_by(Meeting.day, Meeting.start_time)
+    return list(session.exec(query).all())
+
+
+def get_meeting(session: Session, process: Process, key: str) -> Meeting:
+    meeting = session.exec(select(Meeting).where(Meeting.process_id == process.id, Meeting.key == key)).first()
+    if meeting is None:
+        known = ", ".join(m.key for m in meetings_of(session, process)) or "none"
+        raise NotFound(f"unknown meeting {key!r} in {process.key} (meetings: {known})")
+    return meeting
+
+
+def member_states(session: Session) -> list[MemberState]:
+    return list(session.exec(select(MemberState).order_by(MemberState.name)).all())
+
+
+def get_member_state(session: Session, code_or_name: str) -> MemberState:
+    wanted = code_or_name.strip()
+    for state in member_states(session):
+        if wanted.upper() == state.code or wanted.casefold() == state.name.casefold():
+            return state
+    known = ", ".join(f"{s.code} ({s.name})" for s in member_states(session))
+    raise NotFound(f"unknown member State {code_or_name!r} (known: {known})")
+
+
+def get_person(session: Session, email: str) -> Person:
+    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    if person is None:
+        raise NotFound(f"nobody with the e-mail address {email!r} is in the directory")
+    return person
+
+
+def deadline_at(stage: Stage, process: Process) -> datetime:
+    """A deadline ends with its day in the process's time zone: the first instant after it, in UTC."""
+    zone = ZoneInfo(process.timezone)
+    return datetime.combine(stage.due_date + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def meeting_bounds(meeting: Meeting) -> tuple[datetime, datetime]:
+    """Start and end of a meeting as aware datetimes in the meeting's own zone (all-day: whole days)."""
+    zone = ZoneInfo(meeting.timezone)
+    if meeting.start_time is None or meeting.end_time is None:
+        start = datetime.combine(meeting.day, time(0), tzinfo=zone)
+        end = datetime.combine(meeting.end_day + timedelta(days=1), time(0), tzinfo=zone)
+    else:
+        start = datetime.combine(meeting.day, meeting.start_time, tzinfo=zone)
+        end = datetime.combine(meeting.end_day, meeting.end_time, tzinfo=zone)
+    return start, end
+
+
+def days_left(stage: Stage, process: Process, today: date) -> int:
+    """Days until the deadline (0 on its day), negative once overdue."""
+    return (stage.due_date - today).days
+
+
+def owes_responses(stage: Stage) -> bool:
+    return Owner.MEMBER_STATES.value in stage.owners
+
+
+def is_open(stage: Stage) -> bool:
+    return stage.state in (StageState.PLANNED, StageState.ACTIVE)

@@ -1,0 +1,40 @@
+"""Planned reminder e-mails, one row each. Sending claims a row; the unique key forbids a second copy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.enums import ReminderStatus
+from models.types import UTCDateTime, enum_column
+
+
+class Reminder(SQLModel, table=True):
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("stage_id", "person_id", "rule", "occurrence", name="uq_reminder_key"),
+        Index("ix_reminder_due", "status", "send_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: int = Field(foreign_key="stage.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    rule: str = Field(description="stage_started, before, overdue or escalation")
+    occurrence: int = Field(description="days before the deadline (before), or the repeat number")
+    offset_days: int = Field(description="signed days from the deadline; a reschedule re-derives send_at")
+    send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    due_date_seen: str = Field(default="", description="the deadline the row was planned for (ISO date)")
+    status: ReminderStatus = Field(default=ReminderStatus.PENDING, sa_column=enum_column(ReminderStatus))
+    cc: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    message_id: str | None = None
+    late: bool = False
+    last_error: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

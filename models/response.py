@@ -1,0 +1,25 @@
+"""A member State's response to a stage, as received by the secretariat."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("stage_id", "member_state_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: int = Field(foreign_key="stage.id", index=True)
+    member_state_code: str = Field(foreign_key="member_state.code")
+    received_on: date
+    channel: str = "e-mail"
+    note: str = ""
+    link: str | None = None
+    recorded_by: str
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,14 @@
+"""Imports every table so that SQLModel.metadata knows them all (Alembic, tests)."""
+
+from models.account import Account
+from models.audit import AuditEntry
+from models.directory import MemberState, Person
+from models.process import Meeting, Process, Stage
+from models.reminder import Reminder
+from models.response import Response
+from models.tokens import ApiToken, FeedToken
+
+__all__ = [
+    "Account", "ApiToken", "AuditEntry", "FeedToken", "Meeting", "MemberState", "Person", "Process",
+    "Reminder", "Response", "Stage",
+]

@@ -1,0 +1,195 @@
+"""Process templates: the YAML a secretariat writes, validated before anything is stored."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.enums import GateKind, Owner
+from models.yaml_source import load_yaml, validate
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Seoul)") from exc
+    return name
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReminderPolicy(Strict):
+    """When to remind owners who still owe something, relative to the stage's deadline."""
+
+    before_days: list[int] = Field(default=[14, 7, 2, 0])
+    overdue_every_days: int = Field(default=3, ge=1)
+    overdue_max: int = Field(default=3, ge=0)
+    escalate_after: int = Field(default=2, ge=0, description="overdue reminders before the alternate is asked")
+    on_start: bool = True
+
+    @field_validator("before_days")
+    @classmethod
+    def _non_negative(cls, days: list[int]) -> list[int]:
+        if any(d < 0 for d in days):
+            raise ValueError("before_days must be 0 or more")
+        return sorted(set(days), reverse=True)
+
+
+class Window(Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Gate(Strict):
+    kind: GateKind
+    quorum: int | None = Field(default=None, ge=1, le=6, description="responses: how many; all when unset")
+    meeting: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Gate:
+        if self.kind is GateKind.MEETING_HELD and not self.meeting:
+            raise ValueError("a meeting_held gate names its meeting")
+        if self.kind is not GateKind.RESPONSES and self.quorum is not None:
+            raise ValueError("quorum belongs to a responses gate")
+        return self
+
+
+class MeetingSpec(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    title: str
+    date: date
+    end_date: date | None = None
+    start: time | None = None
+    end: time | None = None
+    timezone: str
+    location: str = ""
+    virtual: bool = False
+    tentative: bool = False
+    attendees: list[Owner] = Field(default_factory=lambda: [Owner.MEMBER_STATES, Owner.SECRETARIAT])
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @model_validator(mode="after")
+    def _times(self) -> MeetingSpec:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end times, or neither for an all-day meeting")
+        if self.end_date is not None and self.end_date < self.date:
+            raise ValueError("end_date is before date")
+        if self.start and self.end and (self.end_date in (None, self.date)) and self.end <= self.start:
+            raise ValueError("the meeting ends before it starts")
+        return self
+
+
+class StageSpec(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str
+    activity: str
+    window: Window
+    due: date | None = Field(default=None, description="the deadline; the window's end when unset")
+    tentative: bool = False
+    tentative_note: str | None = None
+    owners: list[Owner] = Field(min_length=1)
+    gate: Gate
+    depends_on: list[str] = Field(default_factory=list)
+    meetings: list[MeetingSpec] = Field(default_factory=list)
+    reminders: ReminderPolicy | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StageSpec:
+        if self.due is not None and not self.window.start <= self.due <= self.window.end:
+            raise ValueError(f"due date {self.due} is outside the window {self.window.start}..{self.window.end}")
+        if self.gate.kind is GateKind.MEETING_HELD and self.gate.meeting not in {m.key for m in self.meetings}:
+            raise ValueError(f"gate meeting {self.gate.meeting!r} is not one of this stage's meetings")
+        return self
+
+
+class ProcessTemplate(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    title: str
+    short_name: str
+    timezone: str = "Asia/Seoul"
+    source: str = ""
+    kind: Literal["process"] = "process"
+    reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    stages: list[StageSpec] = Field(min_length=1)
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @field_validator("stages")
+    @classmethod
+    def _graph(cls, stages: list[StageSpec]) -> list[StageSpec]:
+        keys = [s.key for s in stages]
+        seen: set[str] = set()
+        for key in keys:
+            if key in seen:
+                raise ValueError(f"stage key {key!r} appears twice")
+            seen.add(key)
+        meeting_keys = [m.key for s in stages for m in s.meetings]
+        if len(meeting_keys) != len(set(meeting_keys)):
+            raise ValueError("meeting keys must be unique within the process")
+        by_key = {s.key: s for s in stages}
+        for stage in stages:
+            for dep in stage.depends_on:
+                if dep not in by_key:
+                    raise ValueError(f"stage {stage.key!r} depends on unknown stage {dep!r}")
+        cycle = find_cycle({s.key: list(s.depends_on) for s in stages})
+        if cycle:
+            raise ValueError("dependency cycle: " + " -> ".join(cycle))
+        for position, stage in enumerate(stages):
+            for dep in stage.depends_on:
+                if keys.index(dep) > position:
+                    raise ValueError(f"stage {stage.key!r} depends on {dep!r}, which is listed after it")
+                if by_key[dep].window.end > stage.window.start and not stage.tentative:
+                    raise ValueError(
+                        f"stage {stage.key!r} starts {stage.window.start}, before {dep!r} ends "
+                        f"{by_key[dep].window.end}"
+                    )
+        return stages
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in `graph` (node -> nodes it depends on) as a closed path, or None."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if state.get(nxt) is None and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def load_template(path: Path) -> ProcessTemplate:
+    data, node = load_yaml(path)
+    return validate(ProcessTemplate, data, node, path)
+
+
+def template_dump(template: ProcessTemplate) -> dict[str, Any]:
+    return template.model_dump(mode="json")

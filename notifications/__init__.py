@@ -1,0 +1,1 @@
+"""Reminder e-mails: planning rows from the timeline, rendering, sending exactly once."""

@@ -1,0 +1,139 @@
+"""Claiming rows and recording what happened to them. A row is sent by whoever moves it from pending to
+sending, which only one can do: on PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED (two
+sweeps take disjoint rows, neither waits), and on every database the move itself is a compare-and-set
+(UPDATE ... WHERE status = 'pending'), which is what serialises writers on SQLite.
+
+A claim older than the lease (its sweep died) is taken again and sent with the same Message-ID."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, String, and_, cast, func, literal, or_, update
+from sqlmodel import Session, col, select
+
+from models.enums import ReminderStatus
+from models.reminder import Reminder
+from notifications.message import new_message_id
+from notifications.planner import DIGEST
+
+PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT
+
+
+@dataclass
+class Claimed:
+    ids: list[int]
+    skipped: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes between tries, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _group(stage_id: int, person_id: int, rule: str) -> tuple[int, int, bool]:
+    return (stage_id, person_id, rule == DIGEST)
+
+
+def _claimable(now: datetime, lease: timedelta) -> Any:
+    return or_(Reminder.status == PENDING, and_(Reminder.status == SENDING, col(Reminder.claimed_at) < now - lease))
+
+
+def claim_batch(session: Session, *, worker: str, now: datetime, limit: int, lease: timedelta,
+                sender: str) -> Claimed:
+    """Claim up to `limit` due rows. Of several due rows for one (stage, recipient), only the latest is sent:
+    the others are recorded as skipped ("7 days left" must not arrive when 1 day is left)."""
+    locking = session.get_bind().dialect.name == "postgresql"
+    columns = (Reminder.id, Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.send_at)
+    due = (select(*columns).where(Reminder.status == PENDING, Reminder.send_at <= now,
+                                  or_(col(Reminder.next_attempt_at).is_(None), Reminder.next_attempt_at <= now))
+           .order_by(Reminder.send_at, Reminder.id).limit(limit))
+    stale = (select(*columns).where(Reminder.status == SENDING, col(Reminder.claimed_at) < now - lease)
+             .order_by(Reminder.send_at).limit(limit))
+    if locking:
+        due, stale = due.with_for_update(skip_locked=True), stale.with_for_update(skip_locked=True)
+    candidates = {row.id: row for row in [*session.exec(stale).all(), *session.exec(due).all()]}
+    if not candidates:
+        return Claimed([], 0)
+
+    latest: dict[tuple[int, int, bool], tuple[datetime, int]] = {}
+    siblings = select(*columns).where(
+        col(Reminder.stage_id).in_({c.stage_id for c in candidates.values()}),
+        col(Reminder.person_id).in_({c.person_id for c in candidates.values()}),
+        col(Reminder.status).in_([PENDING, SENDING, SENT]), Reminder.send_at <= now)
+    for row in [*session.exec(siblings).all(), *candidates.values()]:
+        key = _group(row.stage_id, row.person_id, row.rule)
+        latest[key] = max(latest.get(key, (row.send_at, row.id)), (row.send_at, row.id))
+
+    winners: list[int] = []
+    skipped = 0
+    for row in sorted(candidates.values(), key=lambda r: (r.send_at, r.id)):
+        newest = latest[_group(row.stage_id, row.person_id, row.rule)]
+        if newest == (row.send_at, row.id):
+            winners.append(row.id)
+            continue
+        record = session.get(Reminder, row.id)
+        if record is not None and record.status in (PENDING, SENDING):
+            record.status, record.claimed_by = ReminderStatus.SKIPPED, None
+            record.details = {**record.details, "superseded_by": newest[1], "skipped_at": now.isoformat()}
+            skipped += 1
+    prefix, suffix = new_message_id(sender, "claim").split(".claim.")
+    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(now, lease)).values(  # type: ignore[call-overload]
+        status=SENDING, claimed_by=worker, claimed_at=now, attempts=Reminder.attempts + 1,
+        # One Message-ID per row, kept for every later try: <ct.ROW.TOKEN@domain>.
+        message_id=func.coalesce(Reminder.message_id, literal(prefix + ".") + cast(Reminder.id, String)
+                                 + literal("." + suffix)),
+    ).execution_options(synchronize_session=False))
+    claimed = list(session.exec(select(Reminder.id).where(col(Reminder.id).in_(winners), Reminder.claimed_by == worker,
+                                                          Reminder.claimed_at == now, Reminder.status == SENDING)))
+    session.flush()
+    return Claimed(claimed, skipped)
+
+
+def finish(db: Session | Connection, row_id: int, worker: str, *, details: dict[str, Any] | None = None,
+           **values: Any) -> bool:
+    """Record the outcome of a claimed row, only while the claim is still ours (a session, or a bare connection
+    where one statement per message matters)."""
+    done = db.execute(update(Reminder).where(Reminder.id == row_id, Reminder.status == SENDING,
+                                             Reminder.claimed_by == worker).values(**values)
+                      .execution_options(synchronize_session=False))
+    if done.rowcount == 1 and details:
+        current = db.execute(select(Reminder.details).where(Reminder.id == row_id)).scalar_one()
+        db.execute(update(Reminder).where(Reminder.id == row_id).values(details={**current, **details})
+                   .execution_options(synchronize_session=False))
+    return bool(done.rowcount == 1)
+
+
+def mark_sent(db: Session | Connection, row_id: int, worker: str, *, now: datetime, late: bool,
+               refused: dict[str, str]) -> bool:
+    return finish(db, row_id, worker, status=ReminderStatus.SENT, sent_at=now, late=late, last_error=None,
+                  next_attempt_at=None, details={"refused": refused} if refused else None)
+
+
+def mark_failed(session: Session, row_id: int, worker: str, *, error: str) -> bool:
+    return finish(session, row_id, worker, status=ReminderStatus.FAILED, last_error=error[:1000],
+                  next_attempt_at=None)
+
+
+def mark_cancelled(session: Session, row_id: int, worker: str, *, why: str, now: datetime) -> bool:
+    return finish(session, row_id, worker, status=ReminderStatus.CANCELLED, claimed_by=None,
+                  details={"why": why, "cancelled_at": now.isoformat()})
+
+
+def mark_retry(session: Session, row_id: int, worker: str, *, now: datetime, error: str, max_attempts: int,
+               tried: bool = True) -> str:
+    """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up.
+    `tried=False` releases a row that never reached the server: the claim does not count as a try."""
+    row = session.get(Reminder, row_id)
+    if row is None or row.status is not SENDING or row.claimed_by != worker:
+        return "lost"
+    attempts = row.attempts if tried else row.attempts - 1
+    if tried and attempts >= max_attempts:
+        row.status, row.last_error = ReminderStatus.FAILED, f"gave up after {attempts} tries: {error}"[:1000]
+        return "failed"
+    row.status, row.attempts, row.last_error = PENDING, attempts, error[:1000]
+    row.claimed_by, row.claimed_at = None, None
+    row.next_attempt_at = now + backoff(max(attempts, 1))
+    return "retry"

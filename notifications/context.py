@@ -1,0 +1,123 @@
+"""What a reminder says, computed when it is sent (not when it was planned): days left, who still owes, the
+deadline in the recipient's own time. A row planned as "7 days" that goes out late says how many days are left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, func, select
+
+from config.settings import get_settings
+from models.directory import MemberState, Person
+from models.enums import Owner, ReminderStatus, Role, StageState
+from models.process import Process, Stage
+from models.queries import deadline_at
+from models.reminder import Reminder
+from models.response import Response
+from notifications.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
+from notifications.recipients import locate
+from notifications.render import clock_text, days_text
+
+MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
+                   DIGEST: "digest"}
+
+TASKS = {
+    Owner.MEMBER_STATES: "Send the response of {state} to the secretariat (a reply to this e-mail is enough).",
+    Owner.SECRETARIAT: "Complete this stage and record it in the tracker: consultrack stage advance {key}",
+    Owner.STAKEHOLDERS: "Send your comments to the secretariat (a reply to this e-mail is enough).",
+    Owner.SOM: "Take part as a delegate to the Senior Officials Meeting; the secretariat shares the documents.",
+}
+OWNER_OF_ROLE = {Role.FOCAL_POINT: Owner.MEMBER_STATES, Role.ALTERNATE_FOCAL_POINT: Owner.MEMBER_STATES,
+                 Role.SECRETARIAT: Owner.SECRETARIAT, Role.STAKEHOLDER: Owner.STAKEHOLDERS,
+                 Role.SOM_DELEGATE: Owner.SOM}
+
+
+@dataclass
+class World:
+    """Everything a batch of rows needs, loaded with a handful of queries instead of a few per row."""
+
+    stages: dict[int, Stage]
+    processes: dict[int, Process]
+    people: dict[int, Person]
+    states: dict[str, MemberState]
+    responded: dict[int, set[str]]
+    contacts: list[dict[str, str]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_world(session: Session, rows: list[Reminder]) -> World:
+    stage_ids = {r.stage_id for r in rows}
+    stages = {s.id: s for s in session.exec(select(Stage).where(col(Stage.id).in_(stage_ids))).all()}
+    processes = {p.id: p for p in session.exec(
+        select(Process).where(col(Process.id).in_({s.process_id for s in stages.values()}))).all()}
+    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in rows})))}
+    responded: dict[int, set[str]] = {sid: set() for sid in stage_ids}
+    for stage_id, code in session.exec(select(Response.stage_id, Response.member_state_code)
+                                       .where(col(Response.stage_id).in_(stage_ids))).all():
+        responded[stage_id].add(code)
+    secretariat = session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)
+                               .order_by(Person.id)).all()
+    return World(stages, processes, people, {m.code: m for m in session.exec(select(MemberState)).all()},  # type: ignore[arg-type]
+                 responded, [{"name": p.name, "email": p.email} for p in secretariat])
+
+
+def still_wanted(world: World, row: Reminder) -> str | None:
+    """None when the row should go out; else why not (the planner cancels such rows; this guards the gap)."""
+    if row.rule == DIGEST:
+        return None
+    stage, person = world.stages.get(row.stage_id), world.people.get(row.person_id)
+    if stage is None or person is None:
+        return "stage or person removed"
+    if stage.state is not StageState.ACTIVE:
+        return f"stage {stage.state.value}"
+    if not person.active:
+        return "person inactive"
+    if person.member_state_code and person.member_state_code in world.responded.get(stage.id or 0, set()):
+        return f"{person.member_state_code} responded"
+    return None
+
+
+def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[str, int]:
+    focal = session.exec(select(Person).where(Person.role == Role.FOCAL_POINT, Person.member_state_code == state_code)
+                         .order_by(Person.id)).all()
+    names = " and ".join(p.name for p in focal) or "The focal point"
+    sent = session.exec(select(func.count()).select_from(Reminder).where(
+        Reminder.stage_id == stage.id, col(Reminder.person_id).in_([p.id for p in focal]),
+        col(Reminder.rule).in_([BEFORE, OVERDUE]), Reminder.status == ReminderStatus.SENT)).one()
+    return names, int(sent)
+
+
+def reminder_context(session: Session, world: World, row: Reminder, now: datetime, *,
+                     late: bool) -> tuple[str, dict[str, Any]]:
+    """The message name and its template variables for one reminder row."""
+    stage, person = world.stages[row.stage_id], world.people[row.person_id]
+    process = world.processes[stage.process_id]
+    state = world.states.get(person.member_state_code or "")
+    zone, known, _country = locate(person, state, process.timezone)
+    deadline = deadline_at(stage, process)
+    today = now.astimezone(ZoneInfo(process.timezone)).date()
+    days_left = (stage.due_date - today).days
+    owner = OWNER_OF_ROLE[person.role]
+    ctx: dict[str, Any] = {
+        "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},
+        "stage": {"key": stage.key, "name": stage.name, "activity": stage.activity},
+        "recipient": {"name": person.name, "email": person.email},
+        "member_state": state.name if state else None,
+        "due_date": stage.due_date,
+        "deadline_process": clock_text(deadline, process.timezone),
+        "deadline_local": clock_text(deadline, zone),
+        "zone": zone, "zone_known": known,
+        "days_left": days_left, "days_text": days_text(days_left),
+        "due_what": (f"the response of {state.name} ({stage.name})" if owner is Owner.MEMBER_STATES
+                     and state else stage.name),
+        "task": TASKS[owner].format(state=state.name if state else "your country", key=stage.key),
+        "contacts": world.contacts,
+        "subscribe_url": get_settings().base_url.rstrip("/") + "/subscribe",
+        "late": late,
+    }
+    if row.rule == ESCALATION and state is not None:
+        ctx["focal_points"], ctx["reminders_sent"] = _escalation_facts(session, stage, state.code)
+    return MESSAGE_OF_RULE[row.rule], ctx

@@ -1,0 +1,189 @@
+"""Reminder rows derived from the timeline. Any change re-derives the pending rows of a process: new ones are
+added, moved ones get their new time, unwanted ones are cancelled; sent, failed and skipped rows are history.
+
+Runs inside the transaction of the change that caused it, so the timeline and its reminders never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from config.settings import get_settings
+from models.enums import ReminderStatus, StageState
+from models.process import Process, Stage
+from models.queries import deadline_at, stages_of
+from models.reminder import Reminder
+from models.template import ReminderPolicy
+from notifications.recipients import Recipient, escalation_contacts, owing, responded_codes, secretariat_addresses
+from notifications.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
+
+START, BEFORE, OVERDUE, ESCALATION, DIGEST = "stage_started", "before", "overdue", "escalation", "digest"
+Key = tuple[int, int, str, int]
+
+
+@dataclass(frozen=True)
+class Planned:
+    stage_id: int
+    person_id: int
+    rule: str
+    occurrence: int
+    offset_days: int
+    send_at: datetime
+    due_date_seen: str
+    cc: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Key:
+        return (self.stage_id, self.person_id, self.rule, self.occurrence)
+
+
+@dataclass
+class ReplanResult:
+    added: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+def policy_of(process: Process, stage: Stage) -> ReminderPolicy:
+    return ReminderPolicy.model_validate(stage.reminder_policy or process.reminder_policy or {})
+
+
+def _moved(planned_day: date, nominal: date, country: str | None) -> dict[str, Any]:
+    if planned_day == nominal:
+        return {"day": planned_day.isoformat()}
+    return {"day": planned_day.isoformat(), "moved_from": nominal.isoformat()}
+
+
+def _after_deadline_day(day: date, due: date, country: str | None) -> date:
+    """Overdue reminders also move earlier, but never onto the deadline's day; failing that, the next working day."""
+    earlier = working_day_on_or_before(day, country, not_before=due + timedelta(days=1))
+    if earlier is not None:
+        return earlier
+    for ahead in range(1, MAX_SHIFT_DAYS + 1):
+        if is_working_day(day + timedelta(days=ahead), country):
+            return day + timedelta(days=ahead)
+    return day
+
+
+def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPolicy, hour: int) -> list[Planned]:
+    """The start notice, the reminders before the deadline and the overdue repeats for one recipient."""
+    assert stage.id is not None and who.person.id is not None and stage.started_at is not None
+    zone = ZoneInfo(process.timezone)
+    started = stage.started_at
+    started_day = started.astimezone(zone).date()
+    due, deadline = stage.due_date, deadline_at(stage, process)
+    base = {"stage_id": stage.id, "person_id": who.person.id, "due_date_seen": due.isoformat()}
+    rows: list[Planned] = []
+    if policy.on_start:
+        rows.append(Planned(**base, rule=START, occurrence=0, offset_days=(started_day - due).days, send_at=started))
+    by_day: dict[date, Planned] = {}
+    for days in policy.before_days:  # largest first: a closer reminder displaces a farther one on the same day
+        nominal = due - timedelta(days=days)
+        day = working_day_on_or_before(nominal, who.country, not_before=started_day)
+        if day is None:
+            continue
+        send_at = local_morning(day, who.zone, hour)
+        if started < send_at < deadline:
+            by_day[day] = Planned(**base, rule=BEFORE, occurrence=days, offset_days=-days, send_at=send_at,
+                                  details=_moved(day, nominal, who.country))
+    for n in range(1, policy.overdue_max + 1):
+        nominal = due + timedelta(days=n * policy.overdue_every_days)
+        day = _after_deadline_day(nominal, due, who.country)
+        by_day[day] = Planned(**base, rule=OVERDUE, occurrence=n, offset_days=n * policy.overdue_every_days,
+                              send_at=max(local_morning(day, who.zone, hour), deadline),
+                              details=_moved(day, nominal, who.country))
+    return rows + sorted(by_day.values(), key=lambda p: p.send_at)
+
+
+def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: ReminderPolicy, hour: int,
+                     cc: list[str]) -> list[Planned]:
+    """After `escalate_after` overdue reminders, each further one also goes to the alternate, the secretariat in cc."""
+    assert stage.id is not None and who.person.id is not None
+    due, deadline = stage.due_date, deadline_at(stage, process)
+    rows = []
+    for n in range(policy.escalate_after + 1, policy.overdue_max + 1):
+        nominal = due + timedelta(days=n * policy.overdue_every_days)
+        day = _after_deadline_day(nominal, due, who.country)
+        rows.append(Planned(stage.id, who.person.id, ESCALATION, n, n * policy.overdue_every_days,
+                            max(local_morning(day, who.zone, hour), deadline), due.isoformat(), cc,
+                            _moved(day, nominal, who.country)))
+    return rows
+
+
+def desired_rows(session: Session, process: Process) -> dict[Key, Planned]:
+    hour = get_settings().reminder_local_hour
+    wanted: dict[Key, Planned] = {}
+    for stage in stages_of(session, process):
+        if stage.state is not StageState.ACTIVE or stage.started_at is None:
+            continue
+        policy = policy_of(process, stage)
+        for who in owing(session, stage, process.timezone):
+            for planned in plan_for(stage, process, who, policy, hour):
+                wanted[planned.key] = planned
+        cc = secretariat_addresses(session)
+        for who in escalation_contacts(session, stage, process.timezone):
+            for planned in plan_escalations(stage, process, who, policy, hour, cc):
+                wanted[planned.key] = planned
+    return wanted
+
+
+def _why_unwanted(session: Session, stage: Stage, row: Reminder) -> str:
+    if stage.state is not StageState.ACTIVE:
+        return f"stage {stage.state.value}"
+    from models.directory import Person
+
+    person = session.get(Person, row.person_id)
+    if person is not None and person.member_state_code in responded_codes(session, stage):
+        return f"{person.member_state_code} responded"
+    return "no longer planned"
+
+
+def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
+    """Bring the pending rows of `process` in line with its timeline, responses and directory."""
+    result = ReplanResult()
+    wanted = desired_rows(session, process)
+    stages = {s.id: s for s in stages_of(session, process)}
+    # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
+    existing = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(list(stages)),
+                                                   Reminder.rule != DIGEST).with_for_update()).all()
+    for row in existing:
+        want = wanted.pop((row.stage_id, row.person_id, row.rule, row.occurrence), None)
+        if row.status is ReminderStatus.PENDING and want is None:
+            row.status = ReminderStatus.CANCELLED
+            row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
+                           "why": _why_unwanted(session, stages[row.stage_id], row)}
+            result.cancelled += 1
+        elif want is not None and row.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
+            if row.status is ReminderStatus.CANCELLED or row.send_at != want.send_at or row.cc != want.cc:
+                result.moved += 1
+            row.status = ReminderStatus.PENDING
+            row.send_at, row.offset_days, row.cc = want.send_at, want.offset_days, want.cc
+            row.due_date_seen, row.details = want.due_date_seen, want.details
+            row.next_attempt_at = None
+    for want in wanted.values():
+        session.add(Reminder(stage_id=want.stage_id, person_id=want.person_id, rule=want.rule,
+                             occurrence=want.occurrence, offset_days=want.offset_days, send_at=want.send_at,
+                             due_date_seen=want.due_date_seen, cc=want.cc, details=want.details))
+        result.added += 1
+    session.flush()
+    return result
+
+
+def replan_all(session: Session, now: datetime) -> ReplanResult:
+    total = ReplanResult()
+    for process in session.exec(select(Process).order_by(Process.id)).all():
+        part = replan(session, process, now)
+        total.added, total.moved, total.cancelled = (total.added + part.added, total.moved + part.moved,
+                                                     total.cancelled + part.cancelled)
+    return total
+
+
+def replan_key(session: Session, process_key: str, now: datetime) -> ReplanResult:
+    from models.queries import get_process
+
+    return replan(session, get_process(session, process_key), now)

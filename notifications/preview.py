@@ -1,0 +1,76 @@
+"""Read models for people: what will go out when (preview), what went out (a stage's history), what failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from models.directory import Person
+from models.enums import ReminderStatus
+from models.process import Process, Stage
+from models.reminder import Reminder
+from notifications.context import load_world, reminder_context
+from notifications.planner import DIGEST
+from notifications.recipients import locate
+from notifications.render import subject_for
+
+
+@dataclass(frozen=True)
+class Line:
+    row: Reminder
+    person: Person
+    stage: Stage
+    zone: str
+    subject: str
+
+    @property
+    def local_time(self) -> str:
+        return f"{self.row.send_at.astimezone(ZoneInfo(self.zone)):%a %d %b %Y %H:%M} {self.zone}"
+
+
+def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Line]:
+    world = load_world(session, rows)
+    lines = []
+    for row in rows:
+        person, stage = world.people[row.person_id], world.stages[row.stage_id]
+        process: Process = world.processes[stage.process_id]
+        zone = locate(person, world.states.get(person.member_state_code or ""), process.timezone)[0]
+        subject = ""
+        if subjects and row.rule != DIGEST:
+            message, ctx = reminder_context(session, world, row, row.send_at, late=False)
+            subject = subject_for(message, ctx)
+        lines.append(Line(row, person, stage, zone, subject))
+    return lines
+
+
+def upcoming(session: Session, now: datetime, days: int) -> list[Line]:
+    """Pending rows due by now + `days` (rows already due first), with the subject they would have then."""
+    rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING,
+                                               Reminder.send_at <= now + timedelta(days=days))
+                        .order_by(Reminder.send_at, Reminder.id)).all()
+    return _lines(session, list(rows), subjects=True)
+
+
+def stage_history(session: Session, stage: Stage) -> list[Line]:
+    rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != DIGEST)
+                        .order_by(Reminder.send_at, Reminder.id)).all()
+    return _lines(session, list(rows), subjects=False)
+
+
+def failed(session: Session, process: Process) -> list[Line]:
+    stage_ids = select(Stage.id).where(Stage.process_id == process.id)
+    rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.FAILED,
+                                               col(Reminder.stage_id).in_(stage_ids))
+                        .order_by(Reminder.send_at)).all()
+    return _lines(session, list(rows), subjects=False)
+
+
+def next_due(session: Session, until: datetime) -> datetime | None:
+    """The earliest moment, up to `until`, at which a pending reminder becomes due (for a replayed clock)."""
+    moments = [max(r.send_at, r.next_attempt_at or r.send_at) for r in session.exec(
+        select(Reminder).where(Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= until)).all()]
+    moments = [m for m in moments if m <= until]
+    return min(moments) if moments else None

@@ -1,0 +1,109 @@
+"""Who is reminded of a stage: its owners who have not yet done their part, and where they are.
+
+Member States act through their focal points; a member State that has responded is not reminded again; its
+alternate focal point is the escalation contact. The secretariat collects the responses of member States, so
+it is not reminded of stages that wait on them (the daily digest tells it instead)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, select
+
+from models.directory import MemberState, Person
+from models.enums import Owner, Role
+from models.process import Stage
+from models.response import Response
+from notifications.workdays import country_of_zone
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person: Person
+    owner: Owner
+    member_state: MemberState | None
+    zone: str
+    zone_known: bool
+    """False when neither the person nor their member State has a time zone: the process's zone stands in."""
+    country: str | None
+
+
+def _valid_zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def locate(person: Person, state: MemberState | None, fallback_zone: str) -> tuple[str, bool, str | None]:
+    """The recipient's zone (their own, else their member State's, else `fallback_zone`) and country."""
+    zone = _valid_zone(person.timezone) or _valid_zone(state.timezone if state else None)
+    known = zone is not None
+    zone = zone or fallback_zone
+    country = person.member_state_code or country_of_zone(zone)
+    return zone, known, country
+
+
+def responded_codes(session: Session, stage: Stage) -> set[str]:
+    return set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
+
+
+def _people(session: Session, role: Role, state: str | None = None) -> list[Person]:
+    query = select(Person).where(Person.role == role, Person.active)
+    if state is not None:
+        query = query.where(Person.member_state_code == state)
+    return list(session.exec(query.order_by(Person.id)).all())
+
+
+def secretariat_addresses(session: Session) -> list[str]:
+    return [p.email for p in _people(session, Role.SECRETARIAT)]
+
+
+def owing(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
+    """The first-line contacts of every owner that still owes its part, each once."""
+    states = {m.code: m for m in session.exec(select(MemberState)).all()}
+    found: dict[int, Recipient] = {}
+
+    def add(person: Person, owner: Owner) -> None:
+        if person.id in found:
+            return
+        state = states.get(person.member_state_code or "")
+        zone, known, country = locate(person, state, fallback_zone)
+        found[person.id] = Recipient(person, owner, state, zone, known, country)  # type: ignore[index]
+
+    owners = [Owner(o) for o in stage.owners]
+    done = responded_codes(session, stage) if Owner.MEMBER_STATES in owners else set()
+    for owner in owners:
+        if owner is Owner.MEMBER_STATES:
+            for code in sorted(set(states) - done):
+                for person in _people(session, Role.FOCAL_POINT, code):
+                    add(person, owner)
+        elif owner is Owner.SECRETARIAT:
+            if Owner.MEMBER_STATES not in owners:
+                for person in _people(session, Role.SECRETARIAT):
+                    add(person, owner)
+        elif owner is Owner.STAKEHOLDERS:
+            for person in _people(session, Role.STAKEHOLDER):
+                add(person, owner)
+        elif owner is Owner.SOM:
+            for person in _people(session, Role.SOM_DELEGATE):
+                add(person, owner)
+    return list(found.values())
+
+
+def escalation_contacts(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
+    """The alternate focal points of the member States that still owe a response."""
+    if Owner.MEMBER_STATES.value not in stage.owners:
+        return []
+    states = {m.code: m for m in session.exec(select(MemberState)).all()}
+    done = responded_codes(session, stage)
+    contacts = []
+    for code in sorted(set(states) - done):
+        for person in _people(session, Role.ALTERNATE_FOCAL_POINT, code):
+            zone, known, country = locate(person, states[code], fallback_zone)
+            contacts.append(Recipient(person, Owner.MEMBER_STATES, states[code], zone, known, country))
+    return contacts

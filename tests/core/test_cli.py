@@ -1,0 +1,107 @@
+"""The secretariat's command line, in-process against a real database and the Prefect test server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
+from consultrack.cli import app, common
+from tests.core.helpers import fingerprint
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+ACTOR = ["--actor", "minji.secretariat@example.org"]
+
+
+def cli(*args: str, now: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
+    if now and monkeypatch:
+        from config.settings import reset_settings
+
+        monkeypatch.setenv("CONSULTRACK_NOW", now)
+        reset_settings()
+    common.console.width = 260  # wide enough that no table cell wraps
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = cli("init", "--sample", *ACTOR, now="2024-12-13T09:00:00+09:00", monkeypatch=monkeypatch)
+    assert code == 0 and "process neaspec-sp-2026-2030 created with 9 stages" in out
+    assert cli("stage", "start", "som27-kickoff", *ACTOR)[0] == 0
+    code, out, _ = cli("stage", "advance", "som27-kickoff", *ACTOR, now="2024-12-16T09:00:00+09:00",
+                       monkeypatch=monkeypatch)
+    assert code == 0 and "som27-kickoff completed" in out and "annotated-outline started" in out
+    code, _, err = cli("stage", "advance", "annotated-outline", *ACTOR, now="2025-03-03T10:00:00+09:00",
+                       monkeypatch=monkeypatch)
+    assert code == 1 and "needs approval by a member of the secretariat" in err
+    code, out, _ = cli("stage", "advance", "annotated-outline", "--approver", "minji.secretariat@example.org",
+                       "--note", "Outline final", *ACTOR)
+    assert code == 0 and "outline-feedback started" in out
+    code, out, _ = cli("response", "record", "outline-feedback", "Japan", "--received", "2025-03-03",
+                       "--channel", "letter", *ACTOR)
+    assert code == 0 and "response from JP" in out
+
+    code, out, _ = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14")
+    assert code == 0 and "preview only" in out and "consultations" in out
+    code, _, err = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14", "--apply")
+    assert code == 2 and "--reason is required" in err
+    code, out, _ = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14", "--apply",
+                       "--reason", "NFPs asked for two weeks", *ACTOR)
+    assert code == 0 and "rescheduled: outline-feedback, consultations" in out
+
+    code, out, _ = cli("status", now="2025-03-20T09:00:00+09:00", monkeypatch=monkeypatch)
+    assert code == 0
+    assert "waiting for responses" in out
+    (matrix_row,) = [line for line in out.splitlines() if line.startswith("│ outline-feedback")]
+    cells = [c.strip() for c in matrix_row.strip("│").split("│")]
+    assert cells == ["outline-feedback", "waiting", "waiting", "yes 03 Mar", "waiting", "waiting", "waiting"]
+    assert "25 days left" in out  # to 14 April
+    assert "(to be confirmed)" in out
+    code, out, _ = cli("audit", "--stage", "outline-feedback")
+    assert code == 0 and "stage.reschedule" in out and "NFPs asked for two weeks" in out and "response.record" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("stage", "advance", "nonexistent"), 1, "unknown stage 'nonexistent'"),
+        (("stage", "start", "drafting"), 1, "cannot start drafting: it depends on consultations (planned)"),
+        (("stage", "skip", "drafting", "--reason", ""), 1, "a reason to skip a stage is required"),
+        (("response", "record", "outline-feedback", "Atlantis"), 1, "unknown member State 'Atlantis'"),
+        (("response", "record", "outline-feedback", "JP", "--received", "20-03-2025"), 2, "is not a date"),
+        (("stage", "reschedule", "drafting", "--end", "2025-13-40"), 2, "is not a date"),
+        (("status", "--process", "nope"), 1, "unknown process 'nope'"),
+    ],
+)
+def test_bad_commands_say_why_and_change_nothing(
+    neaspec: str, args: tuple[str, ...], code: int, says: str
+) -> None:
+    before = fingerprint()
+    exit_code, _, err = cli(*args, *ACTOR) if args[0] != "status" else cli(*args)
+    assert exit_code == code
+    assert says in " ".join(err.split())
+    assert "Traceback" not in err
+    assert fingerprint() == before
+
+
+def test_template_validate(tmp_path: Path, data_dir: Path) -> None:
+    code, out, _ = cli("template", "validate", str(PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml"))
+    assert code == 0 and "9 stages, 2 meetings" in out
+    bad = tmp_path / "t.yaml"
+    bad.write_text("key: x\ntitle: t\nshort_name: s\nstages: []\n")
+    code, _, err = cli("template", "validate", str(bad))
+    assert code == 1 and f"{bad}:4: stages:" in err
+
+
+def test_directory_import_all_or_nothing(data_dir: Path, tmp_path: Path) -> None:
+    assert cli("directory", "import", str(DIRECTORY_SAMPLES_DIR / "sample.yaml"), *ACTOR)[0] == 0
+    before = fingerprint()
+    bad = tmp_path / "p.csv"
+    bad.write_text("name,email,role,member_state\nA,a@example.org,focal_point,JP\nB,b@,focal_point,JP\n")
+    code, _, err = cli("directory", "import", str(bad), *ACTOR)
+    assert code == 1 and ":3: email: invalid e-mail address" in err
+    assert fingerprint() == before

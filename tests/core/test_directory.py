@@ -1,0 +1,81 @@
+"""The directory: YAML and CSV imports, validated whole, written all-or-nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import DIRECTORY_SAMPLES_DIR
+from models.db import read_session, session_scope
+from models.directory_import import import_directory, read_directory
+from models.errors import InvalidInput
+from models.queries import get_person, member_states
+from tests.conftest import ACTOR, seoul
+from tests.core.helpers import fingerprint
+
+
+def _import(path: Path) -> dict[str, int]:
+    with session_scope() as session:
+        return import_directory(session, read_directory(path), source=str(path), actor=ACTOR,
+                                now=seoul("2025-01-01 09:00"))
+
+
+def test_sample_yaml_then_csv(data_dir: Path) -> None:
+    assert _import(DIRECTORY_SAMPLES_DIR / "sample.yaml") == {"added": 22, "updated": 0}
+    assert _import(DIRECTORY_SAMPLES_DIR / "sample-people.csv") == {"added": 2, "updated": 0}
+    with read_session() as s:
+        assert [m.code for m in member_states(s)] == ["CN", "KP", "JP", "MN", "KR", "RU"]
+        assert get_person(s, "PAVEL.ORLOV@example.org").timezone == "Asia/Vladivostok"
+        assert get_person(s, "olga.stakeholder@example.org").language == "ru"
+    # Importing again updates in place: no duplicates.
+    assert _import(DIRECTORY_SAMPLES_DIR / "sample.yaml") == {"added": 0, "updated": 22}
+
+
+BAD_YAML = {
+    "email": ("people:\n  - {name: A, email: not-an-address, role: stakeholder}\n", "people.0.email", "invalid e-mail"),
+    "tz": ("people:\n  - {name: A, email: a@example.org, role: stakeholder, timezone: Mars/Olympus}\n",
+           "people.0.timezone", "unknown time zone"),
+    "role": ("people:\n  - {name: A, email: a@example.org, role: minister}\n", "people.0.role", "Input should be"),
+    "state": ("people:\n  - {name: A, email: a@example.org, role: focal_point, member_state: XX}\n", None,
+              "unknown member State 'XX'"),
+    "duplicate": ("people:\n  - {name: A, email: a@example.org, role: stakeholder}\n"
+                  "  - {name: B, email: A@example.org, role: stakeholder}\n", None, "listed twice"),
+    "focal point without state": ("people:\n  - {name: A, email: a@example.org, role: focal_point}\n", None,
+                                  "belongs to a member State"),
+    "newline in name": ('people:\n  - {name: "A\\nBcc: x@evil.example", email: a@example.org, role: stakeholder}\n',
+                        "people.0.name", "one line"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_YAML))
+def test_bad_directory_changes_nothing(data_dir: Path, tmp_path: Path, case: str) -> None:
+    _import(DIRECTORY_SAMPLES_DIR / "sample.yaml")
+    before = fingerprint()
+    text, field, says = BAD_YAML[case]
+    path = tmp_path / "bad.yaml"
+    # A good row first: all-or-nothing means it must not be written either.
+    path.write_text(text.replace("people:\n", "people:\n  - {name: Good, email: good@example.org, role: stakeholder}\n")
+                    .replace("people.0", "people.1"))
+    with pytest.raises(InvalidInput) as err:
+        _import(path)
+    assert says in err.value.message
+    if field:
+        assert field.replace("people.0", "people.1") in err.value.message
+        assert err.value.message.startswith(f"{path}:")
+    assert fingerprint() == before
+
+
+def test_bad_csv_names_the_row(data_dir: Path, tmp_path: Path) -> None:
+    _import(DIRECTORY_SAMPLES_DIR / "sample.yaml")
+    before = fingerprint()
+    path = tmp_path / "people.csv"
+    path.write_text("name,email,role,member_state,timezone,language\n"
+                    "Good,good@example.org,stakeholder,,,\n"
+                    "Bad,bad@example.org,stakeholder,,Asia/Nowhere,\n")
+    with pytest.raises(InvalidInput, match=rf"^{path}:3: timezone: unknown time zone"):
+        _import(path)
+    path.write_text("nom,courriel\nA,a@example.org\n")
+    with pytest.raises(InvalidInput, match="header needs the columns"):
+        _import(path)
+    assert fingerprint() == before

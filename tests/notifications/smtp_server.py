@@ -1,0 +1,122 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts and misbehaves on request:
+temporary failures, permanent refusals, dropped connections, slow replies, and login required."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from notifications.sink import free_port
+
+
+@dataclass
+class Delivery:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.content, policy=default)  # type: ignore[return-value]
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+@dataclass
+class Faults:
+    tempfail_first: int = 0
+    """Answer 451 to the first N messages."""
+    reject: set[str] = field(default_factory=set)
+    """Answer 550 to RCPT TO for these addresses."""
+    drop_at: set[int] = field(default_factory=set)
+    """Close the connection instead of answering the Nth message (1-based), keeping nothing."""
+    delay: float = 0.0
+    """Seconds to wait before answering each message."""
+    pause_at: int | None = None
+    """Signal `paused` and wait (until the client is gone) when the Nth message arrives."""
+
+
+class Recorder:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self.deliveries: list[Delivery] = []
+        self.data_commands = 0
+        self.paused = threading.Event()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:
+        if address.lower() in self.faults.reject:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.data_commands += 1
+            number = self.data_commands
+        if number in self.faults.drop_at:
+            server.transport.close()
+            return "421 closing"
+        if number <= self.faults.tempfail_first:
+            return "451 4.3.0 try again later"
+        if self.faults.pause_at == number:
+            self.paused.set()
+            for _ in range(600):  # until the client is killed and the connection closes
+                if server.transport is None or server.transport.is_closing():
+                    return "421 client gone"
+                await asyncio.sleep(0.05)
+        if self.faults.delay:
+            await asyncio.sleep(self.faults.delay)
+        if server.transport is None or server.transport.is_closing():
+            return "421 client gone"  # never acknowledged, so never delivered (RFC 5321 4.1.1.4)
+        with self.lock:
+            self.deliveries.append(Delivery(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 accepted"
+
+    def recipients(self) -> list[str]:
+        return sorted(r for d in self.deliveries for r in d.rcpt_tos)
+
+
+def authenticator(user: str, password: str) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
+class Server:
+    """`with Server(faults) as server:` a recorder listening on server.port."""
+
+    def __init__(self, faults: Faults | None = None, *, login: tuple[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.recorder = Recorder(faults)
+        self.port = port or free_port()
+        options: dict[str, Any] = {}
+        if login:
+            options = {"authenticator": authenticator(*login), "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, **options)
+
+    def __enter__(self) -> Server:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.recorder.deliveries
+

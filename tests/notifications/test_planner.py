@@ -1,0 +1,134 @@
+"""Reminder rows derived from the timeline: who, when (local morning, working day, moved earlier), and how every
+change re-derives the pending rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from models import lifecycle, schedule
+from models.db import read_session, session_scope
+from models.directory import Person
+from models.enums import ReminderStatus, Role
+from notifications.planner import replan_key
+from tests.conftest import ACTOR, NEASPEC, seoul
+from tests.notifications.conftest import FOCAL, change, emails_of, respond, rows, stage_id
+
+
+def local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M")
+
+
+def by_person(rule: str, occurrence: int) -> dict[str, str]:
+    found = {}
+    with read_session() as session:
+        for r in rows(rule=rule, occurrence=occurrence, stage_id=stage_id("outline-feedback")):
+            person = session.get(Person, r.person_id)
+            assert person is not None
+            found[person.email] = r.send_at
+    return found
+
+
+def test_focal_points_are_reminded_at_their_local_morning_on_working_days(march: str) -> None:
+    start = rows(rule="stage_started", stage_id=stage_id("outline-feedback"))
+    assert emails_of(start) == FOCAL  # the secretariat collects responses: it gets the digest, not reminders
+    assert {r.send_at for r in start} == {seoul("2025-03-03 10:00")}
+    fourteen = by_person("before", 14)
+    assert local(fourteen["anna.volkova@example.org"], "Europe/Moscow") == "Mon 2025-03-17 09:00"
+    assert local(fourteen["li.wei@example.org"], "Asia/Shanghai") == "Mon 2025-03-17 09:00"
+    assert local(fourteen["sato.yuki@example.org"], "Asia/Tokyo") == "Mon 2025-03-17 09:00"
+    # Two days before Monday 31 March is a Saturday: the reminder moves earlier, to Friday, never later.
+    two = by_person("before", 2)
+    assert {local(t, "Asia/Seoul")[:14] for t in two.values()} == {"Fri 2025-03-28"}
+    zero = by_person("before", 0)
+    assert local(zero["tsetseg.b@example.org"], "Asia/Ulaanbaatar") == "Mon 2025-03-31 09:00"
+    # Overdue every 3 days: 3 April, then 6 April (a Sunday) moves back to Friday 4 April; in China 4 April
+    # is Qingming, so it falls on 3 April with the first one, and the two become one reminder.
+    assert local(by_person("overdue", 2)["anna.volkova@example.org"], "Europe/Moscow") == "Fri 2025-04-04 09:00"
+    assert "li.wei@example.org" not in by_person("overdue", 1)
+    assert local(by_person("overdue", 2)["li.wei@example.org"], "Asia/Shanghai") == "Thu 2025-04-03 09:00"
+
+
+def test_escalation_goes_to_the_alternate_with_the_secretariat_in_copy(march: str) -> None:
+    escalations = rows(rule="escalation")
+    assert len(escalations) == 6 and {r.occurrence for r in escalations} == {3}
+    assert {tuple(r.cc) for r in escalations} == {("minji.secretariat@example.org", "arjun.programme@example.org")}
+    with read_session() as session:
+        people = [session.get(Person, r.person_id) for r in escalations]
+    assert {p.role for p in people if p} == {Role.ALTERNATE_FOCAL_POINT}
+    orlov = next(r for r, p in zip(escalations, people, strict=True) if p and p.email == "pavel.orlov@example.org")
+    assert local(orlov.send_at, "Asia/Vladivostok") == "Wed 2025-04-09 09:00"  # his own zone, not Moscow's
+
+
+def test_a_response_cancels_that_member_states_pending_reminders(march: str) -> None:
+    respond("KR", "2025-03-10 15:00")
+    korean = [r for r in rows(stage_id=stage_id("outline-feedback"))
+              if emails_of([r])[0] in ("park.jiwoo@example.org", "choi.seoyeon@example.org")]
+    assert korean and {r.status for r in korean} == {ReminderStatus.CANCELLED}
+    assert {r.details["why"] for r in korean} == {"KR responded"}
+    others = rows(stage_id=stage_id("outline-feedback"), status=ReminderStatus.PENDING)
+    assert "park.jiwoo@example.org" not in emails_of(others) and len(emails_of(others)) > 20
+
+
+def test_replanning_twice_changes_nothing(march: str) -> None:
+    before = [(r.id, r.status, r.send_at) for r in rows()]
+    with session_scope() as session:
+        result = replan_key(session, NEASPEC, seoul("2025-03-05 09:00"))
+    assert (result.added, result.moved, result.cancelled) == (0, 0, 0)
+    assert [(r.id, r.status, r.send_at) for r in rows()] == before
+
+
+def test_reschedule_moves_pending_rows_and_keeps_history(march: str) -> None:
+    with session_scope() as session:  # pretend the 14-day reminder to Japan went out
+        sent = next(r for r in rows(rule="before", occurrence=14) if emails_of([r]) == ["sato.yuki@example.org"])
+        row = session.get(type(sent), sent.id)
+        assert row is not None
+        row.status = ReminderStatus.SENT
+    change(seoul("2025-03-18 09:00"), lambda s, at: schedule.apply_reschedule(
+        s, NEASPEC, "outline-feedback", actor=ACTOR, now=at, reason="more time", end=date(2025, 4, 7),
+        confirm=True))
+    seven = by_person("before", 7)
+    assert local(seven["sato.yuki@example.org"], "Asia/Tokyo") == "Mon 2025-03-31 09:00"
+    assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))} \
+        == {"2025-04-07"}
+    assert rows(id=sent.id)[0].status is ReminderStatus.SENT  # history is not rewritten
+
+
+def test_skipping_the_stage_cancels_everything_pending(march: str) -> None:
+    change(seoul("2025-03-05 09:00"), lambda s, at: lifecycle.skip_stage(s, NEASPEC, "outline-feedback", actor=ACTOR,
+                                                                         now=at, reason="merged"))
+    assert rows(status=ReminderStatus.PENDING) == []
+    assert {r.details["why"] for r in rows(stage_id=stage_id("outline-feedback"))} == {"stage skipped"}
+
+
+def test_a_replaced_focal_point_takes_over_the_reminders(march: str) -> None:
+    from models.directory_import import DirectoryIn, PersonIn, import_directory
+
+    directory = DirectoryIn(people=[
+        PersonIn(name="Sato Yuki", email="sato.yuki@example.org", role=Role.ALTERNATE_FOCAL_POINT, member_state="JP"),
+        PersonIn(name="Mori Aoi", email="mori.aoi@example.org", role=Role.FOCAL_POINT, member_state="JP"),
+    ])
+    with session_scope() as session:
+        import_directory(session, directory, source="test", actor=ACTOR, now=seoul("2025-03-12 09:00"))
+        replan_key(session, NEASPEC, seoul("2025-03-12 09:00"))
+        mori = session.exec(select(Person).where(Person.email == "mori.aoi@example.org")).one()
+    pending = rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))
+    assert "mori.aoi@example.org" in emails_of(pending)
+    sato = [r for r in pending if emails_of([r]) == ["sato.yuki@example.org"]]
+    assert {r.rule for r in sato} == {"escalation"}  # now the alternate
+    assert any(r.person_id == mori.id and r.rule == "stage_started" for r in pending)
+
+
+def test_stage_policy_overrides_the_process_default(march: str) -> None:
+    from models.process import Stage
+
+    with session_scope() as session:
+        stage = session.get(Stage, stage_id("outline-feedback"))
+        assert stage is not None
+        stage.reminder_policy = {"before_days": [3], "overdue_every_days": 1, "overdue_max": 1,
+                                 "escalate_after": 5, "on_start": False}
+        replan_key(session, NEASPEC, seoul("2025-03-04 09:00"))
+    pending = rows(status=ReminderStatus.PENDING)
+    assert {(r.rule, r.occurrence) for r in pending} == {("before", 3), ("overdue", 1)}

@@ -1,0 +1,167 @@
+"""Rendered e-mails, pinned by golden files (UPDATE_GOLDEN=1 rewrites them after a deliberate change), and the
+properties no golden file can show: autoescaping, loud failure on unknown variables, no header injection, and
+an .ics that independent parsers read the same way."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import icalendar
+import pytest
+import recurring_ical_events
+import vobject
+from sqlmodel import select
+
+from config.settings import reset_settings
+from models.db import read_session, session_scope
+from models.directory import Person
+from models.process import Process, Stage
+from models.reminder import Reminder
+from notifications.context import load_world, reminder_context
+from notifications.digest import digest_context, schedule_digests
+from notifications.ics import deadline_ics
+from notifications.message import InvalidAddress, build_message
+from notifications.render import Rendered, RenderError, render
+from tests.conftest import seoul
+from tests.notifications.conftest import rows
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def row_for(email: str, rule: str, occurrence: int | None = None) -> Reminder:
+    with read_session() as session:
+        person = session.exec(select(Person).where(Person.email == email)).one()
+    found = [r for r in rows(person_id=person.id, rule=rule) if occurrence is None or r.occurrence == occurrence]
+    assert found, (email, rule, occurrence)
+    return found[-1]
+
+
+def rendered_for(row: Reminder, now: datetime, *, late: bool = False) -> Rendered:
+    with read_session() as session:
+        world = load_world(session, [row])
+        name, ctx = reminder_context(session, world, row, now, late=late)
+        return render(name, ctx)
+
+
+def check_golden(name: str, rendered: Rendered) -> None:
+    text = f"Subject: {rendered.subject}\n\n{rendered.text}\n----- html -----\n{rendered.html}"
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from {path}"
+
+
+def test_golden_stage_started(march: str) -> None:
+    rendered = rendered_for(row_for("li.wei@example.org", "stage_started"), seoul("2025-03-03 10:00"))
+    check_golden("stage_started", rendered)
+
+
+def test_golden_reminder_seven_days_in_moscow(march: str) -> None:
+    rendered = rendered_for(row_for("anna.volkova@example.org", "before", 7), seoul("2025-03-24 15:00"))
+    assert rendered.subject == ("NEASPEC SP 2026-2030: preliminary feedback on the annotated outline due "
+                                "31 March 2025 (7 days)")
+    assert "Monday 31 March 2025, 18:00 (Europe/Moscow)" in rendered.text
+    check_golden("reminder_before_7", rendered)
+
+
+def test_golden_reminder_overdue_and_late(march: str) -> None:
+    rendered = rendered_for(row_for("ri.song@example.org", "overdue", 2), seoul("2025-04-03 09:00"), late=True)
+    assert rendered.subject.endswith("was due 31 March 2025 (3 days overdue)")
+    check_golden("reminder_overdue_late", rendered)
+
+
+def test_golden_escalation(march: str) -> None:
+    rendered = rendered_for(row_for("pavel.orlov@example.org", "escalation", 3), seoul("2025-04-09 08:00"))
+    assert "Tuesday 1 April 2025, 01:00 (Asia/Vladivostok)" in rendered.text
+    check_golden("escalation", rendered)
+
+
+def test_golden_digest(march: str) -> None:
+    from tests.notifications.conftest import respond
+
+    respond("KR", "2025-03-10 15:00")
+    with session_scope() as session:
+        schedule_digests(session, seoul("2025-03-27 08:00"))
+    digest = row_for("minji.secretariat@example.org", "digest")
+    with session_scope() as session:  # one failed reminder to report
+        failed = session.get(Reminder, row_for("sato.yuki@example.org", "before", 7).id)
+        assert failed is not None
+        failed.status, failed.last_error = "failed", "550 5.1.1 no such mailbox"  # type: ignore[assignment]
+        failed.claimed_at = seoul("2025-03-24 09:00")
+    with read_session() as session:
+        world = load_world(session, [digest])
+        rendered = render("digest", digest_context(session, world, digest, seoul("2025-03-27 08:00")))
+    assert ("still owed by China, Democratic People's Republic of Korea, Japan, Mongolia, Russian Federation"
+            in rendered.text)  # Korea responded
+    assert "Sato Yuki <sato.yuki@example.org>, Preliminary feedback on the annotated outline (before): 550" \
+        in rendered.text
+    check_golden("digest", rendered)
+
+
+def test_html_is_autoescaped(march: str) -> None:
+    with session_scope() as session:
+        stage = session.exec(select(Stage).where(Stage.key == "outline-feedback")).one()
+        stage.name = "Feedback <script>alert(1)</script> & more"
+    rendered = rendered_for(row_for("li.wei@example.org", "before", 7), seoul("2025-03-24 10:00"))
+    assert "<script>" not in rendered.html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in rendered.html
+    assert "<script>" in rendered.text  # plain text is not HTML: nothing to escape there
+
+
+def test_unknown_variable_fails_loudly(march: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "reminder.txt").write_text("Dear {{ recipient.name }}, see {{ no_such_thing }}.\n")
+    monkeypatch.setenv("CONSULTRACK_MAIL_TEMPLATES_DIR", str(custom))
+    reset_settings()
+    with pytest.raises(RenderError, match="no_such_thing"):
+        rendered_for(row_for("li.wei@example.org", "before", 7), seoul("2025-03-24 10:00"))
+
+
+def _message(name: str, subject: str, email: str = "li.wei@example.org") -> bytes:
+    rendered = Rendered(subject, "text", "<p>html</p>")
+    envelope = build_message(sender="NEASPEC <neaspec@example.org>", to=(name, email), cc=[], reply_to=None,
+                             rendered=rendered, message_id="<x@example.org>", date=seoul("2025-03-24 10:00"),
+                             ics=None)
+    assert envelope.recipients == [email]
+    return envelope.data
+
+
+def test_no_header_injection_through_name_or_subject() -> None:
+    raw = _message("Li Wei\r\nBcc: thief@evil.example", "Due\r\nBcc: thief@evil.example\nX-Evil: 1")
+    parsed = message_from_bytes(raw, policy=default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert "thief@evil.example" not in str(parsed["To"]).split("<")[-1]
+    assert parsed["To"].addresses[0].addr_spec == "li.wei@example.org"
+    assert "\n" not in str(parsed["Subject"])
+    with pytest.raises(InvalidAddress):
+        _message("Li", "s", email="li.wei@example.org\r\nBcc: thief@evil.example")
+    with pytest.raises(InvalidAddress):
+        _message("Li", "s", email="not an address")
+
+
+def test_deadline_ics_reads_the_same_in_three_parsers(march: str) -> None:
+    with read_session() as session:
+        stage = session.exec(select(Stage).where(Stage.key == "outline-feedback")).one()
+        process = session.get(Process, stage.process_id)
+        assert process is not None
+        data = deadline_ics(process, stage)
+    deadline = seoul("2025-04-01 00:00")
+    event = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert event.decoded("dtend") == deadline and event.decoded("dtstart") == deadline - timedelta(hours=1)
+    parsed = vobject.readOne(data.decode())
+    assert parsed.vevent.dtend.value == deadline
+    assert "outline" in parsed.vevent.summary.value
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(seoul("2025-03-31 00:00"),
+                                                                                seoul("2025-04-02 00:00"))
+    assert len(found) == 1 and found[0]["UID"] == "deadline-mail-neaspec-sp-2026-2030-outline-feedback@consultrack"
+
+
+def test_non_ascii_names_and_subjects_are_encoded() -> None:
+    parsed = message_from_bytes(_message("Ли Вэй 李伟", "Отзыв: 反馈 due"), policy=default)
+    assert parsed["To"].addresses[0].display_name == "Ли Вэй 李伟"
+    assert str(parsed["Subject"]) == "Отзыв: 反馈 due"
+    assert all(byte < 128 for byte in _message("Ли Вэй", "Отзыв"))  # 7-bit on the wire

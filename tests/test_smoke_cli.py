@@ -1,0 +1,31 @@
+"""The installed command answers, and reading commands refuse to invent a database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, data_dir: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
+    env["CONSULTRACK_DATA_DIR"] = str(data_dir)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "consultrack", *args], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run_cli("--help", data_dir=tmp_path)
+    assert result.returncode == 0
+    for command in ("init", "status", "stage", "response", "audit", "demo", "template", "directory"):
+        assert command in result.stdout
+
+
+def test_status_without_data_says_what_to_do(tmp_path: Path) -> None:
+    result = run_cli("status", data_dir=tmp_path / "nothing")
+    assert result.returncode == 1
+    assert "consultrack init" in result.stderr
+    assert not (tmp_path / "nothing" / "consultrack.db").exists()

@@ -1,0 +1,122 @@
+"""The JSON API: bearer tokens (admin and viewer), the same operations and refusals as the dashboard, and a fuzz
+run of schemathesis against the app's own OpenAPI schema (in-process) that must find no 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from config import clock
+from tests.core.helpers import fingerprint
+from tests.web.conftest import ADMIN, PROCESS, VIEWER
+
+BASE = f"/api/processes/{PROCESS}/stages/outline-feedback"
+
+
+def issue(username: str) -> str:
+    from models.accounts import issue_api_token
+    from models.db import session_scope
+
+    with session_scope() as session:
+        return issue_api_token(session, username, label="test", actor="test", now=clock.now()).secret
+
+
+@pytest.fixture
+def tokens(accounts: dict[str, str]) -> dict[str, str]:
+    return {"admin": issue(ADMIN), "viewer": issue(VIEWER)}
+
+
+@pytest.fixture
+def api(accounts: dict[str, str]) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from consultrack.web.app import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_tokens_are_required_and_checked(api: Any, tokens: dict[str, str]) -> None:
+    assert api.get("/api/processes").status_code == 401
+    assert api.get("/api/processes", headers=bearer("not-a-token")).status_code == 401
+    assert api.get("/api/processes", headers=bearer(tokens["viewer"])).json()[0]["key"] == PROCESS
+    before = fingerprint()
+    answer = api.post(f"{BASE}/skip", json={"reason": "no"}, headers=bearer(tokens["viewer"]))
+    assert answer.status_code == 403 and "viewer" in answer.json()["error"]
+    assert fingerprint() == before
+
+
+def test_tokens_are_stored_hashed(tokens: dict[str, str]) -> None:
+    from sqlmodel import select
+
+    from models.db import read_session
+    from models.tokens import ApiToken
+
+    with read_session() as session:
+        stored = [t.token_hash for t in session.exec(select(ApiToken)).all()]
+    assert stored and not set(stored) & set(tokens.values())
+
+
+def test_revoked_token_and_disabled_account_are_refused(api: Any, tokens: dict[str, str]) -> None:
+    from models.accounts import disable_account, revoke_api_token
+    from models.db import session_scope
+
+    with session_scope() as session:
+        revoke_api_token(session, 1, actor="test", now=clock.now())
+    assert api.get("/api/processes", headers=bearer(tokens["admin"])).status_code == 401
+    with session_scope() as session:
+        disable_account(session, VIEWER, actor="test", now=clock.now())
+    assert api.get("/api/processes", headers=bearer(tokens["viewer"])).status_code == 401
+
+
+def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_server: None) -> None:
+    admin = bearer(tokens["admin"])
+    refused = api.post(f"{BASE}/advance", json={}, headers=admin)
+    assert refused.status_code == 409 and "waiting for responses from" in refused.json()["error"]
+    for code in ("JP", "MN", "KP"):
+        answer = api.post(f"{BASE}/responses", json={"member_state": code, "note": "<b>ok</b>"}, headers=admin)
+        assert answer.status_code == 200, answer.text
+    again = api.post(f"{BASE}/responses", json={"member_state": "JP"}, headers=admin)
+    assert again.status_code == 409 and "already responded" in again.json()["error"]
+    bad_date = api.post(f"{BASE}/responses", json={"member_state": "JP", "received_on": "20/03/2025"}, headers=admin)
+    assert bad_date.status_code == 422
+    preview = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=admin).json()
+    assert [m["key"] for m in preview["stages"]][:2] == ["outline-feedback", "consultations"]
+    done = api.post(f"{BASE}/advance", json={}, headers=admin)
+    assert done.status_code == 200 and done.json()["started"] == ["consultations"]
+    twice = api.post(f"{BASE}/advance", json={}, headers=admin)
+    assert twice.status_code == 409 and "already advanced" in twice.json()["error"]
+    detail = api.get(f"/api/processes/{PROCESS}", headers=admin).json()
+    assert {s["key"]: s["state"] for s in detail["stages"]}["consultations"] == "active"
+    audit = api.get("/api/audit", params={"stage": "outline-feedback", "action": "stage."}, headers=admin).json()
+    assert [e["actor"] for e in audit] == [ADMIN, ADMIN]
+
+
+def test_fuzz_finds_no_server_error(accounts: dict[str, str], prefect_server: None) -> None:
+    """Every operation of the published schema, with valid and invalid data, with an admin's token."""
+    from hypothesis import given
+
+    from consultrack.web.app import create_app
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+    headers = bearer(issue(ADMIN))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case: Any) -> None:
+            response = case.call(headers=headers)
+            unhealthy = case.path == "/healthz" and response.status_code == 503  # no scheduler in this process
+            where = f"{case.method} {case.formatted_path}"
+            assert response.status_code < 500 or unhealthy, f"{where}: {response.text[:300]}"
+
+        fuzz()

@@ -1,0 +1,53 @@
+"""The read-only pages and the directory's subscribe links, through the app in-process."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, sign_in
+
+
+def test_timeline_stage_directory_audit(client: Any) -> None:
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    assert client.get("/").headers["location"] == f"/p/{PROCESS}"
+    timeline = client.get(f"/p/{PROCESS}").text
+    assert timeline.count('<li class="g-row ') == 9 and 'class="g-today-tag"' in timeline
+    assert "Adoption at SOM-28" in timeline and "to be confirmed" in timeline
+    stage = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
+    assert "Still missing:" in stage and "waiting for responses from" in stage
+    assert stage.count('class="todo"') == 3 and stage.count('class="done"') == 3
+    assert "Republic of Korea" in stage and "10 Mar 2025" in stage
+    directory = client.get("/directory").text
+    assert "Japan" in directory and "focal point" in directory
+    audit = client.get("/audit", params={"action": "response.record"}).text
+    assert audit.count("<code>response.record</code>") == 3
+    assert "stage.advance" not in audit.split("<tbody>")[1]
+    assert client.get("/audit", params={"actor": "%_"}).status_code == 200
+
+
+def test_issue_a_subscribe_link_shown_once(client: Any) -> None:
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    directory = client.get("/directory").text
+    person_id = re.search(r'action="/directory/(\d+)/subscribe-link"', directory).group(1)  # type: ignore[union-attr]
+    issued = client.post(f"/directory/{person_id}/subscribe-link", data={"csrf_token": token})
+    assert issued.status_code == 200
+    link = re.search(r'href="(http://[^"]+/subscribe/[^"]+)"', issued.text).group(1)  # type: ignore[union-attr]
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    assert "1 link issued" in client.get("/directory").text
+    assert path.rsplit("/", 1)[1] not in client.get("/directory").text, "the secret is never shown again"
+
+
+def test_mailbox_lists_and_shows_messages(client: Any, data_dir: Any) -> None:
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    box = data_dir / "mailbox"
+    box.mkdir(exist_ok=True)
+    (box / "m1@example.org.eml").write_bytes(
+        b"From: a@example.org\r\nTo: b@example.org\r\nSubject: <b>Reminder</b>\r\nMessage-ID: <m1@example.org>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nPlease respond by 31 March.\r\n")
+    listing = client.get("/mailbox").text
+    assert "&lt;b&gt;Reminder&lt;/b&gt;" in listing
+    message = client.get("/mailbox/m1@example.org.eml").text
+    assert "Please respond by 31 March." in message
+    assert client.get("/mailbox/..%2Fconsultrack.db").status_code == 404

@@ -1,0 +1,176 @@
+"""`consultrack serve` as a real process: /healthz, the CLI going through it, the e-mail a transition causes
+reaching the local mail sink within seconds, and a graceful stop on SIGTERM that leaves no batch half-sent."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from config import clock
+from tests.web.conftest import ADMIN, PROCESS
+
+pytestmark = pytest.mark.slow
+CONSULTRACK = [sys.executable, "-m", "consultrack"]
+
+
+def free_port() -> int:
+    from consultrack.service import bind
+
+    with bind("127.0.0.1", 0) as sock:
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def service(accounts: dict[str, str], data_dir: Path) -> Iterator[dict[str, Any]]:
+    from models.accounts import issue_api_token
+    from models.db import session_scope
+
+    with session_scope() as session:
+        token = issue_api_token(session, ADMIN, label="test", actor="test", now=clock.now()).secret
+    port = free_port()
+    env = {**os.environ, "CONSULTRACK_DATA_DIR": str(data_dir), "CONSULTRACK_NOW": clock.now().isoformat(),
+           "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}", "CONSULTRACK_API_TOKEN": token,
+           "PREFECT_HOME": str(data_dir / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    log = data_dir / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([*CONSULTRACK, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).json().get("prefect", {}).get("ok"):
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the service did not start: " + log.read_text())
+    yield {"url": url, "env": env, "process": process, "log": log, "token": token}
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
+def cli(service: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CONSULTRACK, *args], env=service["env"], capture_output=True, text=True, timeout=120)
+
+
+def test_serve(service: dict[str, Any], data_dir: Path) -> None:
+    from models.audit import AuditEntry
+    from models.db import read_session
+    from models.enums import ReminderStatus
+    from models.reminder import Reminder
+
+    url = service["url"]
+    health = httpx.get(f"{url}/healthz").json()
+    assert health["ok"] is True
+    assert health["scheduler"]["running"]
+    assert {"reminder-sweep", "daily-digest"} <= set(health["scheduler"]["next_runs"])
+    assert health["prefect"]["ok"] and health["mail"]["ok"]
+    printed = service["log"].read_text()
+    assert f"dashboard  {url}/" in printed and f"API docs   {url}/docs" in printed
+
+    # The CLI sends its change through the service: the audit names the token's account, not --actor.
+    started = time.perf_counter()
+    done = cli(service, "response", "record", "outline-feedback", "JP", "--actor", "local-user")
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - started < 8, "no Prefect start-up in the CLI process"
+    refused = cli(service, "stage", "advance", "outline-feedback")
+    assert refused.returncode != 0 and "waiting for responses from" in refused.stderr
+    with read_session() as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "response.record")
+                             .order_by(AuditEntry.id.desc())).first()  # type: ignore[union-attr]
+    assert entry is not None and entry.actor == ADMIN
+
+    headers = {"Authorization": f"Bearer {service['token']}"}
+    base = f"{url}/api/processes/{PROCESS}/stages/outline-feedback"
+    for code in ("MN", "KP"):
+        assert httpx.post(f"{base}/responses", json={"member_state": code}, headers=headers).status_code == 200
+    advanced = httpx.post(f"{base}/advance", json={}, headers=headers, timeout=60)
+    assert advanced.status_code == 200 and advanced.json()["started"] == ["consultations"]
+
+    # The stage that started sends its notices: the sweep is woken, they reach the sink within seconds.
+    mailbox = data_dir / "mailbox"
+    deadline = time.monotonic() + 30
+    subjects: list[str] = []
+    while time.monotonic() < deadline and not any("Consultations" in s for s in subjects):
+        subjects = [p.read_text(errors="replace") for p in mailbox.glob("*.eml")] if mailbox.is_dir() else []
+        time.sleep(0.5)
+    assert any("Consultations" in s for s in subjects), "no e-mail about the started stage"
+
+    process = service["process"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    assert "consultrack stopped" in service["log"].read_text()
+    with read_session() as session:
+        rows = session.exec(select(Reminder)).all()
+    assert not [r for r in rows if r.status is ReminderStatus.SENDING], "a batch was left half-sent"
+    names = {p.name for p in mailbox.glob("*.eml")}
+    for row in rows:
+        if row.status is ReminderStatus.SENT and row.message_id:
+            assert any(row.message_id.strip("<>").split("@")[0] in name for name in names)
+
+
+def test_cli_runs_locally_when_no_service_answers(accounts: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import reset_settings
+    from consultrack.client import running_service
+
+    monkeypatch.setenv("CONSULTRACK_BASE_URL", f"http://127.0.0.1:{free_port()}")
+    reset_settings()
+    assert running_service() is None
+
+
+def test_cli_ignores_a_service_without_prefect_or_on_another_database(live_server: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-thread test server has no Prefect of its own: the CLI must not hand it changes."""
+    from config.settings import reset_settings
+    from consultrack.client import running_service
+
+    monkeypatch.setenv("CONSULTRACK_BASE_URL", live_server)
+    reset_settings()
+    health = httpx.get(f"{live_server}/healthz").json()
+    assert health["database"]["ok"] and not health["prefect"]["ok"]
+    assert running_service() is None
+
+
+def test_prefect_scheduler_leaves_the_sweep_to_the_worker(data_dir: Path, prefect_server: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import reset_settings
+    from consultrack.service import Service
+
+    monkeypatch.setenv("CONSULTRACK_SCHEDULER", "prefect")
+    reset_settings()
+
+    async def body() -> None:
+        service = Service()
+        await service.start()
+        try:
+            assert service.prefect["ok"]
+            assert not service.scheduler.running
+            assert service.scheduler_health()["ok"] and "consultrack worker" in service.scheduler_health()["detail"]
+            await service.wake_sweep()  # nothing to wake: no error, no job
+            assert service.scheduler.get_jobs() == []
+        finally:
+            await service.stop()
+
+    # Its own thread and loop (with this context: Prefect's test harness): the browser tests' Playwright keeps a
+    # loop running in the main thread.
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(context.run, asyncio.run, body()).result(timeout=120)
