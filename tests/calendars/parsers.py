@@ -88,6 +88,13 @@ def _forget_vobject_zones() -> None:
 
 def with_vobject(body: bytes, zones: list[str]) -> dict[str, Shown]:
     _forget_vobject_zones()
+    try:
+        return _read_with_vobject(body, zones)
+    finally:
+        _forget_vobject_zones()  # leave no zone behind for a later, direct use of vobject
+
+
+def _read_with_vobject(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = vobject.readOne(body.decode("utf-8"))
     shown = {}
     for e in getattr(cal, "vevent_list", []):
