@@ -3,7 +3,9 @@
 A feed is a pure function of its rows and of the current UTC day (which cancelled events have been retired), so
 it is rendered once per change and then served from memory: a request costs two small queries (the subject and
 an aggregate over the rows' versions) until something changes. The ETag is a digest of the bytes, identical on
-every replica; Last-Modified is the newest modified_at among the rows the feed is drawn from.
+every replica. Last-Modified is the newest of: the rows' modified_at, the last audit entry (every change, a
+directory import included, writes one: a person's new zone or role changes their feed without touching a row)
+and the day a cancelled event was retired; it is in the cache key too, so every replica sends the same one.
 
 Cancelled events (skipped stages, cancelled meetings) stay in the feed, STATUS:CANCELLED, for RETENTION after
 they were cancelled: clients that merge a subscription rather than replace it (Outlook, Apple) then remove them,
@@ -17,17 +19,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Calendar, Event, vDuration
 from sqlalchemy import Engine, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from calendars import audience, events
+from calendars.timezone import vtimezone
 from config import clock
 from models import feed_tokens
+from models.audit import AuditEntry
 from models.directory import MemberState, Person
 from models.enums import Role
 from models.errors import NotFound
@@ -50,14 +54,6 @@ class Feed:
 
 
 # -- rendering ---------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _vtimezone(tzid: str, first: date, last: date) -> Timezone:
-    """Building a VTIMEZONE walks the zone's transitions (slow); the component is read-only once built."""
-    from zoneinfo import ZoneInfo
-
-    return Timezone.from_tzinfo(ZoneInfo(tzid), tzid=tzid, first_date=first, last_date=last)
 
 
 def _sort_key(event: Event) -> tuple[str, str]:
@@ -83,7 +79,7 @@ def render(name: str, description: str, items: Sequence[Event]) -> bytes:
     if years:
         first, last = date(int(min(years)) - 1, 1, 1), date(int(max(years)) + 2, 1, 1)
         for tzid in sorted(cal.get_missing_tzids(), reverse=True):
-            cal.subcomponents.insert(0, _vtimezone(tzid, first, last))
+            cal.subcomponents.insert(0, vtimezone(tzid, first, last))
     return cal.to_ical()
 
 
@@ -119,6 +115,7 @@ def _aggregates_sql(scoped: bool) -> str:
              for agg in ("count(*)", "sum(version)", "max(modified_at)")]
     where = " WHERE id = :process_id" if scoped else ""
     parts += [f"(SELECT {agg} FROM process{where})" for agg in ("count(*)", "max(id)", "max(created_at)")]
+    parts.append("(SELECT max(at) FROM audit_entry)")
     return ", ".join(parts)
 
 
@@ -151,7 +148,9 @@ def _fingerprint(session: Session, process_id: int | None) -> Sequence[Any]:
     return session.connection().execute(_FINGERPRINT[scoped], {"process_id": process_id} if scoped else {}).one()
 
 
-def _feed(body: bytes, last_modified: datetime, filename: str) -> Feed:
+def _feed(session: Session, body: bytes, newest: datetime, filename: str) -> Feed:
+    audited = session.exec(select(func.max(AuditEntry.at))).one()
+    last_modified = max(newest, audited) if audited is not None else newest
     return Feed(body, f'"{hashlib.sha256(body).hexdigest()[:40]}"', last_modified.replace(microsecond=0), filename)
 
 
@@ -179,8 +178,17 @@ def _load(session: Session, process_id: int | None) -> list[_Rows]:
     return found
 
 
-def _live(row: Stage | Meeting, today: date) -> bool:
-    return not (events.is_cancelled(row) and row.modified_at.date() + RETENTION < today)
+def _retired_on(row: Stage | Meeting) -> date | None:
+    """The first UTC day a cancelled event is no longer in the feeds."""
+    return row.modified_at.date() + RETENTION + timedelta(days=1) if events.is_cancelled(row) else None
+
+
+def _live(row: Stage | Meeting, today: date, newest: datetime) -> tuple[bool, datetime]:
+    """Whether the row is still shown, and `newest` moved to the day it left the feed if it has."""
+    retired = _retired_on(row)
+    if retired is None or retired > today:
+        return True, newest
+    return False, max(newest, datetime.combine(retired, time(0), UTC))
 
 
 def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meeting: Callable[[Meeting], bool],
@@ -194,12 +202,14 @@ def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meet
         for stage in group.stages:
             if want_stage(stage):
                 newest = max(newest, stage.modified_at)
-                if _live(stage, today):
+                live, newest = _live(stage, today, newest)
+                if live:
                     items += [events.stage_span(group.process, stage), deadline(group.process, stage)]
         for meeting in group.meetings:
             if want_meeting(meeting):
                 newest = max(newest, meeting.modified_at)
-                if _live(meeting, today):
+                live, newest = _live(meeting, today, newest)
+                if live:
                     items.append(events.meeting_event(group.process, meeting, by_id.get(meeting.stage_id)))
     return items, newest
 
@@ -212,7 +222,7 @@ def process_feed(session: Session, process_key: str) -> Feed:
         items, newest = _collect(_load(session, process.id), lambda s: True, lambda m: True,
                                  lambda p, s: events.deadline(p, s))
         body = render(process.short_name, f"{process.title}: stages, deadlines and meetings.", items)
-        return _feed(body, newest, f"{process.key}.ics")
+        return _feed(session, body, newest, f"{process.key}.ics")
 
     return _cached(_key(session, "process", (process.id,), _fingerprint(session, process.id)), build)
 
@@ -229,7 +239,7 @@ def member_state_feed(session: Session, code: str) -> Feed:
                                  lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
         body = render(f"Consultations: {state.name}",
                       f"Deadlines and meetings for {state.name} and its National Focal Points.", items)
-        return _feed(body, newest, f"{state.code}.ics")
+        return _feed(session, body, newest, f"{state.code}.ics")
 
     subject = (state.code, state.name, state.timezone)
     return _cached(_key(session, "state", subject, _fingerprint(session, None)), build)
@@ -277,7 +287,7 @@ def _render_personal(session: Session, person: Person, state: MemberState | None
                              lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True))
     body = render(personal_name(person.name),
                   f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.", items)
-    return _feed(body, newest, "consultations.ics")
+    return _feed(session, body, newest, "consultations.ics")
 
 
 def public_feeds(session: Session) -> list[tuple[str, Feed]]:

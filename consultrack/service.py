@@ -73,6 +73,9 @@ class Service:
             await self.stop()
 
     async def start(self) -> None:
+        from notifications.sweep import resume
+
+        resume()
         started = time.perf_counter()
         try:
             await service_started(base_url=get_settings().base_url)
@@ -84,8 +87,6 @@ class Service:
                             "api": _prefect_api()}
         if get_settings().scheduler == "prefect":
             return  # the Prefect server schedules the sweep and the digest; `consultrack worker` runs them
-        if get_settings().scheduler != "apscheduler":
-            return  # Prefect's own schedules run the sweep and the digest, through `consultrack worker`
         zone = self.scheduler.timezone
         self.scheduler.add_job(self._job, IntervalTrigger(seconds=SWEEP_EVERY.total_seconds(), timezone=zone),
                                args=[SWEEP_JOB, _sweep],
@@ -97,12 +98,19 @@ class Service:
         await self.wake_sweep()  # catch up at once on what fell due while the service was down
 
     async def stop(self) -> None:
+        """No new run starts; a sweep under way sends the rest of its batch and stops; only then does the
+        scheduler go (its shutdown cancels the job tasks it still holds, which must be done by then)."""
+        from notifications.sweep import stop_after_batch
+
         self.stopping = True
+        stop_after_batch()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if self._running:
+            log.info("waiting for %d scheduled run(s) to finish their batch", len(self._running))
+            await asyncio.gather(*self._running, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._running:
-            log.info("waiting for %d scheduled run(s) to finish", len(self._running))
-            await asyncio.gather(*self._running, return_exceptions=True)
         from models.db import dispose_engines
 
         dispose_engines()
@@ -139,9 +147,6 @@ class Service:
     # --- health ---------------------------------------------------------------------------------------------
 
     def scheduler_health(self) -> dict[str, Any]:
-        if get_settings().scheduler != "apscheduler":
-            return {"ok": True, "running": False, "detail": "Prefect deployments run the sweep and the digest "
-                                                            "(CONSULTRACK_SCHEDULER=prefect, consultrack worker)"}
         if get_settings().scheduler == "prefect":
             return {"ok": True, "running": False, "detail": "Prefect deployments, run by 'consultrack worker'"}
         jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None

@@ -1,24 +1,20 @@
 """The deadline as an iCalendar attachment: a one-hour entry that ends when the deadline does (end of the due
 day in the process's zone), so every calendar shows it at the right local moment.
 
-The bytes depend only on the stage's version and deadline, so every recipient of a stage shares one rendering
-(building a VTIMEZONE from the zone database takes tens of milliseconds)."""
+Its times are in UTC: a single instant needs no VTIMEZONE, and a client that misreads one (comma-separated RDATEs,
+daylight onsets) cannot misplace it; the description names the process's zone. The bytes depend only on the
+stage's version and deadline, so every recipient of a stage shares one rendering."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event
 
 from models.process import Process, Stage
 from models.queries import deadline_at
-
-
-@lru_cache(maxsize=32)
-def _vtimezone(zone: str) -> Timezone:
-    return Timezone.from_tzid(zone)
 
 
 @lru_cache(maxsize=256)
@@ -28,14 +24,13 @@ def _render(process_key: str, short_name: str, zone: str, stage_key: str, name: 
     calendar.add("prodid", "-//consultrack//reminders//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
-    calendar.add_component(_vtimezone(zone))
     event = Event()
     # Its own UID space: the same deadline in a subscribed feed is a different entry and must not be replaced.
     event.add("uid", f"deadline-mail-{process_key}-{stage_key}@consultrack")
     event.add("sequence", version)
     event.add("dtstamp", stamp)
-    event.add("dtstart", end - timedelta(hours=1))
-    event.add("dtend", end)
+    event.add("dtstart", (end - timedelta(hours=1)).astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
     event.add("summary", f"Deadline: {name} ({short_name})")
     event.add("description", f"{activity}\nDue by the end of {due:%d %B %Y} ({zone}).")
     event.add("transp", "TRANSPARENT")

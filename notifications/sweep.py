@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 import socket
+import threading
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,17 @@ from notifications.sink import running_sink
 from notifications.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
 
 MAX_RECONNECTS = 2
+_stop_after_batch = threading.Event()
+
+
+def stop_after_batch() -> None:
+    """Shutdown: a sweep under way finishes the batch it is sending (every claimed row settled), then stops;
+    what is left stays pending for the next sweep, here or in another replica."""
+    _stop_after_batch.set()
+
+
+def resume() -> None:
+    _stop_after_batch.clear()
 
 
 @dataclass
@@ -232,7 +244,7 @@ async def sweep(*, worker: str | None = None, max_batches: int | None = None) ->
     batches = 0
     with ExitStack() as stack:
         endpoint: tuple[str, int] | None = None
-        while max_batches is None or batches < max_batches:
+        while (max_batches is None or batches < max_batches) and not _stop_after_batch.is_set():
             now = clock.now()
             with session_scope() as session:
                 claimed = claims.claim_batch(session, worker=worker, now=now, limit=settings.reminder_batch_size,

@@ -71,6 +71,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": problems or "invalid request"}, status_code=422)
         return _error(request, 422, problems or "invalid request")
 
+    @app.exception_handler(feeds.PlainRefusal)
+    async def plain_refusal(request: Request, exc: feeds.PlainRefusal) -> Response:
+        return exc.response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "There is no such page.", 405: "This address does not accept that request."}.get(

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -34,17 +34,27 @@ _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templa
                          autoescape=select_autoescape(default=True, default_for_string=True))
 
 
+class PlainRefusal(Exception):
+    """A feed request refused with a bare text reply (app.py turns it into its response)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        self.response = Response(f"{text}\n", status_code=status, media_type="text/plain",
+                                 headers={"Cache-Control": "no-store"})
+
+
 def _bounded_query(request: Request) -> None:
     """Called first by each handler (a router dependency would cost a tenth of a request's time)."""
     if len(request.scope["query_string"]) > MAX_QUERY:
-        raise HTTPException(400, "query string too long")
+        raise PlainRefusal(400, "query string too long")
 
 
 router = APIRouter(include_in_schema=False)
+FEED_METHODS = ["GET", "HEAD"]  # subscription checkers and proxies probe with HEAD
 
 
-def _missing() -> HTTPException:
-    return HTTPException(404, "not found")
+def _missing() -> PlainRefusal:
+    """The same plain 404 for every miss: no page, no session cookie, nothing that tells one miss from another."""
+    return PlainRefusal(404, "not found")
 
 
 @lru_cache(maxsize=1024)
@@ -82,8 +92,8 @@ def _serve(request: Request, feed: Feed, *, private: bool) -> Response:
     return Response(feed.body, media_type=CONTENT_TYPE, headers=headers)
 
 
-@router.get("/calendars/processes/{key}.ics")
-async def process_calendar(key: str, request: Request) -> Response:
+@router.api_route("/calendars/processes/{key}.ics", methods=FEED_METHODS)
+def process_calendar(key: str, request: Request) -> Response:
     _bounded_query(request)
     try:
         with read_session() as session:
@@ -93,8 +103,8 @@ async def process_calendar(key: str, request: Request) -> Response:
     return _serve(request, feed, private=False)
 
 
-@router.get("/calendars/member-states/{code}.ics")
-async def member_state_calendar(code: str, request: Request) -> Response:
+@router.api_route("/calendars/member-states/{code}.ics", methods=FEED_METHODS)
+def member_state_calendar(code: str, request: Request) -> Response:
     _bounded_query(request)
     try:
         with read_session() as session:
@@ -104,14 +114,21 @@ async def member_state_calendar(code: str, request: Request) -> Response:
     return _serve(request, feed, private=False)
 
 
-@router.get("/calendars/{token}.ics")
-async def personal_calendar(token: str, request: Request) -> Response:
+@router.api_route("/calendars/{token}.ics", methods=FEED_METHODS)
+def personal_calendar(token: str, request: Request) -> Response:
     _bounded_query(request)
     with read_session() as session:
         feed = personal_feed_for_token(session, token)
     if feed is None:
         raise _missing()
     return _serve(request, feed, private=True)
+
+
+@router.api_route("/calendars/{anything:path}", methods=FEED_METHODS)
+def calendar_miss(anything: str, request: Request) -> Response:
+    """Any other path under /calendars/ (a traversal, a wrong suffix): the same plain 404 as an unknown token."""
+    _bounded_query(request)
+    raise _missing()
 
 
 def subscribe_links(token: str, calendar_name: str) -> dict[str, str]:

@@ -125,9 +125,16 @@ def test_bad_requests_never_fail_and_never_leak(client: TestClient, neaspec: str
     }
     personal = personal_body(ANNA)
     for path, expected in cases.items():
+        client.cookies.clear()
         reply = client.get(path)
         assert reply.status_code == expected, path
         assert personal not in reply.content and b"BEGIN:VCALENDAR" not in reply.content, path
+        if not path.startswith("/calendars/"):
+            continue
+        # One plain reply per status: no page, no session cookie, nothing telling one miss from another.
+        plain = b"not found\n" if expected == 404 else b"query string too long\n"
+        assert reply.content == plain and reply.headers["content-type"].startswith("text/plain"), path
+        assert "set-cookie" not in reply.headers, path
     with session_scope() as session:  # a person made inactive loses their feed
         session.exec(select(Person).where(Person.email == ANNA)).one().active = False
     assert client.get(f"/calendars/{anna}.ics").status_code == 404
@@ -233,3 +240,33 @@ def test_changes_and_revocations_apply_on_the_next_request(client: TestClient, n
     with session_scope() as session:
         revoke(session, token, actor=ACTOR, now=clock.now())
     assert client.get(f"/calendars/{token}.ics").status_code == 404  # although its feed is cached
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient, neaspec: str) -> None:
+    anna = _issue(ANNA)
+    for path in (f"/calendars/processes/{neaspec}.ics", "/calendars/member-states/JP.ics", f"/calendars/{anna}.ics"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["etag"] == got.headers["etag"], path
+        assert head.headers["last-modified"] == got.headers["last-modified"], path
+    assert client.head(f"/calendars/{anna.swapcase()}.ics").status_code == 404
+
+
+def test_last_modified_moves_when_only_the_directory_changes(client: TestClient, neaspec: str) -> None:
+    """A person's new zone changes their feed (deadline times) without touching any stage: a client asking
+    If-Modified-Since alone must get the new feed, not a 304."""
+    from models.directory_import import import_directory, read_directory
+    from tests.conftest import DIRECTORY_SAMPLES_DIR
+
+    anna = _issue(ANNA)
+    first = client.get(f"/calendars/{anna}.ics")
+    directory = read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml")
+    for person in directory.people:
+        if person.email == ANNA:
+            person.timezone = "Asia/Vladivostok"
+    with clock.frozen(clock.now() + timedelta(days=1)), session_scope() as session:
+        import_directory(session, directory, source="test", actor=ACTOR, now=clock.now())
+    second = client.get(f"/calendars/{anna}.ics", headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert second.status_code == 200 and second.content != first.content
+    assert b"Asia/Vladivostok" in second.content
+    assert first_modified(second.headers["last-modified"]) > first_modified(first.headers["last-modified"])

@@ -63,3 +63,38 @@ def test_a_lying_vtimezone_separates_the_two_readings() -> None:
     assert table(with_icalendar(body, zones)) == expected["by_name"]
     assert table(with_vobject(body, zones)) == expected["by_vtimezone"]
     assert table(with_icaljs(body, zones)) == expected["by_vtimezone"]
+
+
+DST_ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Europe/Moscow", "Asia/Seoul"]
+
+
+def test_zones_with_daylight_saving_read_alike_by_vtimezone_and_by_name() -> None:
+    """No member State keeps daylight saving, but a meeting may be set in a zone that does (a partner in
+    Berlin, a session in New York): summer, winter and the days around each change, over several years."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from icalendar import Event
+
+    from calendars.feeds import render
+
+    items, expected = [], {}
+    for zone in DST_ZONES:
+        for year in (2024, 2025, 2026):
+            for month, day, hour in ((1, 15, 10), (3, 30, 4), (4, 1, 10), (7, 1, 10), (10, 26, 4), (11, 3, 9)):
+                start = datetime(year, month, day, hour, 30, tzinfo=ZoneInfo(zone))
+                event = Event()
+                uid = f"{zone}-{start:%Y%m%d%H%M}@test"
+                event.add("uid", uid)
+                event.add("dtstamp", datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC")))
+                event.add("summary", f"meeting in {zone}")
+                event.add("dtstart", start)
+                event.add("dtend", start + timedelta(hours=2))
+                event.add("status", "CONFIRMED")
+                items.append(event)
+                utc = start.astimezone(ZoneInfo("UTC"))
+                expected[uid] = (f"{utc:%Y-%m-%d %H:%M}", f"{utc + timedelta(hours=2):%Y-%m-%d %H:%M}")
+    body = render("DST", "zones with daylight saving", items)
+    for parser in PARSERS.values():
+        shown = parser(body, ["UTC"])
+        assert {uid: e.local["UTC"] for uid, e in shown.items()} == expected, parser.__name__
