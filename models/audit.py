@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.types import UTCDateTime
 
@@ -44,3 +45,21 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def entries(session: Session, *, process: str | None = None, stage: str | None = None, action: str | None = None,
+            actor: str | None = None, before: int | None = None, limit: int = 100) -> list[AuditEntry]:
+    """Newest first, filtered as every face offers it: exact process and stage keys, an action prefix
+    ("stage." for all stage changes), part of the actor's name, and `before` an entry id (paging)."""
+    query: SelectOfScalar[AuditEntry] = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    if process:
+        query = query.where(AuditEntry.process_key == process)
+    if stage:
+        query = query.where(AuditEntry.stage_key == stage)
+    if action:
+        query = query.where(col(AuditEntry.action).startswith(action, autoescape=True))
+    if actor:
+        query = query.where(col(AuditEntry.actor).contains(actor, autoescape=True))
+    if before is not None:
+        query = query.where(col(AuditEntry.id) < before)
+    return list(session.exec(query).all())

@@ -18,21 +18,12 @@ def audit(
 ) -> None:
     """Who changed what, when, from what to what, and why."""
     require_database()
-    from sqlmodel import col, select
-
-    from models.audit import AuditEntry
+    from models.audit import entries
     from models.db import read_session
 
-    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
-    if process:
-        query = query.where(AuditEntry.process_key == process)
-    if stage:
-        query = query.where(AuditEntry.stage_key == stage)
-    if action:
-        query = query.where(col(AuditEntry.action).startswith(action))
     table = Table("When (UTC)", "Who", "Action", "Stage", "Before", "After", "Why")
     with read_session() as session:
-        for e in session.exec(query).all():
+        for e in entries(session, process=process, stage=stage, action=action, limit=limit):
             table.add_row(f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, e.stage_key or "",
                           _brief(e.before), _brief(e.after), e.reason or "")
     console.print(table)

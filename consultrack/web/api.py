@@ -17,7 +17,7 @@ from config import clock
 from consultrack.web.operations import clean_text, perform
 from consultrack.web.security import Forbidden, Unauthorized
 from models.account import Account
-from models.audit import AuditEntry
+from models.audit import entries
 from models.db import read_session
 from models.enums import AccountRole, MeetingStatus
 from models.gates import evaluate_gate
@@ -209,14 +209,7 @@ async def meeting_status(process_key: PathKey, meeting_key: PathKey, body: Meeti
 @router.get("/audit", responses=ERRORS)
 def audit(_: Reader, process: QueryKey = None, stage: QueryKey = None, action: QueryKey = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
-    if process:
-        query = query.where(AuditEntry.process_key == process)
-    if stage:
-        query = query.where(AuditEntry.stage_key == stage)
-    if action:
-        query = query.where(col(AuditEntry.action).startswith(action, autoescape=True))
     with read_session() as session:
         return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "process": e.process_key,
                  "stage": e.stage_key, "before": e.before, "after": e.after, "reason": e.reason}
-                for e in session.exec(query).all()]
+                for e in entries(session, process=process, stage=stage, action=action, limit=limit)]

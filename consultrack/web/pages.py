@@ -9,10 +9,11 @@ import email.policy
 import email.utils
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from sqlmodel import col, select
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -30,7 +31,7 @@ from consultrack.web.security import (
     require_admin,
     sign_in,
 )
-from models.audit import AuditEntry
+from models.audit import AuditEntry, entries
 from models.db import read_session, session_scope
 from models.directory import MemberState, Person
 from models.enums import GateKind, Owner, Role, StageState
@@ -45,6 +46,8 @@ from models.status import process_status
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 100
+ROW_ID_MAX = 2**63 - 1
+"""The largest id a database column holds: a bigger one in a URL is a 422, not an overflow (a 500)."""
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -269,7 +272,8 @@ def directory(request: Request) -> Response:
 
 
 @router.post("/directory/{person_id}/subscribe-link", response_class=HTMLResponse)
-async def issue_subscribe_link(request: Request, person_id: int) -> Response:
+async def issue_subscribe_link(request: Request,
+                               person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)]) -> Response:
     """A new personal link; it is shown once, here, because only its hash is kept."""
     form = await request.form()
     require_account(request)
@@ -289,28 +293,18 @@ async def issue_subscribe_link(request: Request, person_id: int) -> Response:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(request: Request, process: str = "", stage: str = "", action: str = "", actor: str = "",
-          before: int | None = None) -> Response:
+          before: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None) -> Response:
     require_account(request)
     filters = {"process": process.strip(), "stage": stage.strip(), "action": action.strip(), "actor": actor.strip()}
-    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(AUDIT_PAGE + 1)
-    if filters["process"]:
-        query = query.where(AuditEntry.process_key == filters["process"])
-    if filters["stage"]:
-        query = query.where(AuditEntry.stage_key == filters["stage"])
-    if filters["action"]:
-        query = query.where(col(AuditEntry.action).startswith(filters["action"], autoescape=True))
-    if filters["actor"]:
-        query = query.where(col(AuditEntry.actor).contains(filters["actor"], autoescape=True))
-    if before is not None:
-        query = query.where(col(AuditEntry.id) < before)
     with read_session() as session:
-        entries = list(session.exec(query).all())
+        found = entries(session, process=filters["process"], stage=filters["stage"], action=filters["action"],
+                        actor=filters["actor"], before=before, limit=AUDIT_PAGE + 1)
         actions = sorted(set(session.exec(select(AuditEntry.action).distinct()).all()))
-    more = len(entries) > AUDIT_PAGE
-    entries = entries[:AUDIT_PAGE]
-    older = ("/audit?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": entries[-1].id})
-             if more and entries else None)
-    return render(request, "audit.html", {"entries": entries, "filters": filters, "actions": actions,
+    more = len(found) > AUDIT_PAGE
+    found = found[:AUDIT_PAGE]
+    older = ("/audit?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": found[-1].id})
+             if more and found else None)
+    return render(request, "audit.html", {"entries": found, "filters": filters, "actions": actions,
                                           "older": older})
 
 

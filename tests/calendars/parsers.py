@@ -18,9 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
 import recurring_ical_events
 import vobject
+
+from tests.conftest import missing_tool
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
@@ -116,9 +117,9 @@ def node_available() -> bool:
 
 def require_node() -> None:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed: the ical.js (Thunderbird) checks need node >= 18")
+        missing_tool("node is not installed: the ical.js (Thunderbird) checks need node >= 18")
     if not (JS_DIR / "node_modules" / "ical.js").is_dir():
-        pytest.skip("ical.js is not installed: run 'npm ci' in tests/js (scripts/test does)")
+        missing_tool("ical.js is not installed: run 'npm ci' in tests/js (scripts/test does)")
 
 
 def icaljs_raw(body: bytes, zones: list[str]) -> dict[str, Any]:

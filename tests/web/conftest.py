@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from config import clock
-from tests.conftest import ACTOR, seoul
+from tests.conftest import ACTOR, missing_tool, seoul
 
 ADMIN, ADMIN_PASSWORD = ACTOR, "correct horse battery staple"
 VIEWER, VIEWER_PASSWORD = "viewer.one", "viewer password 123"
@@ -118,7 +118,7 @@ def live_server(accounts: dict[str, str], prefect_server: None) -> Iterator[str]
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+        missing_tool("Debian's chromium is not installed (scripts/test installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -159,3 +159,18 @@ def test_overdue_is_written_not_only_coloured(client: Any) -> None:
     page = client.get(f"/p/{PROCESS}").text
     assert "OVERDUE · 3 days" in page
     assert 'class="g-row state-active overdue"' in page
+
+
+def test_numbers_beyond_any_row_id_are_a_4xx(client: Any) -> None:
+    """An id too large for the database's integer (OverflowError on SQLite) is bad input, not a 500."""
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    huge = str(10**20)
+    for path in (f"/audit?before={huge}", "/audit?before=-1", "/audit?before=x"):
+        answer = client.get(path)
+        assert answer.status_code == 422 and "before" in answer.text, path
+    before = fingerprint()
+    for person in (huge, "0", "-3"):
+        answer = client.post(f"/directory/{person}/subscribe-link", data={"csrf_token": token})
+        assert answer.status_code in (404, 422), person
+    assert fingerprint() == before
+    assert client.get("/audit?before=2").status_code == 200
