@@ -1,4 +1,5 @@
-"""Secretariat accounts for the web dashboard and the API. Focal points need none."""
+"""Secretariat accounts for the web dashboard and the API, and the browsers signed in to them. Focal points need
+none."""
 
 from __future__ import annotations
 
@@ -20,3 +21,16 @@ class Account(SQLModel, table=True):
     role: AccountRole = Field(default=AccountRole.VIEWER, sa_column=enum_column(AccountRole))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     disabled: bool = False
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser. Its cookie carries a random secret; only the digest is kept, and signing out (or
+    disabling the account) ends the row, so a copied cookie stops working at once, not when it expires."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

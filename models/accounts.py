@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from models.account import Account
+from models.account import Account, LoginSession
 from models.audit import record
 from models.enums import AccountRole
 from models.errors import Conflict, InvalidInput, NotFound
@@ -73,6 +73,9 @@ def disable_account(session: Session, username: str, *, actor: str, now: datetim
     for token in session.exec(select(ApiToken).where(ApiToken.account_id == account.id,
                                                      col(ApiToken.revoked_at).is_(None))).all():
         token.revoked_at = now
+    for login in session.exec(select(LoginSession).where(LoginSession.account_id == account.id,
+                                                         col(LoginSession.ended_at).is_(None))).all():
+        login.ended_at = now
     record(session, at=now, actor=actor, action="account.disable", after={"username": account.username})
     return account
 
@@ -138,3 +141,30 @@ def account_for_token(session: Session, secret: str) -> Account | None:
     if account is None or account.disabled:
         return None
     return account
+
+
+def open_login_session(session: Session, account: Account, *, now: datetime) -> str:
+    """A new signed-in browser; the secret goes into its (signed) cookie and is not kept here."""
+    secret = new_token()
+    session.add(LoginSession(account_id=account.id, token_hash=hash_token(secret), created_at=now))
+    return secret
+
+
+def account_for_login(session: Session, secret: str) -> Account | None:
+    """The active account of a live login session, else None (ended, unknown, or the account disabled)."""
+    digest = hash_token(secret)
+    found = session.exec(select(LoginSession, Account).where(LoginSession.token_hash == digest,
+                                                             LoginSession.account_id == Account.id)).first()
+    if found is None:
+        return None
+    login, account = found
+    if not hmac.compare_digest(login.token_hash, digest) or login.ended_at is not None or account.disabled:
+        return None
+    return account
+
+
+def end_login_session(session: Session, secret: str, *, now: datetime) -> None:
+    """Signing out: the session's cookie opens nothing from now on, wherever a copy of it is."""
+    login = session.exec(select(LoginSession).where(LoginSession.token_hash == hash_token(secret))).first()
+    if login is not None and login.ended_at is None:
+        login.ended_at = now

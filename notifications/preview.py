@@ -12,10 +12,6 @@ from models.directory import Person
 from models.enums import ReminderStatus
 from models.process import Process, Stage
 from models.reminder import Reminder
-from notifications.context import load_world, reminder_context
-from notifications.planner import DIGEST
-from notifications.recipients import locate
-from notifications.render import subject_for
 
 
 @dataclass(frozen=True)
@@ -32,6 +28,15 @@ class Line:
 
 
 def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Line]:
+    if not rows:
+        return []
+    # Imported here: `consultrack status` asks for the failed rows on every run, and with none it must not pay
+    # for the zone, holiday and template machinery (a third of its start-up; bench/status_startup.py).
+    from notifications.context import load_world, reminder_context
+    from notifications.planner import DIGEST
+    from notifications.recipients import locate
+    from notifications.render import subject_for
+
     world = load_world(session, rows)
     lines = []
     for row in rows:
@@ -55,6 +60,8 @@ def upcoming(session: Session, now: datetime, days: int) -> list[Line]:
 
 
 def stage_history(session: Session, stage: Stage) -> list[Line]:
+    from notifications.planner import DIGEST
+
     rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != DIGEST)
                         .order_by(Reminder.send_at, Reminder.id)).all()
     return _lines(session, list(rows), subjects=False)

@@ -30,6 +30,7 @@ from consultrack.web.security import (
     require_account,
     require_admin,
     sign_in,
+    sign_out,
 )
 from models.audit import AuditEntry, entries
 from models.db import read_session, session_scope
@@ -91,7 +92,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form.get(CSRF_FIELD))
-    request.session.clear()
+    sign_out(request)
     flash(request, "ok", "You have signed out.")
     return _see_other("/login")
 

@@ -1,15 +1,17 @@
 """Who is asking and whether they may: login sessions (signed cookies), roles, CSRF tokens, security headers.
 
-Sessions are Starlette's signed cookies (itsdangerous): nothing to store server-side. A session idle for longer
-than SESSION_IDLE ends (the signed cookie carries its last-seen time, so the browser can be told why); the cookie
-itself stops verifying after SESSION_MAX_AGE. Idle time is wall-clock time, not the domain clock: a demo standing
-on a past day still signs people out. The account is re-read on every request, so disabling it ends its sessions.
+Sessions are Starlette's signed cookies (itsdangerous) that name a login_session row by a random secret (only
+its digest is stored): signing out or disabling the account ends the row, so a copied cookie opens nothing after
+that. A session idle for longer than SESSION_IDLE ends (the signed cookie carries its last-seen time, so the
+browser can be told why); the cookie itself stops verifying after SESSION_MAX_AGE. Idle time is wall-clock time,
+not the domain clock: a demo standing on a past day still signs people out.
 CSRF uses a per-session synchronizer token that every form carries and every POST must echo.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import time
 from pathlib import Path
@@ -28,6 +30,7 @@ SESSION_IDLE = 8 * 3600
 """A working day: a forgotten browser on a shared office machine does not stay signed in overnight."""
 SESSION_MAX_AGE = 14 * 24 * 3600
 CSRF_FIELD = "csrf_token"
+LOGIN_KEY = "login"
 
 
 class LoginRequired(Exception):
@@ -57,31 +60,46 @@ def session_secret() -> str:
         return settings.session_secret.get_secret_value()
     path = Path(settings.data_dir) / "session-secret"
     if not path.exists():
+        # Written aside, then linked into place: two replicas starting at once on one data directory agree on
+        # one secret, and neither can read a file that exists but is still empty.
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        draft = path.with_name(f".session-secret.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no usable session secret (at least 32 characters); delete it to make one")
+    return secret
 
 
 def current_account(request: Request) -> Account | None:
     if "account" in request.state.__dict__:
         return request.state.account
     account: Account | None = None
-    account_id = request.session.get("account_id")
+    secret = request.session.get(LOGIN_KEY)
     seen = request.session.get("seen")
     now = time.time()
-    if isinstance(account_id, int) and (not isinstance(seen, float | int)
-                                        or now - seen > request.app.state.session_idle):
+    if isinstance(secret, str) and (not isinstance(seen, float | int)
+                                    or now - seen > request.app.state.session_idle):
         request.session.clear()
         request.state.expired = True
-        account_id = None
-    if isinstance(account_id, int):
+        secret = None
+    if isinstance(secret, str):
+        from models.accounts import account_for_login
         from models.db import read_session
 
         with read_session() as session:
-            found = session.get(Account, account_id)
-        if found is not None and not found.disabled and request.session.get("pw") == found.password_hash[-16:]:
-            account = found
+            account = account_for_login(session, secret)
+        if account is None:
+            request.session.clear()
+        else:
             request.session["seen"] = int(now)
     request.state.account = account
     return account
@@ -104,12 +122,28 @@ def require_admin(request: Request) -> Account:
 
 def sign_in(request: Request, account: Account) -> None:
     """A fresh session on login (no fixation): the old contents, CSRF token included, are dropped."""
+    from config import clock
+    from models.accounts import open_login_session
+    from models.db import session_scope
+
+    with session_scope() as session:
+        secret = open_login_session(session, account, now=clock.now())
     request.session.clear()
-    request.session["account_id"] = account.id
+    request.session[LOGIN_KEY] = secret
     request.session["seen"] = int(time.time())
-    # Part of the password hash: changing the password (a new salt) ends the account's other sessions.
-    request.session["pw"] = account.password_hash[-16:]
     request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
+def sign_out(request: Request) -> None:
+    secret = request.session.get(LOGIN_KEY)
+    if isinstance(secret, str):
+        from config import clock
+        from models.accounts import end_login_session
+        from models.db import session_scope
+
+        with session_scope() as session:
+            end_login_session(session, secret, now=clock.now())
+    request.session.clear()
 
 
 def csrf_token(request: Request) -> str:

@@ -174,3 +174,43 @@ def test_numbers_beyond_any_row_id_are_a_4xx(client: Any) -> None:
         assert answer.status_code in (404, 422), person
     assert fingerprint() == before
     assert client.get("/audit?before=2").status_code == 200
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(client: Any) -> None:
+    """A cookie copied before sign-out (a shared machine, a stolen backup) opens nothing afterwards."""
+    from fastapi.testclient import TestClient
+
+    from consultrack.web.app import create_app
+    from consultrack.web.security import SESSION_COOKIE
+
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    copied = client.cookies.get(SESSION_COOKIE)
+    assert copied and client.get(STAGE).status_code == 200
+    other = TestClient(create_app(), follow_redirects=False)
+    other.cookies.set(SESSION_COOKIE, copied)
+    assert other.get(STAGE).status_code == 200, "the copy works while the session lives"
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get(STAGE).status_code == 303
+    other.cookies.set(SESSION_COOKIE, copied)
+    answer = other.get(STAGE)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    before = fingerprint()
+    assert other.post(f"{STAGE}/respond", data={**RESPONSE, "csrf_token": token}).status_code in (303, 403)
+    assert fingerprint() == before
+
+
+def test_the_cookie_carries_no_part_of_the_password_hash(client: Any) -> None:
+    import base64
+    import json
+
+    from consultrack.web.security import SESSION_COOKIE
+    from models.accounts import get_account
+    from models.db import read_session
+
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    payload = client.cookies.get(SESSION_COOKIE).split(".")[0]
+    content = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    with read_session() as session:
+        digest = get_account(session, ADMIN).password_hash
+    assert not any(isinstance(v, str) and v and v in digest for v in content.values())
+    assert set(content) >= {"login", "seen", "csrf_token"}
