@@ -6,6 +6,7 @@ their audit entry), without a flow. A token is printed once, when issued; only i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -162,10 +163,19 @@ def export(directory: Annotated[Path, typer.Argument(help="Where to write; creat
     with read_session() as session:
         feeds = public_feeds(session)
     root = directory / "calendars"
+    written = set()
     for relative, feed in feeds:
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".ics.partial")
         partial.write_bytes(feed.body)
+        # The file's time is the feed's Last-Modified, so a static server answers If-Modified-Since as the app does.
+        stamp = feed.last_modified.timestamp()
+        os.utime(partial, (stamp, stamp))
         partial.replace(target)  # a web server never serves half a file
-    console.print(f"{len(feeds)} feeds written under {root}")
+        written.add(target)
+    gone = [path for folder in ("processes", "member-states") for path in (root / folder).glob("*.ics")
+            if path not in written]
+    for path in gone:  # a process or member State no longer there: its old file must not be served forever
+        path.unlink()
+    console.print(f"{len(feeds)} feeds written under {root}" + (f"; {len(gone)} stale removed" if gone else ""))

@@ -146,3 +146,20 @@ def test_export_writes_the_public_feeds_as_served(neaspec: str, tmp_path: Path) 
     for code_ in ("CN", "KP", "JP", "MN", "KR", "RU"):
         assert (root / "member-states" / f"{code_}.ics").read_bytes() == state_body(code_)
     assert [p.name for p in root.rglob("*") if p.is_file() and p.suffix != ".ics"] == []  # no partial files
+
+
+def test_export_dates_the_files_and_drops_stale_ones(neaspec: str, tmp_path: Path) -> None:
+    from calendars import feeds
+
+    root = tmp_path / "site" / "calendars"
+    (root / "processes").mkdir(parents=True)
+    stale = root / "processes" / "a-process-since-deleted.ics"
+    stale.write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    keep = root / "index.html"  # not ours: left alone
+    keep.write_text("hello")
+    code, out, _ = _cli("feed", "export", str(tmp_path / "site"))
+    assert code == 0 and "1 stale removed" in out
+    assert not stale.exists() and keep.exists()
+    with read_session() as session:
+        expected = feeds.process_feed(session, neaspec).last_modified.timestamp()
+    assert (root / "processes" / f"{neaspec}.ics").stat().st_mtime == expected
