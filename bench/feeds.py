@@ -137,6 +137,16 @@ def run_httpx(url: str, headers: dict[str, str], seconds: int, connections: int,
     return Result(found["rps"], found["p99"], str(found["statuses"]))
 
 
+def _have_wrk() -> bool:
+    """wrk from Debian's packages, installed here when missing and allowed (as scripts/test does chromium)."""
+    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": False}
+        if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], **quiet).returncode != 0:  # type: ignore[call-overload]
+            subprocess.run(["apt-get", "update", "-qq"], **quiet)  # type: ignore[call-overload]
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], **quiet)  # type: ignore[call-overload]
+    return shutil.which("wrk") is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
@@ -145,7 +155,10 @@ def main() -> None:
     parser.add_argument("--pauses", type=int, nargs="*", default=[500, 200],
                         help="Also measure p99 with clients pausing this many ms between requests.")
     args = parser.parse_args()
-    load = run_wrk if shutil.which("wrk") else run_httpx
+    load = run_wrk if _have_wrk() else run_httpx
+    if load is run_httpx:
+        print("warning: wrk is not installed (apt-get install wrk); a single Python client process is the load "
+              "generator, and it saturates before the server does: the ratios then measure the client\n")
     work = Path(tempfile.mkdtemp(prefix="consultrack-bench-feeds-"))
     static_dir = work / "static"
     static_dir.mkdir()
