@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from config import clock
 from consultrack.web.operations import clean_text, perform
+from consultrack.web.preview import reschedule_preview as dry_run
 from consultrack.web.security import Forbidden, Unauthorized
 from models.account import Account
 from models.audit import entries
@@ -24,7 +25,6 @@ from models.gates import evaluate_gate
 from models.process import Process
 from models.queries import get_process, get_stage
 from models.response import Response
-from models.schedule import plan_reschedule
 from models.status import process_status
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `consultrack api-token new`.")
@@ -169,13 +169,20 @@ async def skip(process_key: PathKey, stage_key: PathKey, body: SkipIn, account: 
 
 
 @router.post("/processes/{process_key}/stages/{stage_key}/reschedule/preview", responses=ERRORS)
-def reschedule_preview(process_key: PathKey, stage_key: PathKey, body: RescheduleIn, _: Reader) -> dict[str, Any]:
-    with read_session() as session:
-        plan = plan_reschedule(session, get_process(session, process_key), stage_key, start=body.start,
-                               end=body.end, due=body.due, confirm=body.confirm)
+def reschedule_preview(process_key: PathKey, stage_key: PathKey, body: RescheduleIn,
+                       account: Reader) -> dict[str, Any]:
+    """What the reschedule would change, as the dashboard shows it: stages and meetings that move, reminders
+    planned, moved or cancelled, and the calendar events whose SEQUENCE goes up. Nothing is stored."""
+    preview = dry_run(process_key, stage_key, start=body.start, end=body.end, due=body.due, confirm=body.confirm,
+                      actor=account.username, now=clock.now())
+    plan = preview.plan
     return {"stages": [{"key": m.key, "old": [m.old_start, m.old_end, m.old_due],
                         "new": [m.new_start, m.new_end, m.new_due], "because": m.because} for m in plan.stages],
-            "meetings": [{"key": m.key, "old_day": m.old_day, "new_day": m.new_day} for m in plan.meetings]}
+            "meetings": [{"key": m.key, "old_day": m.old_day, "new_day": m.new_day} for m in plan.meetings],
+            "reminders": [{"person": r.person, "stage": r.stage, "rule": r.rule, "before": r.before,
+                           "after": r.after} for r in preview.reminders],
+            "events": [{"uid": e.uid, "title": e.title, "before": e.before, "after": e.after,
+                        "sequence": list(e.sequence)} for e in preview.events]}
 
 
 @router.post("/processes/{process_key}/stages/{stage_key}/reschedule", responses=ERRORS)

@@ -81,6 +81,14 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     admin = bearer(tokens["admin"])
     refused = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert refused.status_code == 409 and "waiting for responses from" in refused.json()["error"]
+    stored = fingerprint()
+    preview = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=admin).json()
+    assert fingerprint() == stored, "a preview stores nothing"
+    assert [m["key"] for m in preview["stages"]][:2] == ["outline-feedback", "consultations"]
+    deadline = f"{PROCESS}.deadline.outline-feedback@consultrack"
+    moved = {e["uid"]: e for e in preview["events"]}[deadline]
+    assert moved["after"] == "15 Apr 2025" and moved["sequence"][1] == moved["sequence"][0] + 1
+    assert preview["reminders"] and all(r["before"] != r["after"] for r in preview["reminders"])
     for code in ("JP", "MN", "KP"):
         answer = api.post(f"{BASE}/responses", json={"member_state": code, "note": "<b>ok</b>"}, headers=admin)
         assert answer.status_code == 200, answer.text
@@ -88,8 +96,6 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     assert again.status_code == 409 and "already responded" in again.json()["error"]
     bad_date = api.post(f"{BASE}/responses", json={"member_state": "JP", "received_on": "20/03/2025"}, headers=admin)
     assert bad_date.status_code == 422
-    preview = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=admin).json()
-    assert [m["key"] for m in preview["stages"]][:2] == ["outline-feedback", "consultations"]
     done = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert done.status_code == 200 and done.json()["started"] == ["consultations"]
     twice = api.post(f"{BASE}/advance", json={}, headers=admin)
