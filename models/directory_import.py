@@ -8,6 +8,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models.audit import record
@@ -45,8 +46,10 @@ class PersonIn(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, email: str) -> str:
+        """The one place an address is normalised: lowercase whole, so that one person is one row whatever case
+        a file uses (the local part is case-insensitive at every mail host we deal with)."""
         try:
-            return validate_email(email, check_deliverability=False).normalized
+            return validate_email(email.strip(), check_deliverability=False).normalized.lower()
         except EmailNotValidError as exc:
             raise ValueError(f"invalid e-mail address {email!r}: {exc}") from exc
 
@@ -101,7 +104,7 @@ def import_directory(session: Session, directory: DirectoryIn, *, source: str, a
     codes = [m.code for m in directory.member_states]
     if len(codes) != len(set(codes)):
         raise InvalidInput(f"{source}: member State {_first_dup(codes)} is listed twice")
-    emails = [p.email.lower() for p in directory.people]
+    emails = [p.email for p in directory.people]  # normalised to lowercase by PersonIn
     if len(emails) != len(set(emails)):
         raise InvalidInput(f"{source}: {_first_dup(emails)} is listed twice")
     known = {m.code for m in session.exec(select(MemberState)).all()} | set(codes)
@@ -126,7 +129,10 @@ def import_directory(session: Session, directory: DirectoryIn, *, source: str, a
             "name": person.name, "email": person.email, "role": person.role,
             "member_state_code": person.member_state, "timezone": person.timezone, "language": person.language,
         }
-        row = session.exec(select(Person).where(Person.email == person.email)).first()
+        # Case-insensitive, so that a row stored with capitals before addresses were normalised is updated
+        # (and its address lowercased) rather than duplicated; an exact match wins over a case-only one.
+        row = session.exec(select(Person).where(func.lower(Person.email) == person.email)
+                           .order_by(Person.email != person.email, Person.id)).first()
         if row is None:
             session.add(Person(**fields))
             added += 1

@@ -1,7 +1,8 @@
 """The stage state machine: start, advance, skip, and the member-State responses and meetings it depends on.
 
 Every function changes rows in the caller's transaction and writes its audit entry there too, so a refusal
-(an exception) leaves the database exactly as it was once the caller rolls back.
+(an exception) leaves the database exactly as it was once the caller rolls back. Each one begins by locking the
+process (queries.lock_process), so concurrent transitions of one process, from any replica, run one after another.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from models.enums import MeetingStatus, Owner, Role, StageState
 from models.errors import Conflict, InvalidInput, TransitionRefused
 from models.gates import GateInputs, GateStatus, evaluate_gate
 from models.process import Meeting, Process, Stage
-from models.queries import get_meeting, get_member_state, get_person, get_process, get_stage, stages_of
+from models.queries import get_meeting, get_member_state, get_person, get_stage, lock_process, stages_of
 from models.response import Response
 
 
@@ -58,7 +59,7 @@ def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> 
 
 def start_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
                 override_reason: str | None = None) -> Stage:
-    process = get_process(session, process_key)
+    process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     if stage.state is not StageState.PLANNED:
         raise TransitionRefused(f"stage {stage.key} is already {stage.state.value}; only a planned stage starts")
@@ -83,7 +84,7 @@ def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: 
                   start_next: bool = True) -> AdvanceResult:
     """Complete an active stage whose gate is met (or overridden with a reason), then start what it unblocks."""
     inputs = inputs or GateInputs()
-    process = get_process(session, process_key)
+    process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     if stage.state is StageState.COMPLETED:
         when = f" on {stage.completed_at:%Y-%m-%d %H:%M} UTC" if stage.completed_at else ""
@@ -134,7 +135,7 @@ def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: 
 def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
                reason: str) -> Stage:
     reason = _not_blank(reason, "a reason to skip a stage")
-    process = get_process(session, process_key)
+    process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     if stage.state not in (StageState.PLANNED, StageState.ACTIVE):
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}; only a planned or active stage is skipped")
@@ -149,7 +150,7 @@ def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str
 def record_response(session: Session, process_key: str, stage_key: str, member_state: str, *, received_on: date,
                     actor: str, now: datetime, channel: str = "e-mail", note: str = "",
                     link: str | None = None) -> Response:
-    process = get_process(session, process_key)
+    process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     state = get_member_state(session, member_state)
     if Owner.MEMBER_STATES.value not in stage.owners:
@@ -178,8 +179,8 @@ def record_response(session: Session, process_key: str, stage_key: str, member_s
 
 def set_meeting_status(session: Session, process_key: str, meeting_key: str, status: MeetingStatus, *,
                        actor: str, now: datetime, reason: str | None = None) -> Meeting:
-    process = get_process(session, process_key)
-    meeting = get_meeting(session, process, meeting_key)
+    process = lock_process(session, process_key)
+    meeting = get_meeting(session, process, meeting_key, for_update=True)
     if meeting.status is status:
         raise Conflict(f"meeting {meeting.key} is already {status.value}")
     if status is MeetingStatus.CANCELLED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models.directory import MemberState, Person
@@ -33,6 +34,27 @@ def only_process(session: Session, key: str | None) -> Process:
     raise NotFound("several processes exist; name one with --process: " + ", ".join(p.key for p in processes))
 
 
+def lock_process(session: Session, key: str) -> Process:
+    """The process, its row locked until the transaction ends. Every state transition takes this lock first, so
+    the transitions of one process are serialised and each sees what the previous one committed (two replicas
+    completing two predecessors of one stage: the second sees the first's completion and starts the stage).
+    On PostgreSQL this is SELECT ... FOR UPDATE; on SQLite the write transaction already holds the database's
+    write lock (BEGIN IMMEDIATE, see models/db.py) and FOR UPDATE is not emitted.
+
+    Rows are re-read under the lock (populate_existing): the stages and meetings of the process that this session
+    loaded before, which would otherwise keep the values they had before the wait."""
+    query = select(Process).where(Process.key == key).with_for_update().execution_options(populate_existing=True)
+    process = session.exec(query).first()
+    if process is None:
+        return get_process(session, key)  # raises NotFound, listing the known processes
+    held = {type(row) for row in session.identity_map.values()
+            if isinstance(row, Stage | Meeting) and row.process_id == process.id}
+    for table in held:
+        session.exec(select(table).where(table.process_id == process.id)
+                     .execution_options(populate_existing=True)).all()
+    return process
+
+
 def stages_of(session: Session, process: Process) -> list[Stage]:
     return list(session.exec(select(Stage).where(Stage.process_id == process.id).order_by(Stage.position)).all())
 
@@ -40,7 +62,8 @@ def stages_of(session: Session, process: Process) -> list[Stage]:
 def get_stage(session: Session, process: Process, key: str, *, for_update: bool = False) -> Stage:
     query = select(Stage).where(Stage.process_id == process.id, Stage.key == key)
     if for_update:
-        query = query.with_for_update()
+        # A lock is only worth the values read under it: refresh the row if this session already held it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     stage = session.exec(query).first()
     if stage is None:
         known = ", ".join(s.key for s in stages_of(session, process))
@@ -53,8 +76,11 @@ def meetings_of(session: Session, process: Process) -> list[Meeting]:
     return list(session.exec(query).all())
 
 
-def get_meeting(session: Session, process: Process, key: str) -> Meeting:
-    meeting = session.exec(select(Meeting).where(Meeting.process_id == process.id, Meeting.key == key)).first()
+def get_meeting(session: Session, process: Process, key: str, *, for_update: bool = False) -> Meeting:
+    query = select(Meeting).where(Meeting.process_id == process.id, Meeting.key == key)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    meeting = session.exec(query).first()
     if meeting is None:
         known = ", ".join(m.key for m in meetings_of(session, process)) or "none"
         raise NotFound(f"unknown meeting {key!r} in {process.key} (meetings: {known})")
@@ -75,7 +101,9 @@ def get_member_state(session: Session, code_or_name: str) -> MemberState:
 
 
 def get_person(session: Session, email: str) -> Person:
-    person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
+    wanted = email.strip().lower()
+    person = session.exec(select(Person).where(func.lower(Person.email) == wanted)
+                          .order_by(Person.email != wanted, Person.id)).first()
     if person is None:
         raise NotFound(f"nobody with the e-mail address {email!r} is in the directory")
     return person

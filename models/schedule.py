@@ -12,7 +12,7 @@ from models.enums import StageState
 from models.errors import InvalidInput, TransitionRefused
 from models.lifecycle import snapshot, touch
 from models.process import Meeting, Process
-from models.queries import get_process, get_stage, stages_of
+from models.queries import get_stage, lock_process, stages_of
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def apply_reschedule(session: Session, process_key: str, stage_key: str, *, acto
                      confirm: bool = False) -> ReschedulePlan:
     if not reason or not reason.strip():
         raise InvalidInput("a reason to reschedule is required")
-    process = get_process(session, process_key)
+    process = lock_process(session, process_key)  # the target and every successor it moves, at once
     get_stage(session, process, stage_key, for_update=True)
     plan = plan_reschedule(session, process, stage_key, start=start, end=end, due=due, confirm=confirm)
     if plan.empty:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.enums import GateKind, Owner
 from models.yaml_source import load_yaml, validate
@@ -21,6 +22,13 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Seoul)") from exc
     return name
+
+
+def fail_at(loc: tuple[int | str, ...], value: Any, message: str) -> NoReturn:
+    """Refuse with an error at `loc` below the field being validated (pydantic prefixes the outer location),
+    instead of at the field itself as a plain ValueError would be."""
+    raise ValidationError.from_exception_data("template", [InitErrorDetails(
+        type=PydanticCustomError("template", "{message}", {"message": message}), loc=loc, input=value)])
 
 
 class Strict(BaseModel):
@@ -66,7 +74,7 @@ class Gate(Strict):
         if self.kind is GateKind.MEETING_HELD and not self.meeting:
             raise ValueError("a meeting_held gate names its meeting")
         if self.kind is not GateKind.RESPONSES and self.quorum is not None:
-            raise ValueError("quorum belongs to a responses gate")
+            fail_at(("quorum",), self.quorum, "quorum belongs to a responses gate")
         return self
 
 
@@ -90,9 +98,9 @@ class MeetingSpec(Strict):
         if (self.start is None) != (self.end is None):
             raise ValueError("give both start and end times, or neither for an all-day meeting")
         if self.end_date is not None and self.end_date < self.date:
-            raise ValueError("end_date is before date")
+            fail_at(("end_date",), self.end_date.isoformat(), "end_date is before date")
         if self.start and self.end and (self.end_date in (None, self.date)) and self.end <= self.start:
-            raise ValueError("the meeting ends before it starts")
+            fail_at(("end",), self.end.isoformat(), "the meeting ends before it starts")
         return self
 
 
@@ -113,9 +121,11 @@ class StageSpec(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> StageSpec:
         if self.due is not None and not self.window.start <= self.due <= self.window.end:
-            raise ValueError(f"due date {self.due} is outside the window {self.window.start}..{self.window.end}")
+            fail_at(("due",), self.due.isoformat(),
+                    f"due date {self.due} is outside the window {self.window.start}..{self.window.end}")
         if self.gate.kind is GateKind.MEETING_HELD and self.gate.meeting not in {m.key for m in self.meetings}:
-            raise ValueError(f"gate meeting {self.gate.meeting!r} is not one of this stage's meetings")
+            fail_at(("gate", "meeting"), self.gate.meeting,
+                    f"gate meeting {self.gate.meeting!r} is not one of this stage's meetings")
         return self
 
 
@@ -134,32 +144,42 @@ class ProcessTemplate(Strict):
     @field_validator("stages")
     @classmethod
     def _graph(cls, stages: list[StageSpec]) -> list[StageSpec]:
-        keys = [s.key for s in stages]
-        seen: set[str] = set()
-        for key in keys:
-            if key in seen:
-                raise ValueError(f"stage key {key!r} appears twice")
-            seen.add(key)
-        meeting_keys = [m.key for s in stages for m in s.meetings]
-        if len(meeting_keys) != len(set(meeting_keys)):
-            raise ValueError("meeting keys must be unique within the process")
+        """Checks across stages. Each error is placed on the stage and field at fault (its `depends_on` entry,
+        its key, its window), so the message names the line to fix rather than the `stages:` line."""
+        position_of: dict[str, int] = {}
+        for position, stage in enumerate(stages):
+            if stage.key in position_of:
+                fail_at((position, "key"), stage.key, f"stage key {stage.key!r} appears twice")
+            position_of[stage.key] = position
+        meetings_seen: set[str] = set()
+        for position, stage in enumerate(stages):
+            for index, meeting in enumerate(stage.meetings):
+                if meeting.key in meetings_seen:
+                    fail_at((position, "meetings", index, "key"), meeting.key,
+                            f"meeting key {meeting.key!r} appears twice: meeting keys must be unique within the "
+                            "process")
+                meetings_seen.add(meeting.key)
         by_key = {s.key: s for s in stages}
-        for stage in stages:
-            for dep in stage.depends_on:
+        for position, stage in enumerate(stages):
+            for index, dep in enumerate(stage.depends_on):
                 if dep not in by_key:
-                    raise ValueError(f"stage {stage.key!r} depends on unknown stage {dep!r}")
+                    fail_at((position, "depends_on", index), dep,
+                            f"stage {stage.key!r} depends on unknown stage {dep!r}")
         cycle = find_cycle({s.key: list(s.depends_on) for s in stages})
         if cycle:
-            raise ValueError("dependency cycle: " + " -> ".join(cycle))
+            # cycle[0] depends on cycle[1]: point at that entry of cycle[0]'s depends_on.
+            head = by_key[cycle[0]]
+            fail_at((position_of[head.key], "depends_on", head.depends_on.index(cycle[1])), cycle[1],
+                    "dependency cycle: " + " -> ".join(cycle))
         for position, stage in enumerate(stages):
-            for dep in stage.depends_on:
-                if keys.index(dep) > position:
-                    raise ValueError(f"stage {stage.key!r} depends on {dep!r}, which is listed after it")
+            for index, dep in enumerate(stage.depends_on):
+                if position_of[dep] > position:
+                    fail_at((position, "depends_on", index), dep,
+                            f"stage {stage.key!r} depends on {dep!r}, which is listed after it")
                 if by_key[dep].window.end > stage.window.start and not stage.tentative:
-                    raise ValueError(
-                        f"stage {stage.key!r} starts {stage.window.start}, before {dep!r} ends "
-                        f"{by_key[dep].window.end}"
-                    )
+                    fail_at((position, "window", "start"), stage.window.start.isoformat(),
+                            f"stage {stage.key!r} starts {stage.window.start}, before {dep!r} ends "
+                            f"{by_key[dep].window.end}")
         return stages
 
 

@@ -31,19 +31,66 @@ def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+class DuplicateKey(yaml.YAMLError):
+    def __init__(self, loc: list[int | str], key: str, line: int, first_line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.loc, self.key, self.line, self.first_line = loc, key, line, first_line
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping giving the same key twice, where PyYAML would keep the last silently."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_unique_keys(node, [], set())
+        return super().construct_document(node)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _check_unique_keys(node: yaml.Node, loc: list[int | str], seen_nodes: set[int]) -> None:
+    if id(node) in seen_nodes:  # an alias: checked where its anchor is
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            # A merge key (<<) may be overridden by the mapping's own keys: that is not a duplicate.
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                ident = (key_node.tag, key_node.value)
+                line = key_node.start_mark.line + 1
+                if ident in first:
+                    raise DuplicateKey(loc + [key_node.value], key_node.value, line, first[ident])
+                first[ident] = line
+                _check_unique_keys(value_node, loc + [key_node.value], seen_nodes)
+            else:
+                _check_unique_keys(value_node, loc, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_unique_keys(item, loc + [index], seen_nodes)
+
+
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from exc
+    loader = UniqueKeyLoader(text)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # One parse: the node tree (for error lines) and the data built from it.
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+    except DuplicateKey as exc:
+        field = ".".join(str(p) for p in exc.loc)
+        raise InvalidInput(f"{path}:{exc.line}: {field}: duplicate key {exc.key!r} "
+                           f"(already given on line {exc.first_line})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidInput(f"{where}: malformed YAML: {problem}") from exc
+    finally:
+        loader.dispose()
     return data, node
 
 

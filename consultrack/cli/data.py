@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from consultrack.cli.common import ActorOpt, actor_name, console, parse_date, require_database
+
+if TYPE_CHECKING:
+    from models.directory_import import DirectoryIn
+    from models.template import ProcessTemplate
 
 template_app = typer.Typer(no_args_is_help=True, help="Process templates (YAML).")
 process_app = typer.Typer(no_args_is_help=True, help="Processes: instances of a template.")
@@ -25,17 +29,47 @@ def init(
     sample: Annotated[bool, typer.Option(help="Use the NEASPEC 2026-2030 template and the sample directory.")] = False,
     actor: ActorOpt = None,
 ) -> None:
-    """Create or upgrade the database; optionally import a directory and create a process."""
-    from models.db import migrate
+    """Create or upgrade the database; optionally import a directory and create a process.
 
-    migrate()
-    console.print("database ready")
+    Both files are read and validated before anything is written, and both writes are tried together first:
+    a template or a directory that would be refused leaves the database as it was, never half set up."""
+    from models.db import migrate
+    from models.directory_import import read_directory
+    from models.template import load_template
+
     if sample:
         template, directory = template or DEFAULT_TEMPLATE, directory or DEFAULT_DIRECTORY
+    people = read_directory(directory) if directory is not None else None  # a bad file raises InvalidInput
+    process = load_template(template) if template is not None else None
+    migrate()
+    console.print("database ready")
+    if directory is not None and people is not None and template is not None and process is not None:
+        _dry_run(process, template.name, people, str(directory), actor)
     if directory is not None:
         _import_directory(directory, actor)
     if template is not None:
         _create_process(template, actor)
+
+
+def _dry_run(template: ProcessTemplate, template_name: str, directory: DirectoryIn, source: str,
+             actor: str | None) -> None:
+    """Apply both rules in one transaction and roll it back, so that what only the database can refuse (a process
+    that exists already, a person of an unknown member State) is found before the first of the two flows commits:
+    `init` sets up both or neither."""
+    from sqlmodel import Session
+
+    from config import clock
+    from models.db import get_engine
+    from models.directory_import import import_directory
+    from models.processes import create_process
+
+    with Session(get_engine()) as session:
+        try:
+            import_directory(session, directory, source=source, actor=actor_name(actor), now=clock.now())
+            create_process(session, template, actor=actor_name(actor), now=clock.now(), template_name=template_name)
+            session.flush()
+        finally:
+            session.rollback()
 
 
 def _import_directory(path: Path, actor: str | None) -> None:

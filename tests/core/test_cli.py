@@ -105,3 +105,40 @@ def test_directory_import_all_or_nothing(data_dir: Path, tmp_path: Path) -> None
     code, _, err = cli("directory", "import", str(bad), *ACTOR)
     assert code == 1 and ":3: email: invalid e-mail address" in err
     assert fingerprint() == before
+
+
+def _person_count() -> int:
+    from sqlalchemy import func, select
+
+    from models.db import read_session
+    from models.directory import Person
+
+    with read_session() as s:
+        return s.scalar(select(func.count()).select_from(Person)) or 0
+
+
+def test_init_with_a_bad_template_writes_nothing(data_dir: Path, tmp_path: Path) -> None:
+    """The directory is valid, the template is not: neither is written (the directory used to be committed)."""
+    before = fingerprint()
+    bad = tmp_path / "cycle.yaml"
+    text = (PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml").read_text()
+    bad.write_text(text.replace("depends_on: [som27-kickoff]", "depends_on: [som27-kickoff, revision]", 1))
+    code, out, err = cli("init", "--template", str(bad), "--directory", str(DIRECTORY_SAMPLES_DIR / "sample.yaml"),
+                         *ACTOR)
+    assert code == 1
+    assert err.count("error:") == 1 and f"{bad}:40: stages.1.depends_on.1: dependency cycle" in " ".join(err.split())
+    assert "directory imported" not in out and "Traceback" not in err
+    assert fingerprint() == before
+    assert _person_count() == 0
+
+
+def test_init_refused_by_the_database_writes_nothing(data_dir: Path) -> None:
+    """Both files are valid but the process exists already: the directory is not imported either."""
+    assert cli("init", "--template", str(PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml"), *ACTOR)[0] == 0
+    before = fingerprint()
+    code, out, err = cli("init", "--sample", *ACTOR)
+    assert code == 1
+    assert err.count("error:") == 1 and "process 'neaspec-sp-2026-2030' exists already" in err
+    assert "directory imported" not in out
+    assert fingerprint() == before
+    assert _person_count() == 0

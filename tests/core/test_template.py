@@ -58,6 +58,10 @@ def _line_of(path: Path, fragment: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
 
 
+def _last_line_of(path: Path, fragment: str) -> int:
+    return [i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line][-1]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field", "says"),
     [
@@ -71,7 +75,25 @@ def _line_of(path: Path, fragment: str) -> int:
         ("        timezone: Asia/Seoul\n        location: Virtual meeting",
          "        timezone: Asia/Incheon\n        location: Virtual meeting",
          "stages.3.meetings.0.timezone", "unknown time zone"),
-        ("depends_on: [drafting]", "depends_on: [drafting-stage]", "stages", "unknown stage 'drafting-stage'"),
+        # Checks across stages point at the stage and field at fault, not at the `stages:` line.
+        ("depends_on: [drafting]", "depends_on: [drafting-stage]", "stages.5.depends_on.0",
+         "unknown stage 'drafting-stage'"),
+        ("depends_on: [som27-kickoff]", "depends_on: [som27-kickoff, revision]", "stages.1.depends_on.1",
+         "dependency cycle: annotated-outline -> revision"),
+        ("window: {start: 2025-04-01, end: 2025-04-30}", "window: {start: 2025-03-20, end: 2025-04-30}",
+         "stages.3.window.start", "starts 2025-03-20, before 'outline-feedback' ends 2025-03-31"),
+        ("  - key: drafting\n", "  - key: consultations\n", "stages.4.key", "stage key 'consultations' appears twice"),
+        ("    gate: {kind: manual}\n    depends_on: [consultations]",
+         "    due: 2025-07-10\n    gate: {kind: manual}\n    depends_on: [consultations]",
+         "stages.4.due", "outside the window"),
+        ("gate: {kind: meeting_held, meeting: nfp-2025-04}", "gate: {kind: meeting_held, meeting: nfp-april}",
+         "stages.3.gate.meeting", "'nfp-april' is not one of this stage's meetings"),
+        ('        end: "18:00"', '        end: "14:00"', "stages.3.meetings.0.end",
+         "the meeting ends before it starts"),
+        # A key given twice in one mapping: PyYAML would keep the second silently.
+        ("    window: {start: 2025-05-01, end: 2025-06-30}\n",
+         "    window: {start: 2025-05-01, end: 2025-06-30}\n    window: {start: 2025-05-15, end: 2025-06-30}\n",
+         "stages.4.window", "duplicate key 'window' (already given on line 74)"),
     ],
 )
 def test_bad_template_names_file_line_and_field(tmp_path: Path, old: str, new: str, field: str, says: str) -> None:
@@ -82,10 +104,9 @@ def test_bad_template_names_file_line_and_field(tmp_path: Path, old: str, new: s
     assert message.startswith(f"{path}:")
     assert f": {field}: " in message
     assert says in message
-    line = int(message.split(":")[1])
-    assert line >= 1
-    if field != "stages":
-        assert line == _line_of(path, new.splitlines()[0].strip().split(":")[0]) or line > 20
+    # The exact line: the one the replacement put there (the second `window:` for the duplicate key).
+    at = new.splitlines()[1 if "duplicate key" in says else 0].strip()
+    assert int(message.split(":")[1]) == _last_line_of(path, at)
 
 
 def test_dates_out_of_order_point_at_the_window_line(tmp_path: Path) -> None:
