@@ -140,6 +140,21 @@ def start_replicas(count: int, env_of: Any, log_dir: Path) -> list[tuple[subproc
     return started
 
 
+def start_services(count: int, env_of: Any, log_dir: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """`count` replicas of the whole service (`consultrack serve`, APScheduler sweeping every minute and once at
+    start-up), each on a port of its own."""
+    from notifications.sink import free_port
+
+    started = []
+    for n in range(count):
+        port, log = free_port(), log_dir / f"service-{n}.log"
+        env = {**env_of(n), "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}"}
+        with log.open("wb") as handle:
+            started.append((subprocess.Popen([CONSULTRACK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                             env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT), log))
+    return started
+
+
 def wait_all(replicas: list[tuple[subprocess.Popen[bytes], Path]], timeout: float) -> list[str]:
     """Wait for every replica; their output, in order. A replica that fails or hangs fails the caller."""
     outputs = []
