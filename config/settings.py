@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -23,7 +22,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Any SQLAlchemy URL; SQLite in data_dir when unset.")
 
     # The clock: when set, the system believes it is this instant (tests and the demo stand on any day).
-    now: datetime | None = None
+    now: AwareDatetime | None = None
 
     base_url: str = "http://127.0.0.1:8000"
     secretariat_timezone: str = "Asia/Seoul"
@@ -69,9 +68,18 @@ class Settings(BaseSettings):
         return (self.data_dir / "mailbox").resolve()
 
 
+class InvalidSettings(ValueError):
+    """A CONSULTRACK_* variable (or .env line) that cannot be used: one message naming each, no traceback."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"CONSULTRACK_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: "
+                             f"{e['msg']}" for e in exc.errors())
+        raise InvalidSettings(f"invalid settings: {problems}") from None
 
 
 def reset_settings() -> None:

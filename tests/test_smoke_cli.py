@@ -29,3 +29,13 @@ def test_status_without_data_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "consultrack init" in result.stderr
     assert not (tmp_path / "nothing" / "consultrack.db").exists()
+
+
+def test_unusable_settings_get_one_message_and_exit_2(tmp_path: Path) -> None:
+    for name, value, said in (("CONSULTRACK_NOW", "garbage", "CONSULTRACK_NOW='garbage'"),
+                              ("CONSULTRACK_NOW", "2025-03-20T09:00", "timezone"),
+                              ("CONSULTRACK_SMTP_PORT", "abc", "CONSULTRACK_SMTP_PORT='abc'")):
+        result = run_cli("status", data_dir=tmp_path, env_extra={name: value})
+        assert result.returncode == 2, result.stderr
+        assert said in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.count("error:") == 1

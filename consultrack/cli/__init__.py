@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from consultrack.cli import accounts as accounts_cmd
 from consultrack.cli import audit as audit_cmd
@@ -17,7 +18,7 @@ from consultrack.cli import serve as serve_cmd
 from consultrack.cli import stage as stage_cmd
 from consultrack.cli import status as status_cmd
 from consultrack.cli import worker as worker_cmd
-from consultrack.cli.common import guarded
+from consultrack.cli.common import err_console, guarded
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
                   help="Workflow and deadline tracker for intergovernmental consultation processes.")
@@ -68,4 +69,11 @@ _guard_all(app)
 
 
 def main() -> None:
+    from config.settings import InvalidSettings, get_settings
+
+    try:
+        get_settings()
+    except InvalidSettings as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise SystemExit(2) from None
     app()
