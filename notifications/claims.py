@@ -112,9 +112,12 @@ def mark_sent(db: Session | Connection, row_id: int, worker: str, *, now: dateti
                   next_attempt_at=None, details={"refused": refused} if refused else None)
 
 
-def mark_failed(session: Session, row_id: int, worker: str, *, error: str) -> bool:
+def mark_failed(session: Session, row_id: int, worker: str, *, error: str,
+                refused: dict[str, str] | None = None) -> bool:
+    """`refused`: the recipients the server refused (a refused main recipient fails the row even when a copy
+    went), kept in the row's details."""
     return finish(session, row_id, worker, status=ReminderStatus.FAILED, last_error=error[:1000],
-                  next_attempt_at=None)
+                  next_attempt_at=None, details={"refused": refused} if refused else None)
 
 
 def mark_cancelled(session: Session, row_id: int, worker: str, *, why: str, now: datetime) -> bool:
@@ -123,12 +126,14 @@ def mark_cancelled(session: Session, row_id: int, worker: str, *, why: str, now:
 
 
 def mark_retry(session: Session, row_id: int, worker: str, *, now: datetime, error: str, max_attempts: int,
-               tried: bool = True) -> str:
+               tried: bool = True, refused: dict[str, str] | None = None) -> str:
     """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up.
     `tried=False` releases a row that never reached the server: the claim does not count as a try."""
     row = session.get(Reminder, row_id)
     if row is None or row.status is not SENDING or row.claimed_by != worker:
         return "lost"
+    if refused:
+        row.details = {**row.details, "refused": refused}
     attempts = row.attempts if tried else row.attempts - 1
     if tried and attempts >= max_attempts:
         row.status, row.last_error = ReminderStatus.FAILED, f"gave up after {attempts} tries: {error}"[:1000]

@@ -18,7 +18,7 @@ from models.queries import deadline_at
 from models.reminder import Reminder
 from models.response import Response
 from notifications.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
-from notifications.recipients import locate
+from notifications.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate
 from notifications.render import clock_text, days_text
 
 MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
@@ -30,9 +30,6 @@ TASKS = {
     Owner.STAKEHOLDERS: "Send your comments to the secretariat (a reply to this e-mail is enough).",
     Owner.SOM: "Take part as a delegate to the Senior Officials Meeting; the secretariat shares the documents.",
 }
-OWNER_OF_ROLE = {Role.FOCAL_POINT: Owner.MEMBER_STATES, Role.ALTERNATE_FOCAL_POINT: Owner.MEMBER_STATES,
-                 Role.SECRETARIAT: Owner.SECRETARIAT, Role.STAKEHOLDER: Owner.STAKEHOLDERS,
-                 Role.SOM_DELEGATE: Owner.SOM}
 
 
 @dataclass
@@ -46,9 +43,18 @@ class World:
     responded: dict[int, set[str]]
     contacts: list[dict[str, str]]
     extra: dict[str, Any] = field(default_factory=dict)
+    gate_met: dict[int, str] = field(default_factory=dict)
+    """Stages whose gate is met at the sweep's moment (why, for the record): their gated owners owe nothing."""
 
 
-def load_world(session: Session, rows: list[Reminder]) -> World:
+def _reminds_gated_owner(row: Reminder, people: dict[int, Person]) -> bool:
+    person = people.get(row.person_id)
+    return (row.rule in (BEFORE, OVERDUE, ESCALATION) and person is not None
+            and gated(OWNER_OF_ROLE[person.role]))
+
+
+def load_world(session: Session, rows: list[Reminder], now: datetime | None = None) -> World:
+    """`now`: the moment the rows go out, to judge the gates of the stages that remind gated owners."""
     stage_ids = {r.stage_id for r in rows}
     stages = {s.id: s for s in session.exec(select(Stage).where(col(Stage.id).in_(stage_ids))).all()}
     processes = {p.id: p for p in session.exec(
@@ -60,8 +66,17 @@ def load_world(session: Session, rows: list[Reminder]) -> World:
         responded[stage_id].add(code)
     secretariat = session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)
                                .order_by(Person.id)).all()
+    gate_met: dict[int, str] = {}
+    if now is not None:
+        for stage_id in sorted({r.stage_id for r in rows if _reminds_gated_owner(r, people)}):  # type: ignore[arg-type]
+            stage = stages.get(stage_id)
+            if stage is None or stage.state is not StageState.ACTIVE:
+                continue
+            why = gate_met_reason(GateAt(session, processes[stage.process_id], stage).status(now))
+            if why is not None:
+                gate_met[stage_id] = why
     return World(stages, processes, people, {m.code: m for m in session.exec(select(MemberState)).all()},  # type: ignore[arg-type]
-                 responded, [{"name": p.name, "email": p.email} for p in secretariat])
+                 responded, [{"name": p.name, "email": p.email} for p in secretariat], gate_met=gate_met)
 
 
 def still_wanted(world: World, row: Reminder) -> str | None:
@@ -75,8 +90,11 @@ def still_wanted(world: World, row: Reminder) -> str | None:
         return f"stage {stage.state.value}"
     if not person.active:
         return "person inactive"
-    if person.member_state_code and person.member_state_code in world.responded.get(stage.id or 0, set()):
-        return f"{person.member_state_code} responded"
+    if not gated(OWNER_OF_ROLE[person.role]):
+        if person.member_state_code and person.member_state_code in world.responded.get(stage.id or 0, set()):
+            return f"{person.member_state_code} responded"
+    elif row.rule != START and stage.id in world.gate_met:
+        return world.gate_met[stage.id]
     return None
 
 

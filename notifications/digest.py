@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
@@ -23,9 +24,18 @@ from notifications.planner import DIGEST
 from notifications.recipients import owing
 from notifications.render import days_text
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_KEY = ["stage_id", "person_id", "rule", "occurrence"]  # uq_reminder_key
+
 
 def schedule_digests(session: Session, now: datetime) -> int:
-    """Add today's digest rows (due now) for every process and secretariat member; none twice."""
+    """Add today's digest rows (due now) for every process and secretariat member; none twice. Each row is one
+    INSERT ... ON CONFLICT DO NOTHING on the reminder key, so two replicas scheduling at once add it once and
+    neither fails: the second waits for the first's row and leaves it be."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        raise NotImplementedError(f"digests need INSERT ... ON CONFLICT, not written for {dialect}")
+    insert, table = _INSERTS[dialect], Reminder.__table__  # type: ignore[attr-defined]
     added = 0
     secretariat = session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)).all()
     for process in session.exec(select(Process).order_by(Process.id)).all():
@@ -34,21 +44,17 @@ def schedule_digests(session: Session, now: datetime) -> int:
             continue
         today = now.astimezone(ZoneInfo(process.timezone)).date()
         for person in secretariat:
-            key = (stages[0].id, person.id, DIGEST, today.toordinal())
-            exists = session.exec(select(Reminder.id).where(
-                Reminder.stage_id == key[0], Reminder.person_id == key[1], Reminder.rule == DIGEST,
-                Reminder.occurrence == key[3])).first()
-            if exists is None:
-                session.add(Reminder(stage_id=stages[0].id, person_id=person.id, rule=DIGEST,  # type: ignore[arg-type]
-                                     occurrence=today.toordinal(), offset_days=0, send_at=now,
-                                     due_date_seen=today.isoformat()))
-                added += 1
+            row = Reminder(stage_id=stages[0].id, person_id=person.id, rule=DIGEST,  # type: ignore[arg-type]
+                           occurrence=today.toordinal(), offset_days=0, send_at=now, due_date_seen=today.isoformat())
+            statement = (insert(table).values(**row.model_dump(exclude={"id"}))
+                         .on_conflict_do_nothing(index_elements=_KEY).returning(table.c.id))
+            added += len(session.connection().execute(statement).all())  # no row back: it was there already
     session.flush()
     return added
 
 
-def _owing_text(session: Session, stage: Stage, zone: str) -> str:
-    people = owing(session, stage, zone)
+def _owing_text(session: Session, process: Process, stage: Stage, now: datetime) -> str:
+    people = owing(session, process, stage, now)
     states = sorted({r.member_state.name for r in people if r.member_state is not None})
     others = sorted({r.person.name for r in people if r.member_state is None})
     return ", ".join(states + others) or "nobody"
@@ -64,7 +70,7 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
             continue
         left = (s.due_date - today).days
         item = {"stage": s.name, "due": s.due_date, "days": days_text(left),
-                "owing": _owing_text(session, s, process.timezone)}
+                "owing": _owing_text(session, process, s, now)}
         if left < 0:
             overdue.append(item)
         elif left < 7:

@@ -7,7 +7,7 @@ parses every header it is given, which made building a message cost more than se
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
@@ -36,6 +36,13 @@ class Envelope:
     sender: str
     recipients: list[str]
     data: bytes
+    to: list[str] = field(default_factory=list)
+    """The main recipients (the others are in copy): a message they refuse was not delivered, whoever else
+    took it. Empty: every recipient counts as main."""
+
+    @property
+    def main(self) -> list[str]:
+        return self.to or self.recipients
 
 
 @lru_cache(maxsize=4096)
@@ -97,5 +104,5 @@ def build_message(*, sender: str, to: tuple[str, str], cc: list[str], reply_to: 
             raise ValueError(f"header {name} would span lines")
         message[name] = value
     recipients = [checked_address(to[1]), *cc]
-    return Envelope(checked_address(from_addr), recipients, message.as_bytes(policy=WIRE))
+    return Envelope(checked_address(from_addr), recipients, message.as_bytes(policy=WIRE), to=recipients[:1])
 

@@ -1,6 +1,10 @@
 """Reminder rows derived from the timeline. Any change re-derives the pending rows of a process: new ones are
 added, moved ones get their new time, unwanted ones are cancelled; sent, failed and skipped rows are history.
 
+A reminder is wanted only for an owner who still owes something: a member State that has not responded, or
+another owner (secretariat, stakeholders, SOM) while the stage's gate is not met at the moment the reminder
+would go out. Start notices go to every owner.
+
 Runs inside the transaction of the change that caused it, so the timeline and its reminders never disagree."""
 
 from __future__ import annotations
@@ -18,7 +22,17 @@ from models.process import Process, Stage
 from models.queries import deadline_at, stages_of
 from models.reminder import Reminder
 from models.template import ReminderPolicy
-from notifications.recipients import Recipient, escalation_contacts, owing, responded_codes, secretariat_addresses
+from notifications.recipients import (
+    OWNER_OF_ROLE,
+    GateAt,
+    Recipient,
+    escalation_contacts,
+    gate_met_reason,
+    gated,
+    owners_of,
+    responded_codes,
+    secretariat_addresses,
+)
 from notifications.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
 
 START, BEFORE, OVERDUE, ESCALATION, DIGEST = "stage_started", "before", "overdue", "escalation", "digest"
@@ -115,38 +129,54 @@ def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: Rem
     return rows
 
 
-def desired_rows(session: Session, process: Process) -> dict[Key, Planned]:
+def _still_owed(planned: Planned, who: Recipient, gate: GateAt, now: datetime) -> bool:
+    """A start notice goes to every owner; a reminder to a gated owner only while the gate is not met when it
+    would go out (at its time, or now for one already due)."""
+    return planned.rule == START or not gated(who.owner) or not gate.met(max(planned.send_at, now))
+
+
+def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key, Planned]:
     hour = get_settings().reminder_local_hour
     wanted: dict[Key, Planned] = {}
     for stage in stages_of(session, process):
         if stage.state is not StageState.ACTIVE or stage.started_at is None:
             continue
         policy = policy_of(process, stage)
-        for who in owing(session, stage, process.timezone):
+        gate = GateAt(session, process, stage)
+        for who in owners_of(session, stage, process.timezone):
             for planned in plan_for(stage, process, who, policy, hour):
-                wanted[planned.key] = planned
+                if _still_owed(planned, who, gate, now):
+                    wanted[planned.key] = planned
         cc = secretariat_addresses(session)
         for who in escalation_contacts(session, stage, process.timezone):
             for planned in plan_escalations(stage, process, who, policy, hour, cc):
-                wanted[planned.key] = planned
+                if _still_owed(planned, who, gate, now):
+                    wanted[planned.key] = planned
     return wanted
 
 
-def _why_unwanted(session: Session, stage: Stage, row: Reminder) -> str:
+def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminder, now: datetime) -> str:
     if stage.state is not StageState.ACTIVE:
         return f"stage {stage.state.value}"
     from models.directory import Person
 
     person = session.get(Person, row.person_id)
-    if person is not None and person.member_state_code in responded_codes(session, stage):
-        return f"{person.member_state_code} responded"
+    if person is None:
+        return "no longer planned"
+    if not gated(OWNER_OF_ROLE[person.role]):
+        if person.member_state_code in responded_codes(session, stage):
+            return f"{person.member_state_code} responded"
+    elif row.rule != START:
+        why = gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now)))
+        if why is not None:
+            return why
     return "no longer planned"
 
 
 def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     """Bring the pending rows of `process` in line with its timeline, responses and directory."""
     result = ReplanResult()
-    wanted = desired_rows(session, process)
+    wanted = desired_rows(session, process, now)
     stages = {s.id: s for s in stages_of(session, process)}
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     existing = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(list(stages)),
@@ -156,7 +186,7 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
         if row.status is ReminderStatus.PENDING and want is None:
             row.status = ReminderStatus.CANCELLED
             row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
-                           "why": _why_unwanted(session, stages[row.stage_id], row)}
+                           "why": _why_unwanted(session, process, stages[row.stage_id], row, now)}
             result.cancelled += 1
         elif want is not None and row.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
             if row.status is ReminderStatus.CANCELLED or row.send_at != want.send_at or row.cc != want.cc:

@@ -2,18 +2,24 @@
 
 Member States act through their focal points; a member State that has responded is not reminded again; its
 alternate focal point is the escalation contact. The secretariat collects the responses of member States, so
-it is not reminded of stages that wait on them (the daily digest tells it instead)."""
+it is not reminded of stages that wait on them (the daily digest tells it instead).
+
+The other owners (secretariat, stakeholders, SOM delegates) cannot record a response: what they owe is the
+stage's gate, so they are reminded only while it is not met (models.gates.evaluate_gate decides). The start
+notice of a stage goes to all its owners all the same."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
 from models.directory import MemberState, Person
 from models.enums import Owner, Role
-from models.process import Stage
+from models.gates import GateStatus, evaluate_gate
+from models.process import Process, Stage
 from models.response import Response
 from notifications.workdays import country_of_zone
 
@@ -63,8 +69,9 @@ def secretariat_addresses(session: Session) -> list[str]:
     return [p.email for p in _people(session, Role.SECRETARIAT)]
 
 
-def owing(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
-    """The first-line contacts of every owner that still owes its part, each once."""
+def owners_of(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
+    """The first-line contacts of every owner of `stage`, each once, leaving out member States that have
+    responded (they have done their part); whether the gate is met is not considered (see `owing`)."""
     states = {m.code: m for m in session.exec(select(MemberState)).all()}
     found: dict[int, Recipient] = {}
 
@@ -93,6 +100,48 @@ def owing(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]
             for person in _people(session, Role.SOM_DELEGATE):
                 add(person, owner)
     return list(found.values())
+
+
+OWNER_OF_ROLE = {Role.FOCAL_POINT: Owner.MEMBER_STATES, Role.ALTERNATE_FOCAL_POINT: Owner.MEMBER_STATES,
+                 Role.SECRETARIAT: Owner.SECRETARIAT, Role.STAKEHOLDER: Owner.STAKEHOLDERS,
+                 Role.SOM_DELEGATE: Owner.SOM}
+
+
+def gated(owner: Owner) -> bool:
+    """True for the owners whose part is the stage's gate itself (they cannot record a response)."""
+    return owner is not Owner.MEMBER_STATES
+
+
+def gate_met_reason(status: GateStatus) -> str | None:
+    """Why a gated owner is no longer reminded, or None while the gate is not met."""
+    return f"gate met ({status.kind.value})" if status.met else None
+
+
+class GateAt:
+    """The stage's gate, evaluated (and remembered) at the moments asked about; gates that depend on time
+    (a meeting ends) are met from some moment on, so a reminder is judged at the moment it would go out."""
+
+    def __init__(self, session: Session, process: Process, stage: Stage) -> None:
+        self.session, self.process, self.stage = session, process, stage
+        self._seen: dict[datetime, GateStatus] = {}
+
+    def status(self, moment: datetime) -> GateStatus:
+        if moment not in self._seen:
+            self._seen[moment] = evaluate_gate(self.session, self.process, self.stage, moment)
+        return self._seen[moment]
+
+    def met(self, moment: datetime) -> bool:
+        return self.status(moment).met
+
+
+def owing(session: Session, process: Process, stage: Stage, now: datetime) -> list[Recipient]:
+    """The first-line contacts of every owner that still owes its part at `now`, each once: member States
+    that have not responded, and the other owners only while the stage's gate is not met."""
+    people = owners_of(session, stage, process.timezone)
+    if not any(gated(r.owner) for r in people):
+        return people
+    met = GateAt(session, process, stage).met(now)
+    return [r for r in people if not (gated(r.owner) and met)]
 
 
 def escalation_contacts(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:

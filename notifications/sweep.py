@@ -75,7 +75,7 @@ class Batch:
         self.session, self.worker, self.now, self.settings = session, worker, now, settings
         self.rows = list(session.exec(select(Reminder).where(col(Reminder.id).in_(ids))
                                       .order_by(Reminder.send_at, Reminder.id)).all())
-        self.world = load_world(session, self.rows)
+        self.world = load_world(session, self.rows, now)
         self.verdicts: list[tuple[int, str, str]] = []
         self.settled: set[int] = set()
         self.notes: list[str] = []
@@ -151,10 +151,11 @@ class Batch:
             report.errors.append(self.unsent_error)
 
 
-def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport) -> None:
+def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport,
+           refused: dict[str, str] | None = None) -> None:
     with session_scope() as session:
         outcome = claims.mark_retry(session, item.row_id, batch.worker, now=clock.now(), error=error,
-                                    max_attempts=batch.settings.reminder_max_attempts)
+                                    max_attempts=batch.settings.reminder_max_attempts, refused=refused)
     batch.settled.add(item.row_id)
     if outcome == "failed":
         report.failed += 1
@@ -202,12 +203,13 @@ async def _deliver(batch: Batch, host: str, port: int, report: SweepReport) -> b
         while (item := await queue.get()) is not None:
             try:
                 _reply, refused = await connection.send(item.envelope)
-            except TransientFailure as exc:
-                _retry(item, batch, str(exc), report)
+            except TransientFailure as exc:  # 4xx, or a main recipient refused with 4xx
+                _retry(item, batch, str(exc), report, exc.refused)
                 continue
-            except PermanentFailure as exc:
+            except PermanentFailure as exc:  # 5xx, or a main recipient refused with 5xx (copies may have gone)
                 with session_scope() as session:
-                    report.failed += claims.mark_failed(session, item.row_id, batch.worker, error=str(exc))
+                    report.failed += claims.mark_failed(session, item.row_id, batch.worker, error=str(exc),
+                                                        refused=exc.refused)
                 batch.settled.add(item.row_id)
                 continue
             except ConnectionLost as exc:

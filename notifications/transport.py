@@ -11,11 +11,21 @@ from config.settings import Settings
 from notifications.message import Envelope
 
 
-class TransientFailure(Exception):
+class _Refusal(Exception):
+    refused: dict[str, str]
+    """Every recipient the server refused at RCPT TO (main and copies), with its reply; empty for a refused
+    message (MAIL FROM, DATA)."""
+
+    def __init__(self, message: str, refused: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused or {}
+
+
+class TransientFailure(_Refusal):
     """4xx: the server may take the message later."""
 
 
-class PermanentFailure(Exception):
+class PermanentFailure(_Refusal):
     """5xx: the server will never take this message."""
 
 
@@ -27,11 +37,25 @@ class LoginFailed(Exception):
     """The server refused our credentials: a setting to fix, not a message to give up on."""
 
 
-def _classify(exc: aiosmtplib.SMTPException) -> Exception:
+def _refusal(main: list[str], refused: dict[str, tuple[int, str]], note: str = "") -> _Refusal | None:
+    """The failure of a message by what the server said to its main recipients at RCPT TO; None when every
+    main recipient took it (refused copies are then only recorded). 5xx for all of them: permanent; any 4xx:
+    try again later."""
+    wanted = {address.lower() for address in main}
+    codes = [code for address, (code, _) in refused.items() if address.lower() in wanted]
+    if not codes:
+        return None
+    detail = "; ".join(f"{address}: {code} {text}" for address, (code, text) in refused.items()) + note
+    replies = {address: f"{code} {text}" for address, (code, text) in refused.items()}
+    if all(code >= 500 for code in codes):
+        return PermanentFailure(detail, replies)
+    return TransientFailure(detail, replies)
+
+
+def _classify(exc: aiosmtplib.SMTPException, main: list[str] | None = None) -> Exception:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-        return PermanentFailure(detail) if all(c >= 500 for c in codes) else TransientFailure(detail)
+        refused = {r.recipient: (r.code, r.message) for r in exc.recipients}
+        return _refusal(main or [], refused) or _refusal(list(refused), refused) or TransientFailure(str(exc))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         text = f"{exc.code} {exc.message}"
         if exc.code == 421:
@@ -79,17 +103,25 @@ class Connection:
                 self._smtp.close()
 
     async def send(self, envelope: Envelope) -> tuple[str, dict[str, str]]:
-        """The server's reply, and the recipients it refused (the others have the message)."""
+        """The server's reply, and the copies it refused (the others have the message). A refused main
+        recipient raises, although the copies went: 5xx PermanentFailure, 4xx TransientFailure (the server
+        refuses all recipients only when none is accepted, so its reply alone does not tell)."""
         try:
             refused, reply = await self._smtp.sendmail(envelope.sender, envelope.recipients, envelope.data)
         except aiosmtplib.SMTPException as exc:
-            if self._smtp.is_connected and not isinstance(_classify(exc), ConnectionLost):
+            failure = _classify(exc, envelope.main)
+            if self._smtp.is_connected and not isinstance(failure, ConnectionLost):
                 try:
                     await self._smtp.rset()
                 except (aiosmtplib.SMTPException, OSError):
                     self._smtp.close()
-            raise _classify(exc) from exc
+            raise failure from exc
         except OSError as exc:
             self._smtp.close()
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        delivered = ", ".join(a for a in envelope.recipients if a not in refused)
+        failure = _refusal(envelope.main, {addr: (r.code, r.message) for addr, r in refused.items()},
+                           f" (the copy to {delivered} was delivered)")
+        if failure is not None:
+            raise failure
         return reply, {addr: f"{r.code} {r.message}" for addr, r in refused.items()}

@@ -23,6 +23,16 @@ from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.smtp_server import Faults, Server
 
 
+@pytest.fixture(autouse=True)
+def sweeps_resume() -> Iterator[None]:
+    """A service stopped in one test leaves the process-wide "stop after this batch" flag set: clear it, or
+    every later sweep in the session sends nothing."""
+    yield
+    from notifications.sweep import resume
+
+    resume()
+
+
 def change(at: datetime, operation: Callable[..., object]) -> None:
     """Apply a rule and re-derive the reminders in one transaction, as the flows do."""
     with session_scope() as session:

@@ -38,6 +38,8 @@ class Faults:
     """Answer 451 to the first N messages."""
     reject: set[str] = field(default_factory=set)
     """Answer 550 to RCPT TO for these addresses."""
+    defer: set[str] = field(default_factory=set)
+    """Answer 450 (mailbox busy, try later) to RCPT TO for these addresses."""
     drop_at: set[int] = field(default_factory=set)
     """Close the connection instead of answering the Nth message (1-based), keeping nothing."""
     delay: float = 0.0
@@ -58,6 +60,8 @@ class Recorder:
                           rcpt_options: list[str]) -> str:
         if address.lower() in self.faults.reject:
             return "550 5.1.1 no such mailbox"
+        if address.lower() in self.faults.defer:
+            return "450 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -27,7 +27,7 @@ def test_stop_mid_sweep_finishes_the_batch_and_sends_no_more(march: str, smtp: C
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from consultrack.service import SWEEP_JOB, Service
 
-    server = smtp(Faults(delay=0.4))  # six start notices, two to a batch: three batches of ~0.8 s
+    server = smtp(Faults(delay=1.0))  # six start notices, two to a batch: three batches of ~2 s
     monkeypatch.setenv("CONSULTRACK_REMINDER_BATCH_SIZE", "2")
     reset_settings()
     clock.set_now(seoul("2025-03-03 10:00"))

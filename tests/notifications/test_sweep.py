@@ -246,3 +246,49 @@ async def test_late_flag_only_after_the_grace_period(march: str, smtp: StartServ
 
         report = await sweep()
     assert report.sent == 6 and report.late == 0
+
+
+ORLOV = "pavel.orlov@example.org"
+SECRETARIAT = ["arjun.programme@example.org", "minji.secretariat@example.org"]
+
+
+def escalation_to(email: str) -> object:
+    return next(r for r in rows(rule="escalation") if emails_of([r]) == [email])
+
+
+async def test_a_refused_main_recipient_fails_the_row_though_the_copy_went(march: str, smtp: StartServer) -> None:
+    """The server refuses all recipients only when it accepts none: Orlov's 550 with the secretariat's copy
+    accepted is still a failure of the reminder, not a sent one."""
+    server = smtp(Faults(reject={ORLOV}))
+    report = await sweep_at("2025-04-09 17:00")
+    row = escalation_to(ORLOV)
+    assert row.status is ReminderStatus.FAILED and row.sent_at is None  # type: ignore[attr-defined]
+    assert f"{ORLOV}: 550 5.1.1" in row.last_error and "the copy to" in row.last_error  # type: ignore[attr-defined]
+    assert row.details["refused"] == {ORLOV: "550 5.1.1 no such mailbox"}  # type: ignore[attr-defined]
+    copies = [d for d in server.deliveries if ORLOV in str(d.message["To"])]
+    assert len(copies) == 1 and sorted(copies[0].rcpt_tos) == SECRETARIAT  # the copy did go
+    assert report.failed == 1 and report.sent == len(server.deliveries) - 1
+    assert (await sweep_at("2025-04-09 18:00")).sent == 0  # a permanent failure is not retried
+    assert escalation_to(ORLOV).status is ReminderStatus.FAILED  # type: ignore[attr-defined]
+
+
+async def test_a_main_recipient_deferred_with_4xx_is_retried(march: str, smtp: StartServer) -> None:
+    server = smtp(Faults(defer={ORLOV}))
+    report = await sweep_at("2025-04-09 17:00")
+    row = escalation_to(ORLOV)
+    assert row.status is ReminderStatus.PENDING and report.retrying == 1  # type: ignore[attr-defined]
+    assert "450 4.2.1" in row.last_error and row.next_attempt_at == seoul("2025-04-09 17:01")  # type: ignore[attr-defined]
+    server.recorder.faults.defer.clear()
+    assert (await sweep_at("2025-04-09 17:01")).sent == 1
+    row = escalation_to(ORLOV)
+    assert row.status is ReminderStatus.SENT and row.attempts == 2  # type: ignore[attr-defined]
+    assert [d.rcpt_tos.count(ORLOV) for d in server.deliveries if ORLOV in str(d.message["To"])] == [0, 1]
+
+
+async def test_a_refused_copy_is_recorded_and_the_row_is_sent(march: str, smtp: StartServer) -> None:
+    server = smtp(Faults(reject={"minji.secretariat@example.org"}))
+    await sweep_at("2025-04-09 17:00")
+    row = escalation_to(ORLOV)
+    assert row.status is ReminderStatus.SENT  # type: ignore[attr-defined]
+    assert row.details["refused"] == {"minji.secretariat@example.org": "550 5.1.1 no such mailbox"}  # type: ignore[attr-defined]
+    assert any(sorted(d.rcpt_tos) == ["arjun.programme@example.org", ORLOV] for d in server.deliveries)
