@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
@@ -178,9 +179,15 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     result = ReplanResult()
     wanted = desired_rows(session, process, now)
     stages = {s.id: s for s in stages_of(session, process)}
+    wanting = list({want.stage_id for want in wanted.values()})
+    # Only rows that can still change are loaded: every pending one (a pending row nobody wants is cancelled),
+    # and cancelled ones of stages that want rows (they may be revived). Sent, failed and skipped rows are
+    # history, which only grows: it is read below by key alone, so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
+    live = or_(col(Reminder.status) == ReminderStatus.PENDING,
+               and_(col(Reminder.status) == ReminderStatus.CANCELLED, col(Reminder.stage_id).in_(wanting)))
     existing = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(list(stages)),
-                                                   Reminder.rule != DIGEST).with_for_update()).all()
+                                                   Reminder.rule != DIGEST, live).with_for_update()).all()
     for row in existing:
         want = wanted.pop((row.stage_id, row.person_id, row.rule, row.occurrence), None)
         if row.status is ReminderStatus.PENDING and want is None:
@@ -195,6 +202,13 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
             row.send_at, row.offset_days, row.cc = want.send_at, want.offset_days, want.cc
             row.due_date_seen, row.details = want.due_date_seen, want.details
             row.next_attempt_at = None
+    if wanted:  # keys already used by history rows are not planned again
+        history = session.exec(select(Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.occurrence)
+                               .where(col(Reminder.stage_id).in_(list({w.stage_id for w in wanted.values()})),
+                                      Reminder.rule != DIGEST,
+                                      col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED])))
+        for key in history.all():
+            wanted.pop(tuple(key), None)  # type: ignore[arg-type]
     for want in wanted.values():
         session.add(Reminder(stage_id=want.stage_id, person_id=want.person_id, rule=want.rule,
                              occurrence=want.occurrence, offset_days=want.offset_days, send_at=want.send_at,

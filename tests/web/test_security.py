@@ -83,8 +83,10 @@ def test_expired_session_asks_to_sign_in_again(accounts: dict[str, str]) -> None
 
     from consultrack.web.app import create_app
 
-    client = TestClient(create_app(session_idle=1), follow_redirects=False)
+    app = create_app(session_idle=3600)
+    client = TestClient(app, follow_redirects=False)
     token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    app.state.session_idle = 1  # only now: a slow sign-in on a loaded machine must not expire first
     before = fingerprint()
     time.sleep(2.1)
     answer = client.post(f"{STAGE}/respond", data={**RESPONSE, "csrf_token": token})
