@@ -39,3 +39,17 @@ def test_unusable_settings_get_one_message_and_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert said in result.stderr and "Traceback" not in result.stderr
         assert result.stderr.count("error:") == 1
+
+
+def test_read_only_commands_end_fast_with_all_their_output(tmp_path: Path) -> None:
+    """status and audit skip the interpreter's teardown (consultrack.cli.READ_ONLY): nothing may be lost."""
+    data = tmp_path / "data"
+    assert run_cli("init", "--sample", "--actor", "test", data_dir=data).returncode == 0
+    shown = run_cli("status", data_dir=data)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.rstrip().endswith("RU = Russian Federation"), shown.stdout[-300:]
+    assert "Adoption at SOM-28" in shown.stdout
+    refused = run_cli("status", "--stage", "nope", data_dir=data)
+    assert refused.returncode == 1 and "unknown stage 'nope'" in refused.stderr
+    logged = run_cli("audit", "--limit", "1", data_dir=data)
+    assert logged.returncode == 0 and "process.create" in logged.stdout
