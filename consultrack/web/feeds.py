@@ -49,6 +49,9 @@ def _bounded_query(request: Request) -> None:
 
 
 router = APIRouter(include_in_schema=False)
+# The handlers are async on purpose: a request is one small query (the cache key) and bytes from memory, and a
+# thread-pool hop would cost more than that (half the 304 rate, bench/feeds.py). Only the first request after a
+# change renders a feed (tens of milliseconds) on the event loop.
 FEED_METHODS = ["GET", "HEAD"]  # subscription checkers and proxies probe with HEAD
 
 
@@ -93,7 +96,7 @@ def _serve(request: Request, feed: Feed, *, private: bool) -> Response:
 
 
 @router.api_route("/calendars/processes/{key}.ics", methods=FEED_METHODS)
-def process_calendar(key: str, request: Request) -> Response:
+async def process_calendar(key: str, request: Request) -> Response:
     _bounded_query(request)
     try:
         with read_session() as session:
@@ -104,7 +107,7 @@ def process_calendar(key: str, request: Request) -> Response:
 
 
 @router.api_route("/calendars/member-states/{code}.ics", methods=FEED_METHODS)
-def member_state_calendar(code: str, request: Request) -> Response:
+async def member_state_calendar(code: str, request: Request) -> Response:
     _bounded_query(request)
     try:
         with read_session() as session:
@@ -115,7 +118,7 @@ def member_state_calendar(code: str, request: Request) -> Response:
 
 
 @router.api_route("/calendars/{token}.ics", methods=FEED_METHODS)
-def personal_calendar(token: str, request: Request) -> Response:
+async def personal_calendar(token: str, request: Request) -> Response:
     _bounded_query(request)
     with read_session() as session:
         feed = personal_feed_for_token(session, token)
@@ -125,7 +128,7 @@ def personal_calendar(token: str, request: Request) -> Response:
 
 
 @router.api_route("/calendars/{anything:path}", methods=FEED_METHODS)
-def calendar_miss(anything: str, request: Request) -> Response:
+async def calendar_miss(anything: str, request: Request) -> Response:
     """Any other path under /calendars/ (a traversal, a wrong suffix): the same plain 404 as an unknown token."""
     _bounded_query(request)
     raise _missing()
