@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.reminders_sweep [--history 1000000] [--due 100] [--rounds 3] [--database-url URL]
 
 Two databases are built the same way; one also receives `--history` rows of past reminders (sent, skipped,
-cancelled, failed) spread over 2,000 past stages and 100 people, five per pair. In alternating rounds, `--due`
-reminders fall due in each and one sweep sends them to the local mail sink (in its own process); then 50 idle
-sweeps (nothing due) show the cost of looking. Best-of-rounds times are compared (the least disturbed run).
+cancelled, failed) spread over 2,000 past stages (of 200 past processes, ten each) and 100 people, five per pair.
+In alternating rounds, `--due` reminders fall due in each and one sweep sends them to the local mail sink (in its
+own process); then 50 idle sweeps (nothing due) show the cost of looking. Best-of-rounds times are compared (the
+least disturbed run).
 Goal: with the history, the sweep takes at most 1.5x as long. The index on (status, send_at) is what keeps it so.
 The same is printed for the re-planning every change runs (it reads history by key only, of active stages)."""
 
@@ -34,13 +35,19 @@ def add_history(count: int, people: list[int]) -> None:
     engine = get_engine()
     past = seoul("2024-01-01 09:00")
     stages = max(1, count // (len(people) * 5))
+    per_process = 10  # history comes from past cycles: earlier processes whose stages are all completed
     with engine.begin() as conn:
-        process_id = conn.execute(select(Process.id)).scalar_one()
+        conn.execute(insert(Process), [
+            {"key": f"past-{n}", "title": f"Past process {n}", "short_name": f"P{n}", "timezone": "Asia/Seoul",
+             "source": "history", "reminder_policy": {}, "template_name": "", "created_at": past}
+            for n in range(-(-stages // per_process))])
+        process_ids = list(conn.execute(select(Process.id).where(Process.key.like("past-%"))
+                                        .order_by(Process.id)).scalars())
         conn.execute(insert(Stage), [
-            {"process_id": process_id, "key": f"past-{n}", "position": 100 + n, "name": f"Past stage {n}",
-             "activity": "history", "start_date": past.date(), "end_date": past.date(), "due_date": past.date(),
-             "owners": ["member_states"], "depends_on": [], "gate_kind": "manual", "gate": {}, "state": "completed",
-             "version": 1, "modified_at": past} for n in range(stages)])
+            {"process_id": process_ids[n // per_process], "key": f"past-{n}", "position": n % per_process,
+             "name": f"Past stage {n}", "activity": "history", "start_date": past.date(), "end_date": past.date(),
+             "due_date": past.date(), "owners": ["member_states"], "depends_on": [], "gate_kind": "manual",
+             "gate": {}, "state": "completed", "version": 1, "modified_at": past} for n in range(stages)])
         stage_ids = list(conn.execute(select(Stage.id).where(Stage.key.like("past-%"))).scalars())
     made = 0
     chunk: list[dict[str, object]] = []

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
@@ -184,11 +183,14 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     # and cancelled ones of stages that want rows (they may be revived). Sent, failed and skipped rows are
     # history, which only grows: it is read below by key alone, so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
-    live = or_(col(Reminder.status) == ReminderStatus.PENDING,
-               and_(col(Reminder.status) == ReminderStatus.CANCELLED, col(Reminder.stage_id).in_(wanting)))
-    existing = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(list(stages)),
-                                                   Reminder.rule != DIGEST, live).with_for_update()).all()
-    for row in existing:
+    # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
+    pending = session.exec(select(Reminder).where(col(Reminder.status) == ReminderStatus.PENDING,
+                                                  col(Reminder.stage_id).in_(list(stages)), Reminder.rule != DIGEST)
+                           .with_for_update()).all()
+    revivable = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(wanting), Reminder.rule != DIGEST,
+                                                    col(Reminder.status) == ReminderStatus.CANCELLED)
+                             .with_for_update()).all() if wanting else []
+    for row in [*pending, *revivable]:
         want = wanted.pop((row.stage_id, row.person_id, row.rule, row.occurrence), None)
         if row.status is ReminderStatus.PENDING and want is None:
             row.status = ReminderStatus.CANCELLED
