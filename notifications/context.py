@@ -108,6 +108,16 @@ def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[
     return names, int(sent)
 
 
+def public_calendar(process_key: str, process_name: str, state: MemberState | None) -> dict[str, str]:
+    """The public feed that fits the recipient (its member State's for focal points, else the process's), at the
+    path the web app serves it (consultrack/web/feeds.py): a personal feed's address cannot be put in a mail,
+    since only its token's digest is kept. The subscribe e-mail (`feed token new --send`) gives that one."""
+    base = get_settings().base_url.rstrip("/")
+    if state is not None:
+        return {"calendar_url": f"{base}/calendars/member-states/{state.code}.ics", "calendar_of": state.name}
+    return {"calendar_url": f"{base}/calendars/processes/{process_key}.ics", "calendar_of": process_name}
+
+
 def reminder_context(session: Session, world: World, row: Reminder, now: datetime, *,
                      late: bool) -> tuple[str, dict[str, Any]]:
     """The message name and its template variables for one reminder row."""
@@ -133,7 +143,7 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
                      and state else stage.name),
         "task": TASKS[owner].format(state=state.name if state else "your country", key=stage.key),
         "contacts": world.contacts,
-        "subscribe_url": get_settings().base_url.rstrip("/") + "/subscribe",
+        **public_calendar(process.key, process.short_name, state if owner is Owner.MEMBER_STATES else None),
         "late": late,
     }
     if row.rule == ESCALATION and state is not None:

@@ -89,5 +89,5 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
         "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},
         "recipient": {"name": person.name, "email": person.email},
         "today": today, "due_this_week": due_this_week, "overdue": overdue, "failed": failed,
-        "subscribe_url": get_settings().base_url.rstrip("/") + "/subscribe",
+        "dashboard_url": get_settings().base_url.rstrip("/") + "/",
     }
