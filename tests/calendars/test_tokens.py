@@ -16,7 +16,7 @@ from models.db import read_session, session_scope
 from models.directory import Person
 from models.errors import InvalidInput, NotFound
 from models.feed_tokens import TOKEN_PATTERN, issue, person_for_token, revoke, rotate, tokens_of
-from models.tokens import FeedToken, hash_token
+from models.tokens import FeedToken, hash_token, new_token
 from tests.calendars.helpers import process_body, state_body
 from tests.conftest import ACTOR, seoul
 
@@ -116,6 +116,18 @@ def test_the_feed_token_commands(neaspec: str) -> None:
     assert listed.findall(_cli("feed", "token", "list", "--all", "--person", ANNA)[1]) == ["1", "2"]  # ...unless asked
     code, out, _ = _cli("feed", "token", "revoke", fresh, "--actor", ACTOR)
     assert code == 0 and "feed token 2 revoked" in out and _owner(fresh) is None
+
+
+def test_tokens_never_begin_with_a_dash_and_an_older_one_still_revokes_after_double_dash(neaspec: str) -> None:
+    """A token starting with "-" reads as an option on a command line: 1 in 64 of plain token_urlsafe does."""
+    assert not any(new_token().startswith("-") for _ in range(5_000))  # (63/64)**5000 if the draw were plain
+    legacy = "-" + new_token()[1:]
+    with session_scope() as session:
+        anna = session.exec(select(Person).where(Person.email == ANNA)).one()
+        session.add(FeedToken(person_id=anna.id, token_hash=hash_token(legacy), created_at=clock.now()))
+    assert _owner(legacy) == ANNA
+    code, out, _ = _cli("feed", "token", "revoke", "--actor", ACTOR, "--", legacy)
+    assert code == 0 and "revoked" in out and _owner(legacy) is None
 
 
 @pytest.mark.parametrize("args,message", [
