@@ -125,15 +125,23 @@ def mark_cancelled(session: Session, row_id: int, worker: str, *, why: str, now:
                   details={"why": why, "cancelled_at": now.isoformat()})
 
 
+def already_delivered(row: Reminder) -> list[str]:
+    """Recipients an earlier try of `row` reached (see mark_retry)."""
+    return list(row.details.get("delivered_to", []))
+
+
 def mark_retry(session: Session, row_id: int, worker: str, *, now: datetime, error: str, max_attempts: int,
-               tried: bool = True, refused: dict[str, str] | None = None) -> str:
+               tried: bool = True, refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> str:
     """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up.
-    `tried=False` releases a row that never reached the server: the claim does not count as a try."""
+    `tried=False` releases a row that never reached the server: the claim does not count as a try.
+    `delivered`: recipients that took this try (copies of a deferred main recipient), left out of the next."""
     row = session.get(Reminder, row_id)
     if row is None or row.status is not SENDING or row.claimed_by != worker:
         return "lost"
     if refused:
         row.details = {**row.details, "refused": refused}
+    if delivered:
+        row.details = {**row.details, "delivered_to": sorted({*already_delivered(row), *delivered})}
     attempts = row.attempts if tried else row.attempts - 1
     if tried and attempts >= max_attempts:
         row.status, row.last_error = ReminderStatus.FAILED, f"gave up after {attempts} tries: {error}"[:1000]

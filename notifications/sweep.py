@@ -9,7 +9,7 @@ import secrets
 import socket
 import threading
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection as DBConnection
@@ -126,6 +126,10 @@ class Batch:
         except (RenderError, InvalidAddress, ValueError) as exc:
             self.verdicts.append((row.id, "fail", str(exc)))
             return None
+        if delivered := {address.lower() for address in claims.already_delivered(row)}:
+            # A retry after a deferred main recipient: the copies that took the first try are not sent again
+            # (their header still names them, as in the message they have).
+            message = replace(message, recipients=[a for a in message.recipients if a.lower() not in delivered])
         return Outgoing(row.id, message, late)
 
     def close(self, report: SweepReport) -> None:
@@ -152,10 +156,11 @@ class Batch:
 
 
 def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport,
-           refused: dict[str, str] | None = None) -> None:
+           refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> None:
     with session_scope() as session:
         outcome = claims.mark_retry(session, item.row_id, batch.worker, now=clock.now(), error=error,
-                                    max_attempts=batch.settings.reminder_max_attempts, refused=refused)
+                                    max_attempts=batch.settings.reminder_max_attempts, refused=refused,
+                                    delivered=delivered)
     batch.settled.add(item.row_id)
     if outcome == "failed":
         report.failed += 1
@@ -204,7 +209,7 @@ async def _deliver(batch: Batch, host: str, port: int, report: SweepReport) -> b
             try:
                 _reply, refused = await connection.send(item.envelope)
             except TransientFailure as exc:  # 4xx, or a main recipient refused with 4xx
-                _retry(item, batch, str(exc), report, exc.refused)
+                _retry(item, batch, str(exc), report, exc.refused, exc.delivered)
                 continue
             except PermanentFailure as exc:  # 5xx, or a main recipient refused with 5xx (copies may have gone)
                 with session_scope() as session:

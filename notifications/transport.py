@@ -15,10 +15,15 @@ class _Refusal(Exception):
     refused: dict[str, str]
     """Every recipient the server refused at RCPT TO (main and copies), with its reply; empty for a refused
     message (MAIL FROM, DATA)."""
+    delivered: list[str]
+    """The recipients that took the message although it failed (copies whose main recipient was refused):
+    a retry must not send it to them again."""
 
-    def __init__(self, message: str, refused: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, refused: dict[str, str] | None = None,
+                 delivered: list[str] | None = None) -> None:
         super().__init__(message)
         self.refused = refused or {}
+        self.delivered = delivered or []
 
 
 class TransientFailure(_Refusal):
@@ -37,7 +42,8 @@ class LoginFailed(Exception):
     """The server refused our credentials: a setting to fix, not a message to give up on."""
 
 
-def _refusal(main: list[str], refused: dict[str, tuple[int, str]], note: str = "") -> _Refusal | None:
+def _refusal(main: list[str], refused: dict[str, tuple[int, str]], note: str = "",
+             delivered: list[str] | None = None) -> _Refusal | None:
     """The failure of a message by what the server said to its main recipients at RCPT TO; None when every
     main recipient took it (refused copies are then only recorded). 5xx for all of them: permanent; any 4xx:
     try again later."""
@@ -48,8 +54,8 @@ def _refusal(main: list[str], refused: dict[str, tuple[int, str]], note: str = "
     detail = "; ".join(f"{address}: {code} {text}" for address, (code, text) in refused.items()) + note
     replies = {address: f"{code} {text}" for address, (code, text) in refused.items()}
     if all(code >= 500 for code in codes):
-        return PermanentFailure(detail, replies)
-    return TransientFailure(detail, replies)
+        return PermanentFailure(detail, replies, delivered)
+    return TransientFailure(detail, replies, delivered)
 
 
 def _classify(exc: aiosmtplib.SMTPException, main: list[str] | None = None) -> Exception:
@@ -119,9 +125,9 @@ class Connection:
         except OSError as exc:
             self._smtp.close()
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
-        delivered = ", ".join(a for a in envelope.recipients if a not in refused)
+        delivered = [a for a in envelope.recipients if a not in refused]
         failure = _refusal(envelope.main, {addr: (r.code, r.message) for addr, r in refused.items()},
-                           f" (the copy to {delivered} was delivered)")
+                           f" (the copy to {', '.join(delivered)} was delivered)", delivered)
         if failure is not None:
             raise failure
         return reply, {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
