@@ -34,13 +34,20 @@ PathKey = Annotated[str, Path(max_length=200)]
 QueryKey = Annotated[str | None, Query(max_length=200)]
 
 
-def api_account(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Account:
+def token_account(credentials: HTTPAuthorizationCredentials | None) -> Account | None:
+    """The live account whose API token this is, if any."""
     if credentials is None:
-        raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+        return None
     from models.accounts import account_for_token
 
     with read_session() as session:
-        account = account_for_token(session, credentials.credentials[:200])
+        return account_for_token(session, credentials.credentials[:200])
+
+
+def api_account(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Account:
+    if credentials is None:
+        raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+    account = token_account(credentials)
     if account is None:
         raise Unauthorized("this API token is unknown, revoked, or its account is disabled")
     return account

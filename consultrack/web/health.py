@@ -1,19 +1,24 @@
 """/healthz: whether the database, the scheduler, Prefect and the mail transport work, in one JSON answer.
 
-The database carries an identity (consultrack/client.py) so the CLI hands changes only to a service that works on
-the same database."""
+Anyone (a load balancer, a monitor) learns whether each part works; what it is and why it fails (paths, hosts,
+the last errors) only a signed-in account or an API token sees. The database carries an identity
+(consultrack/client.py) so the CLI hands changes only to a service that works on the same database: a digest, never
+the URL, public like the verdicts."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from config.settings import get_settings
 from consultrack.client import database_identity
+from consultrack.web.api import bearer, token_account
+from consultrack.web.security import current_account
 from models.db import read_session
 
 router = APIRouter(tags=["health"])
@@ -62,8 +67,13 @@ async def _mail() -> dict[str, Any]:
     return result
 
 
+def _verdict(name: str, check: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": check["ok"], **({"id": check["id"]} if name == "database" and "id" in check else {})}
+
+
 @router.get("/healthz")
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> JSONResponse:
     service = getattr(request.app.state, "service", None)
     absent = {"ok": False, "detail": "not run by this process (consultrack serve runs it)"}
     checks: dict[str, Any] = {
@@ -73,4 +83,9 @@ async def healthz(request: Request) -> JSONResponse:
         "mail": await _mail(),
     }
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
+    status = 200 if ok else 503
+    if current_account(request) is None and token_account(credentials) is None:
+        verdicts = {name: _verdict(name, check) for name, check in checks.items()}
+        return JSONResponse({"ok": ok, **verdicts, "detail": "sign in, or send an API token, for the details"},
+                            status_code=status)
+    return JSONResponse({"ok": ok, **checks}, status_code=status)

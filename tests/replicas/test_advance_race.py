@@ -66,7 +66,8 @@ def replicas(token: str, data_dir: Path, prefect_api: PrefectServer) -> Iterator
             deadline = time.monotonic() + 180
             while True:
                 try:
-                    health = httpx.get(f"{url}/healthz", timeout=2).json()
+                    health = httpx.get(f"{url}/healthz", timeout=2,
+                                       headers={"Authorization": f"Bearer {token}"}).json()
                     if health.get("prefect", {}).get("ok"):
                         assert health["scheduler"] == {"ok": True, "running": False,
                                                        "detail": "Prefect deployments, run by 'consultrack worker'"}

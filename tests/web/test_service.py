@@ -78,7 +78,10 @@ def test_serve(service: dict[str, Any], data_dir: Path) -> None:
     from models.reminder import Reminder
 
     url = service["url"]
-    health = httpx.get(f"{url}/healthz").json()
+    public = httpx.get(f"{url}/healthz").json()  # a monitor learns what works, not where or why
+    assert public["ok"] is True and all(public[c] == {"ok": True} for c in ("scheduler", "prefect", "mail"))
+    assert set(public["database"]) == {"ok", "id"} and str(service["env"]["CONSULTRACK_DATA_DIR"]) not in str(public)
+    health = httpx.get(f"{url}/healthz", headers={"Authorization": f"Bearer {service['token']}"}).json()
     assert health["ok"] is True
     assert health["scheduler"]["running"]
     assert {"reminder-sweep", "daily-digest"} <= set(health["scheduler"]["next_runs"])
