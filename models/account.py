@@ -34,3 +34,14 @@ class LoginSession(SQLModel, table=True):
     token_hash: str = Field(unique=True, index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class LoginFailure(SQLModel, table=True):
+    """A refused sign-in, by the username typed (known or not): enough of them in a while refuse that name for the
+    rest of the while, on every replica, so a password cannot be guessed at the speed of the server."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

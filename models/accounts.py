@@ -5,19 +5,21 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
-from models.account import Account, LoginSession
+from models.account import Account, LoginFailure, LoginSession
 from models.audit import record
 from models.enums import AccountRole
 from models.errors import Conflict, InvalidInput, NotFound
 from models.tokens import ApiToken, hash_token, new_token
 
 MIN_PASSWORD_LENGTH = 10
+MAX_LOGIN_FAILURES = 5
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _hasher = PasswordHasher()
 # Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -31,6 +33,17 @@ class LoginFailed(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__("wrong username or password, or the account is disabled")
+
+
+class LoginThrottled(InvalidInput):
+    """Too many refused sign-ins with this username lately: refused without checking the password."""
+
+    http_status = 429
+
+    def __init__(self, wait: timedelta) -> None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        super().__init__(f"too many failed sign-ins with this username: try again in {minutes} minute"
+                         + ("s" if minutes > 1 else ""))
 
 
 def _username(value: str) -> str:
@@ -90,6 +103,23 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     if not ok or account is None or account.disabled:
         raise LoginFailed()
     return account
+
+
+def attempt_sign_in(session: Session, username: str, password: str, *, now: datetime) -> Account | None:
+    """The account, or None for a refused sign-in, which is recorded (commit even then). After
+    MAX_LOGIN_FAILURES within LOGIN_FAILURE_WINDOW the name is refused outright (LoginThrottled) until the oldest
+    of them ages out; the right password then does not help, or guessing would simply go on."""
+    name = username.strip().lower()[:64]
+    session.exec(delete(LoginFailure).where(col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))  # type: ignore[call-overload]
+    recent = session.exec(select(LoginFailure.at).where(LoginFailure.username == name)
+                          .order_by(col(LoginFailure.at).desc()).limit(MAX_LOGIN_FAILURES)).all()
+    if len(recent) >= MAX_LOGIN_FAILURES:
+        raise LoginThrottled(recent[-1] + LOGIN_FAILURE_WINDOW - now)
+    try:
+        return authenticate(session, name, password)
+    except LoginFailed:
+        session.add(LoginFailure(username=name, at=now))
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Imports every table so that SQLModel.metadata knows them all (Alembic, tests)."""
 
-from models.account import Account, LoginSession
+from models.account import Account, LoginFailure, LoginSession
 from models.audit import AuditEntry
 from models.directory import MemberState, Person
 from models.process import Meeting, Process, Stage
@@ -9,6 +9,6 @@ from models.response import Response
 from models.tokens import ApiToken, FeedToken
 
 __all__ = [
-    "Account", "ApiToken", "AuditEntry", "FeedToken", "LoginSession", "Meeting", "MemberState", "Person",
-    "Process", "Reminder", "Response", "Stage",
+    "Account", "ApiToken", "AuditEntry", "FeedToken", "LoginFailure", "LoginSession", "Meeting", "MemberState",
+    "Person", "Process", "Reminder", "Response", "Stage",
 ]

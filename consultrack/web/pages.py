@@ -72,15 +72,17 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = _safe_next(str(form.get("next") or "/"))
     check_csrf(request, form.get(CSRF_FIELD))
-    from models.accounts import authenticate
+    from models.accounts import LoginFailed, attempt_sign_in
 
     try:
         username = clean_text(form.get("username"), "the username", required=True, limit=64) or ""
         password = form.get("password")
         if not isinstance(password, str) or not password or len(password) > 1024:
             raise InvalidInput("the password is required")
-        with read_session() as session:
-            account = authenticate(session, username, password)
+        with session_scope() as session:  # a refusal is recorded too: it counts towards the throttle
+            account = attempt_sign_in(session, username, password, now=clock.now())
+        if account is None:
+            raise LoginFailed()
     except ConsultrackError as exc:
         return render(request, "login.html", {"next": target, "error": exc.message,
                                               "username": form.get("username") or ""}, exc.http_status)

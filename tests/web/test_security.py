@@ -32,6 +32,32 @@ def test_wrong_password_one_message_for_every_cause(client: Any) -> None:
     assert client.get(f"/p/{PROCESS}").status_code == 303, "still signed out"
 
 
+def _attempt(client: Any, username: str, password: str) -> Any:
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+def test_repeated_wrong_passwords_throttle_that_username_for_a_while(client: Any) -> None:
+    from datetime import timedelta
+
+    from config import clock
+    from models.accounts import LOGIN_FAILURE_WINDOW, MAX_LOGIN_FAILURES
+
+    start = clock.now()
+    with clock.frozen(start):
+        for _ in range(MAX_LOGIN_FAILURES):
+            assert _attempt(client, ADMIN.upper(), "wrong password!").status_code == 401  # names are case-blind
+        refused = _attempt(client, ADMIN, ADMIN_PASSWORD)  # the right password no longer helps...
+        assert refused.status_code == 429 and "too many failed sign-ins" in refused.text
+        assert "try again in 15 minutes" in refused.text
+        assert client.get(f"/p/{PROCESS}").status_code == 303, "still signed out"
+        assert _attempt(client, VIEWER, VIEWER_PASSWORD).status_code == 303  # ...for that name only
+    with clock.frozen(start + LOGIN_FAILURE_WINDOW - timedelta(seconds=1)):
+        assert "try again in 1 minute<" in _attempt(client, ADMIN, ADMIN_PASSWORD).text
+    with clock.frozen(start + LOGIN_FAILURE_WINDOW + timedelta(seconds=1)):  # ...and only for a while
+        assert _attempt(client, ADMIN, ADMIN_PASSWORD).status_code == 303
+
+
 def test_login_form_needs_its_csrf_token(client: Any) -> None:
     client.get("/login")
     answer = client.post("/login", data={"username": ADMIN, "password": ADMIN_PASSWORD})
