@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -19,12 +19,27 @@ from models.template import check_timezone
 from models.yaml_source import load_yaml, validate
 
 
+def one_line_name(name: str) -> str:
+    if any(c in name for c in "\r\n\x00"):
+        raise ValueError("a name is one line of text")
+    return name.strip()
+
+
 class MemberStateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(pattern=r"^[A-Z]{2}$")
     name: str = Field(min_length=1)
     timezone: str
+    name_in_text: str = ""
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+    _one_line = field_validator("name", "name_in_text")(classmethod(lambda cls, v: one_line_name(v)))
+
+    @model_validator(mode="after")
+    def _name_in_text_ends_with_the_name(self) -> MemberStateIn:
+        if self.name_in_text and not (self.name_in_text.endswith(self.name) and len(self.name_in_text) <= 200):
+            raise ValueError(f"name_in_text {self.name_in_text!r} must end with the name {self.name!r} "
+                             "(the name with its article, such as 'the Russian Federation')")
+        return self
 
 
 class PersonIn(BaseModel):
@@ -36,12 +51,7 @@ class PersonIn(BaseModel):
     timezone: str | None = None
     language: str | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _one_line(cls, name: str) -> str:
-        if any(c in name for c in "\r\n\x00"):
-            raise ValueError("a name is one line of text")
-        return name.strip()
+    _one_line = field_validator("name")(classmethod(lambda cls, v: one_line_name(v)))
 
     @field_validator("email")
     @classmethod
@@ -121,7 +131,7 @@ def import_directory(session: Session, directory: DirectoryIn, *, source: str, a
             session.add(MemberState(**state.model_dump()))
             added += 1
         else:
-            row.name, row.timezone = state.name, state.timezone
+            row.name, row.timezone, row.name_in_text = state.name, state.timezone, state.name_in_text
             updated += 1
     session.flush()
     for person in directory.people:

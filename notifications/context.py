@@ -133,7 +133,7 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
         "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},
         "stage": {"key": stage.key, "name": stage.name, "activity": stage.activity},
         "recipient": {"name": person.name, "email": person.email},
-        "member_state": state.name if state else None,
+        "member_state": state.in_text if state else None,
         "due_date": stage.due_date,
         "deadline_process": clock_text(deadline, process.timezone),
         "deadline_local": clock_text(deadline, zone),

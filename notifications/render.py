@@ -40,7 +40,13 @@ def _environment(override: Path | None) -> Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["day"] = long_date
+    env.filters["times"] = times
     return env
+
+
+def times(count: int) -> str:
+    """How often, in words: "once", "twice", "3 times"."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def one_line(text: str) -> str:

@@ -46,6 +46,12 @@ BAD_YAML = {
                   "  - {name: B, email: A@example.org, role: stakeholder}\n", None, "listed twice"),
     "focal point without state": ("people:\n  - {name: A, email: a@example.org, role: focal_point}\n", None,
                                   "belongs to a member State"),
+    "name in text without the name": ("member_states:\n  - {code: RU, name: Russian Federation, "
+                                      "name_in_text: the Russia, timezone: Europe/Moscow}\npeople:\n",
+                                      "member_states.0", "must end with the name"),
+    "newline in name in text": ('member_states:\n  - {code: RU, name: Russian Federation, '
+                                'name_in_text: "the\\nRussian Federation", timezone: Europe/Moscow}\npeople:\n',
+                                "member_states.0.name_in_text", "one line"),
     "newline in name": ('people:\n  - {name: "A\\nBcc: x@evil.example", email: a@example.org, role: stakeholder}\n',
                         "people.0.name", "one line"),
 }

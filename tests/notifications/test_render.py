@@ -19,6 +19,7 @@ from sqlmodel import select
 from config.settings import reset_settings
 from models.db import read_session, session_scope
 from models.directory import Person
+from models.enums import ReminderStatus
 from models.process import Process, Stage
 from models.reminder import Reminder
 from notifications.context import load_world, reminder_context
@@ -78,6 +79,20 @@ def test_golden_escalation(march: str) -> None:
     rendered = rendered_for(row_for("pavel.orlov@example.org", "escalation", 3), seoul("2025-04-09 08:00"))
     assert "Tuesday 1 April 2025, 01:00 (Asia/Vladivostok)" in rendered.text
     check_golden("escalation", rendered)
+
+
+@pytest.mark.parametrize(("sent", "words"), [(1, "was reminded once"), (2, "was reminded twice"),
+                                              (3, "was reminded 3 times")])
+def test_escalation_counts_the_reminders_the_focal_point_had(march: str, sent: int, words: str) -> None:
+    anna = row_for("anna.volkova@example.org", "before")
+    with session_scope() as session:
+        for row in session.exec(select(Reminder).where(Reminder.person_id == anna.person_id,
+                                                       Reminder.stage_id == anna.stage_id,
+                                                       Reminder.rule == "before")
+                                .order_by(Reminder.send_at).limit(sent)).all():
+            row.status = ReminderStatus.SENT
+    text = rendered_for(row_for("pavel.orlov@example.org", "escalation", 3), seoul("2025-04-09 08:00")).text
+    assert f"Anna Volkova {words}." in " ".join(text.split())
 
 
 def test_golden_digest(march: str) -> None:
