@@ -1,4 +1,4 @@
-"""Flows that load data: a process from its template, the directory from a file."""
+"""Flows that load data: a process from its template, the directory from a file, or both at once."""
 
 from __future__ import annotations
 
@@ -38,6 +38,24 @@ async def import_directory_file(path: Path, actor: str) -> dict[str, Any] | Stat
     except ConsultrackError as exc:
         return refusal(exc)
     return counts
+
+
+@flow(name="set-up", flow_run_name="set up from {directory_path.name} and {template_path.name}", persist_result=False)
+async def set_up(directory_path: Path, template_path: Path, actor: str) -> dict[str, Any] | State:
+    """A directory and a process in one transaction (`consultrack init`): both are set up, or neither."""
+    try:
+        directory, template = read_directory(directory_path), load_template(template_path)
+
+        def both(session: Session) -> dict[str, Any]:
+            now = clock.now()
+            counts = import_directory(session, directory, source=str(directory_path), actor=actor, now=now)
+            process = create_process_rule(session, template, actor=actor, now=now, template_name=template_path.name)
+            replan_all(session, now)
+            return {**counts, "process": process.key, "stages": len(template.stages)}
+
+        return in_transaction(both)
+    except ConsultrackError as exc:
+        return refusal(exc)
 
 
 def _then_replan(session: Session, counts: dict[str, int]) -> dict[str, int]:

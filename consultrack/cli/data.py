@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from consultrack.cli.common import ActorOpt, actor_name, console, parse_date, require_database
-
-if TYPE_CHECKING:
-    from models.directory_import import DirectoryIn
-    from models.template import ProcessTemplate
 
 template_app = typer.Typer(no_args_is_help=True, help="Process templates (YAML).")
 process_app = typer.Typer(no_args_is_help=True, help="Processes: instances of a template.")
@@ -31,7 +27,7 @@ def init(
 ) -> None:
     """Create or upgrade the database; optionally import a directory and create a process.
 
-    Both files are read and validated before anything is written, and both writes are tried together first:
+    Both files are read and validated before anything is written, and given both, one transaction writes them:
     a template or a directory that would be refused leaves the database as it was, never half set up."""
     from models.db import migrate
     from models.directory_import import read_directory
@@ -39,37 +35,27 @@ def init(
 
     if sample:
         template, directory = template or DEFAULT_TEMPLATE, directory or DEFAULT_DIRECTORY
-    people = read_directory(directory) if directory is not None else None  # a bad file raises InvalidInput
-    process = load_template(template) if template is not None else None
+    if directory is not None:
+        read_directory(directory)  # a bad file raises InvalidInput before the database is touched
+    if template is not None:
+        load_template(template)
     migrate()
     console.print("database ready")
-    if directory is not None and people is not None and template is not None and process is not None:
-        _dry_run(process, template.name, people, str(directory), actor)
-    if directory is not None:
+    if directory is not None and template is not None:
+        _set_up(directory, template, actor)
+    elif directory is not None:
         _import_directory(directory, actor)
-    if template is not None:
+    elif template is not None:
         _create_process(template, actor)
 
 
-def _dry_run(template: ProcessTemplate, template_name: str, directory: DirectoryIn, source: str,
-             actor: str | None) -> None:
-    """Apply both rules in one transaction and roll it back, so that what only the database can refuse (a process
-    that exists already, a person of an unknown member State) is found before the first of the two flows commits:
-    `init` sets up both or neither."""
-    from sqlmodel import Session
+def _set_up(directory: Path, template: Path, actor: str | None) -> None:
+    from flows import setup
+    from flows.engine import run
 
-    from config import clock
-    from models.db import get_engine
-    from models.directory_import import import_directory
-    from models.processes import create_process
-
-    with Session(get_engine()) as session:
-        try:
-            import_directory(session, directory, source=source, actor=actor_name(actor), now=clock.now())
-            create_process(session, template, actor=actor_name(actor), now=clock.now(), template_name=template_name)
-            session.flush()
-        finally:
-            session.rollback()
+    result = run(setup.set_up, directory_path=directory, template_path=template, actor=actor_name(actor))
+    console.print(f"directory imported from {directory}: {result['added']} added, {result['updated']} updated")
+    console.print(f"process {result['process']} created with {result['stages']} stages")
 
 
 def _import_directory(path: Path, actor: str | None) -> None:
