@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.directory import Person
 from models.enums import ReminderStatus
@@ -73,6 +73,27 @@ def failed(session: Session, process: Process) -> list[Line]:
                                                col(Reminder.stage_id).in_(stage_ids))
                         .order_by(Reminder.send_at)).all()
     return _lines(session, list(rows), subjects=False)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Pending reminders held back by one error (a server deferring, a refused SMTP login): not failed, but
+    nothing goes until it clears."""
+
+    error: str
+    rows: int
+    next_try: datetime | None
+
+
+def retrying(session: Session, process: Process) -> list[Waiting]:
+    """The pending rows of `process` whose last try failed, by error, the most numerous first."""
+    stage_ids = select(Stage.id).where(Stage.process_id == process.id)
+    count = func.count(col(Reminder.id))
+    grouped = session.exec(select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))
+                           .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.last_error).is_not(None),
+                                  col(Reminder.stage_id).in_(stage_ids))
+                           .group_by(Reminder.last_error).order_by(count.desc(), Reminder.last_error)).all()
+    return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped]
 
 
 def next_due(session: Session, until: datetime) -> datetime | None:

@@ -64,15 +64,26 @@ def _say(report: dict[str, object]) -> None:
 
 
 def render_reminders(process_key: str | None, stage_key: str | None) -> None:
-    """For `status`: the reminders that failed (always), and the history of one stage's reminders."""
+    """For `status`: the reminders that failed and those waiting for another try (always), and the history of one
+    stage's reminders."""
     from models.db import read_session
     from models.queries import get_stage, only_process
-    from notifications.preview import failed, stage_history
+    from notifications.preview import failed, retrying, stage_history
 
     with read_session() as session:
         process = only_process(session, process_key)
         failures = failed(session, process)
+        waiting = retrying(session, process)
         history = stage_history(session, get_stage(session, process, stage_key)) if stage_key else None
+    if waiting:
+        table = Table("Why", "Reminders", "Next try (UTC)", title="Reminders waiting for another try",
+                      title_style="bold yellow")
+        for group in waiting:
+            why = group.error + (" (check CONSULTRACK_SMTP_USERNAME and CONSULTRACK_SMTP_PASSWORD)"
+                                 if "login refused" in group.error else "")
+            table.add_row(escape(why), str(group.rows),
+                          f"{group.next_try:%Y-%m-%d %H:%M}" if group.next_try else "at the next sweep")
+        console.print(table)
     if failures:
         table = Table("Planned for", "Recipient", "Stage", "Rule", "Error", title="Reminders that failed",
                       title_style="bold red")

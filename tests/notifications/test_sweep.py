@@ -111,13 +111,28 @@ async def test_wrong_credentials_keep_every_row_for_later(march: str, smtp: Star
         assert {r.status for r in waiting} == {ReminderStatus.PENDING}
         assert {r.attempts for r in waiting} == {0}  # a refused login is not a try
         assert all("login refused" in (r.last_error or "") for r in waiting)
+        shown = _status()  # the secretariat sees why nothing goes, not only the service's log
+        assert "Reminders waiting for another try" in shown and "SMTP login refused: 535" in shown
+        assert "CONSULTRACK_SMTP_PASSWORD" in shown and f"│ {len(waiting)} " in shown
         mp.setenv("CONSULTRACK_SMTP_PASSWORD", "right")
         reset_settings()
         assert (await sweep_at("2025-03-03 10:05")).sent == 6
         assert once_each(server) == FOCAL
+        assert "waiting for another try" not in _status()
     finally:
         mp.undo()
         reset_settings()
+
+
+def _status() -> str:
+    from typer.testing import CliRunner
+
+    from consultrack.cli import app, common
+
+    common.console.width = 250
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 async def test_three_day_outage_sends_only_the_latest_reminder_marked_late(march: str, smtp: StartServer) -> None:
