@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -89,8 +90,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(*, session_idle: int = SESSION_IDLE) -> FastAPI:
-    app = FastAPI(title="consultrack", version="0.1.0",
-                  description="Workflow and deadline tracker for intergovernmental consultation processes.")
+    app = FastAPIOffline(title="consultrack", version="0.1.0", static_url="/static/docs",
+                         description="Workflow and deadline tracker for intergovernmental consultation processes.")
     app.state.session_idle = session_idle
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

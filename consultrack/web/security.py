@@ -180,9 +180,9 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 """No script may run on any page: the dashboard has none, so injected markup could not run any either.
 (Style attributes place the Gantt bars; they cannot run code.)"""
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-            "connect-src 'self'; frame-ancestors 'none'")
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'")
+"""The API's documentation pages: Swagger UI and ReDoc, served from this site (fastapi-offline), never a CDN."""
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

@@ -199,3 +199,21 @@ def test_double_submission_changes_once(page: Any) -> None:
     with read_session() as session:
         stage = session.exec(select(Stage).where(Stage.key == "outline-feedback")).one()
         assert stage.state is StageState.ACTIVE
+
+
+@pytest.mark.parametrize(("path", "shown"), [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id]")])
+def test_api_docs_render_with_nothing_from_outside(page: Any, live_server: str, path: str, shown: str) -> None:
+    """Swagger UI and ReDoc come from this site: with every other host unreachable (as here, and behind many a
+    secretariat's proxy) the operations are listed, and the page's CSP refused nothing of ours (ReDoc's footer
+    asks its maker's CDN for a logo, which the CSP keeps out)."""
+    outside: list[str] = []
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
+               else (outside.append(route.request.url), route.abort()))
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(path)
+    page.wait_for_selector(shown)
+    listed = " ".join(page.locator(shown).all_inner_texts())
+    assert "/api/processes" in listed or "processes" in listed.lower()
+    assert outside == []
+    assert all("https://" in m and live_server not in m and "inline" not in m for m in refused), refused
