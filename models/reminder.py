@@ -1,4 +1,7 @@
-"""Planned reminder e-mails, one row each. Sending claims a row; the unique key forbids a second copy."""
+"""Planned reminder e-mails, one row each. Sending claims a row; the unique key forbids a second copy.
+
+The key is (stage, recipient, rule, occurrence) and the deadline it was planned for: a reminder goes once per
+deadline, and again for a deadline extended far enough (notifications/planner.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from models.types import UTCDateTime, enum_column
 class Reminder(SQLModel, table=True):
     __tablename__ = "reminder"
     __table_args__ = (
-        UniqueConstraint("stage_id", "person_id", "rule", "occurrence", name="uq_reminder_key"),
+        UniqueConstraint("stage_id", "person_id", "rule", "occurrence", "due_date_seen", name="uq_reminder_key"),
         Index("ix_reminder_due", "status", "send_at"),
     )
 

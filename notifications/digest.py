@@ -25,7 +25,7 @@ from notifications.recipients import owing
 from notifications.render import days_text
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_KEY = ["stage_id", "person_id", "rule", "occurrence"]  # uq_reminder_key
+_KEY = ["stage_id", "person_id", "rule", "occurrence", "due_date_seen"]  # uq_reminder_key
 
 
 def schedule_digests(session: Session, now: datetime) -> int:

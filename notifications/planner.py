@@ -173,6 +173,17 @@ def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminde
     return "no longer planned"
 
 
+def _rearmed(want: Planned, done_for: list[str]) -> bool:
+    """May `want` go although its reminder already went (or failed, or was skipped) for an earlier deadline?
+    Only once the deadline has moved later by at least the reminder's own distance from it: after an extension
+    from 31 March to 30 April, "14 days left" and "7 days left" come again before 30 April; a move by one day
+    re-sends nothing. Never twice for the same deadline, and never for a deadline moved earlier."""
+    if want.rule == START or not done_for:
+        return not done_for
+    due = date.fromisoformat(want.due_date_seen)
+    return all((due - date.fromisoformat(seen)).days >= max(abs(want.offset_days), 1) for seen in done_for)
+
+
 def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     """Bring the pending rows of `process` in line with its timeline, responses and directory."""
     result = ReplanResult()
@@ -181,7 +192,8 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     wanting = list({want.stage_id for want in wanted.values()})
     # Only rows that can still change are loaded: every pending one (a pending row nobody wants is cancelled),
     # and cancelled ones of stages that want rows (they may be revived). Sent, failed and skipped rows are
-    # history, which only grows: it is read below by key alone, so a change costs the same after a million.
+    # history, which only grows: only its keys and deadlines are read, and only for the stages that want rows,
+    # so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
     pending = session.exec(select(Reminder).where(col(Reminder.status) == ReminderStatus.PENDING,
@@ -190,27 +202,39 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     revivable = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(wanting), Reminder.rule != DIGEST,
                                                     col(Reminder.status) == ReminderStatus.CANCELLED)
                              .with_for_update()).all() if wanting else []
+    done_for: dict[Key, list[str]] = {}  # the deadlines each key's history rows were planned for
+    if wanting:
+        for *key, seen in session.exec(
+                select(Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.occurrence,
+                       Reminder.due_date_seen)
+                .where(col(Reminder.stage_id).in_(wanting), Reminder.rule != DIGEST,
+                       col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED]))).all():
+            done_for.setdefault(tuple(key), []).append(seen)  # type: ignore[arg-type]
+    wanted = {key: want for key, want in wanted.items() if _rearmed(want, done_for.get(key, []))}
+
+    # Of the open rows of a key, the one planned for the current deadline is reused first (the key with its
+    # deadline is unique), then a pending one, then a cancelled one; every other pending row is cancelled.
+    open_rows: dict[Key, list[Reminder]] = {}
     for row in [*pending, *revivable]:
-        want = wanted.pop((row.stage_id, row.person_id, row.rule, row.occurrence), None)
-        if row.status is ReminderStatus.PENDING and want is None:
-            row.status = ReminderStatus.CANCELLED
-            row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
-                           "why": _why_unwanted(session, process, stages[row.stage_id], row, now)}
-            result.cancelled += 1
-        elif want is not None and row.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
-            if row.status is ReminderStatus.CANCELLED or row.send_at != want.send_at or row.cc != want.cc:
+        open_rows.setdefault((row.stage_id, row.person_id, row.rule, row.occurrence), []).append(row)
+    for key, rows in open_rows.items():
+        want = wanted.pop(key, None)
+        chosen = None
+        if want is not None:
+            chosen = min(rows, key=lambda r: (r.due_date_seen != want.due_date_seen,
+                                              r.status is not ReminderStatus.PENDING, r.id or 0))
+            if chosen.status is ReminderStatus.CANCELLED or chosen.send_at != want.send_at or chosen.cc != want.cc:
                 result.moved += 1
-            row.status = ReminderStatus.PENDING
-            row.send_at, row.offset_days, row.cc = want.send_at, want.offset_days, want.cc
-            row.due_date_seen, row.details = want.due_date_seen, want.details
-            row.next_attempt_at = None
-    if wanted:  # keys already used by history rows are not planned again
-        history = session.exec(select(Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.occurrence)
-                               .where(col(Reminder.stage_id).in_(list({w.stage_id for w in wanted.values()})),
-                                      Reminder.rule != DIGEST,
-                                      col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED])))
-        for key in history.all():
-            wanted.pop(tuple(key), None)  # type: ignore[arg-type]
+            chosen.status = ReminderStatus.PENDING
+            chosen.send_at, chosen.offset_days, chosen.cc = want.send_at, want.offset_days, want.cc
+            chosen.due_date_seen, chosen.details = want.due_date_seen, want.details
+            chosen.next_attempt_at = None
+        for row in rows:
+            if row is not chosen and row.status is ReminderStatus.PENDING:
+                row.status = ReminderStatus.CANCELLED
+                row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
+                               "why": _why_unwanted(session, process, stages[row.stage_id], row, now)}
+                result.cancelled += 1
     for want in wanted.values():
         session.add(Reminder(stage_id=want.stage_id, person_id=want.person_id, rule=want.rule,
                              occurrence=want.occurrence, offset_days=want.offset_days, send_at=want.send_at,

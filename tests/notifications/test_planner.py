@@ -96,6 +96,37 @@ def test_reschedule_moves_pending_rows_and_keeps_history(march: str) -> None:
     assert rows(id=sent.id)[0].status is ReminderStatus.SENT  # history is not rewritten
 
 
+def _sato(rule: str, occurrence: int) -> list[tuple[str, ReminderStatus]]:
+    return [(r.due_date_seen, r.status) for r in rows(rule=rule, occurrence=occurrence)
+            if emails_of([r]) == ["sato.yuki@example.org"] and r.status is not ReminderStatus.CANCELLED]
+
+
+def test_a_sent_reminder_comes_again_only_when_the_deadline_moved_by_its_distance(march: str) -> None:
+    with session_scope() as session:  # the 14- and 7-day reminders to Japan went out for 31 March
+        for sent in rows(rule="before"):
+            if sent.occurrence in (14, 7) and emails_of([sent]) == ["sato.yuki@example.org"]:
+                row = session.get(type(sent), sent.id)
+                assert row is not None
+                row.status = ReminderStatus.SENT
+    SENT, PENDING = ReminderStatus.SENT, ReminderStatus.PENDING
+
+    def extend(to: date, at: str) -> None:
+        change(seoul(at), lambda s, now: schedule.apply_reschedule(
+            s, NEASPEC, "outline-feedback", actor=ACTOR, now=now, reason="more time", end=to, confirm=True))
+
+    extend(date(2025, 4, 1), "2025-03-25 09:00")  # one day later: "7 days left" is not said again
+    assert _sato("before", 7) == [("2025-03-31", SENT)] and _sato("before", 2) == [("2025-04-01", PENDING)]
+    extend(date(2025, 4, 9), "2025-03-25 10:00")  # nine days after the 7-day one's deadline: it comes again
+    assert _sato("before", 7) == [("2025-03-31", SENT), ("2025-04-09", PENDING)]
+    assert _sato("before", 14) == [("2025-03-31", SENT)]  # ...but not the 14-day one
+    extend(date(2025, 4, 30), "2025-03-25 11:00")
+    assert _sato("before", 14) == [("2025-03-31", SENT), ("2025-04-30", PENDING)]
+    assert _sato("before", 7) == [("2025-03-31", SENT), ("2025-04-30", PENDING)]  # the same row, moved
+    extend(date(2025, 3, 31), "2025-03-25 12:00")  # back to the first deadline: nothing it already had
+    assert _sato("before", 14) == [("2025-03-31", SENT)] and _sato("before", 7) == [("2025-03-31", SENT)]
+    assert _sato("before", 2) == [("2025-03-31", PENDING)]
+
+
 def test_skipping_the_stage_cancels_everything_pending(march: str) -> None:
     change(seoul("2025-03-05 09:00"), lambda s, at: lifecycle.skip_stage(s, NEASPEC, "outline-feedback", actor=ACTOR,
                                                                          now=at, reason="merged"))

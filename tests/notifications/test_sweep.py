@@ -157,6 +157,37 @@ async def test_three_day_outage_sends_only_the_latest_reminder_marked_late(march
     assert Counter(r for d in server.deliveries for r in d.rcpt_tos) == dict.fromkeys(FOCAL, 4)
 
 
+async def test_an_extended_deadline_is_reminded_of_again_each_reminder_once(march: str,
+                                                                          smtp: StartServer) -> None:
+    """14 and 7 days before 31 March went out; on 26 March the deadline moves to 30 April: 14 and 7 days before
+    30 April go out too, telling of the new deadline, and every message goes once."""
+    from datetime import date
+
+    from models import schedule
+    from tests.notifications.conftest import change
+
+    server = smtp()
+    for day in ("03", "17", "24"):
+        await sweep_at(f"2025-03-{day} 16:00")
+    assert len(server.deliveries) == 18
+    change(seoul("2025-03-26 09:00"), lambda s, at: schedule.apply_reschedule(
+        s, NEASPEC, "outline-feedback", actor="test", now=at, reason="SOM bureau granted a month",
+        end=date(2025, 4, 30), confirm=True))
+    for day in ("16", "23"):
+        assert (await sweep_at(f"2025-04-{day} 16:00")).sent == 6
+        assert (await sweep_at(f"2025-04-{day} 16:01")).sent == 0  # and not twice
+    subjects = [str(message_from_bytes(d.content, policy=default)["Subject"]) for d in server.deliveries
+                if d.rcpt_tos == ["sato.yuki@example.org"]]
+    assert [s.rsplit(": ", 1)[1] for s in subjects[1:]] == [
+        "preliminary feedback on the annotated outline due 31 March 2025 (14 days)",
+        "preliminary feedback on the annotated outline due 31 March 2025 (7 days)",
+        "preliminary feedback on the annotated outline due 30 April 2025 (14 days)",
+        "preliminary feedback on the annotated outline due 30 April 2025 (7 days)",
+    ], subjects
+    ids = [message_from_bytes(d.content, policy=default)["Message-ID"] for d in server.deliveries]
+    assert len(ids) == len(set(ids)) == 30
+
+
 async def test_invalid_address_in_the_directory(march: str, smtp: StartServer) -> None:
     server = smtp()
     with session_scope() as session:  # a bad address that reached the database without the importer's check
