@@ -18,7 +18,7 @@ from models.queries import deadline_at
 from models.reminder import Reminder
 from models.response import Response
 from notifications.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
-from notifications.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate
+from notifications.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate, why_not_owed
 from notifications.render import clock_text, days_text
 
 MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
@@ -83,19 +83,12 @@ def still_wanted(world: World, row: Reminder) -> str | None:
     """None when the row should go out; else why not (the planner cancels such rows; this guards the gap)."""
     if row.rule == DIGEST:
         return None
-    stage, person = world.stages.get(row.stage_id), world.people.get(row.person_id)
-    if stage is None or person is None:
-        return "stage or person removed"
-    if stage.state is not StageState.ACTIVE:
-        return f"stage {stage.state.value}"
-    if not person.active:
-        return "person inactive"
-    if not gated(OWNER_OF_ROLE[person.role]):
-        if person.member_state_code and person.member_state_code in world.responded.get(stage.id or 0, set()):
-            return f"{person.member_state_code} responded"
-    elif row.rule != START and stage.id in world.gate_met:
-        return world.gate_met[stage.id]
-    return None
+    stage = world.stages.get(row.stage_id)
+    if stage is None:
+        return "stage removed"
+    return why_not_owed(stage, world.people.get(row.person_id), start_notice=row.rule == START,
+                        responded=world.responded.get(stage.id or 0, set()),
+                        gate_reason=lambda: world.gate_met.get(stage.id or 0))
 
 
 def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[str, int]:

@@ -23,7 +23,6 @@ from models.queries import deadline_at, stages_of
 from models.reminder import Reminder
 from models.template import ReminderPolicy
 from notifications.recipients import (
-    OWNER_OF_ROLE,
     GateAt,
     Recipient,
     escalation_contacts,
@@ -32,6 +31,7 @@ from notifications.recipients import (
     owners_of,
     responded_codes,
     secretariat_addresses,
+    why_not_owed,
 )
 from notifications.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
 
@@ -156,21 +156,13 @@ def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key,
 
 
 def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminder, now: datetime) -> str:
-    if stage.state is not StageState.ACTIVE:
-        return f"stage {stage.state.value}"
     from models.directory import Person
 
-    person = session.get(Person, row.person_id)
-    if person is None:
-        return "no longer planned"
-    if not gated(OWNER_OF_ROLE[person.role]):
-        if person.member_state_code in responded_codes(session, stage):
-            return f"{person.member_state_code} responded"
-    elif row.rule != START:
-        why = gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now)))
-        if why is not None:
-            return why
-    return "no longer planned"
+    return why_not_owed(
+        stage, session.get(Person, row.person_id), start_notice=row.rule == START,
+        responded=responded_codes(session, stage),
+        gate_reason=lambda: gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now))),
+    ) or "no longer planned"
 
 
 def _rearmed(want: Planned, done_for: list[str]) -> bool:

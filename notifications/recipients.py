@@ -10,6 +10,7 @@ notice of a stage goes to all its owners all the same."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from models.directory import MemberState, Person
-from models.enums import Owner, Role
+from models.enums import Owner, Role, StageState
 from models.gates import GateStatus, evaluate_gate
 from models.process import Process, Stage
 from models.response import Response
@@ -115,6 +116,25 @@ def gated(owner: Owner) -> bool:
 def gate_met_reason(status: GateStatus) -> str | None:
     """Why a gated owner is no longer reminded, or None while the gate is not met."""
     return f"gate met ({status.kind.value})" if status.met else None
+
+
+def why_not_owed(stage: Stage, person: Person | None, *, start_notice: bool, responded: set[str],
+                 gate_reason: Callable[[], str | None]) -> str | None:
+    """Why a reminder to `person` about `stage` is owed no longer, or None while it is: the one rule behind the
+    planner's cancellations and the sweep's last look before sending. A member State that responded owes nothing;
+    a gated owner owes nothing once the gate is met (`gate_reason`, asked only then, judges it at the right
+    moment); a start notice goes to every owner of an active stage."""
+    if stage.state is not StageState.ACTIVE:
+        return f"stage {stage.state.value}"
+    if person is None:
+        return "person removed"
+    if not person.active:
+        return "person inactive"
+    if not gated(OWNER_OF_ROLE[person.role]):
+        if person.member_state_code and person.member_state_code in responded:
+            return f"{person.member_state_code} responded"
+        return None
+    return None if start_notice else gate_reason()
 
 
 class GateAt:
