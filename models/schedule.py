@@ -99,10 +99,19 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
     moved_by = {m.key: m.new_start - m.old_start for m in plan.stages}
     by_id = {s.id: s.key for s in stages}
     for meeting in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all():
-        delta = moved_by.get(by_id[meeting.stage_id])
-        if delta:
-            plan.meetings.append(MeetingMove(meeting.key, meeting.title, meeting.day, meeting.day + delta))
+        stage_key = by_id[meeting.stage_id]
+        delta = moved_by.get(stage_key)
+        new_start, new_end, _ = windows[stage_key]
+        # A meeting's date was agreed with the member States: it stays while it is inside its stage's new
+        # window, and otherwise moves with the stage, onto a weekday.
+        if delta and not new_start <= meeting.day <= new_end:
+            plan.meetings.append(MeetingMove(meeting.key, meeting.title, meeting.day,
+                                             _weekday_on_or_after(min(meeting.day + delta, new_end))))
     return plan
+
+
+def _weekday_on_or_after(day: date) -> date:
+    return day + timedelta(days=max(0, 7 - day.weekday())) if day.weekday() >= 5 else day
 
 
 def apply_reschedule(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,

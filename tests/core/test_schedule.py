@@ -52,6 +52,19 @@ def test_extending_feedback_pushes_everything_after_it(neaspec: str) -> None:
         assert get_stage(s, process, "consultations").version == 2
 
 
+@pytest.mark.parametrize(("feedback_ends", "meeting_day"), [
+    (date(2025, 4, 3), None),  # consultations from 4 April: the agreed 10 April is still inside, and stays
+    (date(2025, 4, 15), date(2025, 4, 25)),  # from 16 April: it moves with the stage, 15 days
+    (date(2025, 4, 16), date(2025, 4, 28)),  # 16 days would be Saturday 26 April: the Monday after
+])
+def test_a_meeting_keeps_its_agreed_day_while_it_fits_its_stage(neaspec: str, feedback_ends: date,
+                                                                 meeting_day: date | None) -> None:
+    with read_session() as s:
+        plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=feedback_ends)
+    assert "consultations" in {m.key for m in plan.stages}
+    assert [(m.key, m.new_day) for m in plan.meetings] == ([("nfp-2025-04", meeting_day)] if meeting_day else [])
+
+
 def test_moving_earlier_pulls_nothing(neaspec: str) -> None:
     with read_session() as s:
         plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=date(2025, 3, 25))
