@@ -238,10 +238,10 @@ def member_state_feed(session: Session, code: str) -> Feed:
         items, newest = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
                                  lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
         body = render(f"Consultations: {state.name}",
-                      f"Deadlines and meetings for {state.name} and its National Focal Points.", items)
+                      f"Deadlines and meetings for {state.in_text} and its National Focal Points.", items)
         return _feed(session, body, newest, f"{state.code}.ics")
 
-    subject = (state.code, state.name, state.timezone)
+    subject = (state.code, state.name, state.name_in_text, state.timezone)
     return _cached(_key(session, "state", subject, _fingerprint(session, None)), build)
 
 

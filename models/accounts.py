@@ -105,21 +105,42 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     return account
 
 
-def attempt_sign_in(session: Session, username: str, password: str, *, now: datetime) -> Account | None:
-    """The account, or None for a refused sign-in, which is recorded (commit even then). After
-    MAX_LOGIN_FAILURES within LOGIN_FAILURE_WINDOW the name is refused outright (LoginThrottled) until the oldest
-    of them ages out; the right password then does not help, or guessing would simply go on."""
+def attempt_sign_in(username: str, password: str, *, now: datetime) -> Account:
+    """The account for a username and password; LoginFailed, or LoginThrottled after MAX_LOGIN_FAILURES refused
+    sign-ins with that name within LOGIN_FAILURE_WINDOW (until the oldest of them ages out: the right password
+    does not help meanwhile, or guessing would simply go on).
+
+    It opens its own transactions, each short, so that no lock is held while argon2 works (a quarter of a
+    second): the attempt is written first and committed, then counted with every other replica's; one that
+    finds too many takes itself back and is refused unchecked; a right password takes it back too."""
+    from models.db import read_session, session_scope
+
     name = username.strip().lower()[:64]
-    session.exec(delete(LoginFailure).where(col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))  # type: ignore[call-overload]
-    recent = session.exec(select(LoginFailure.at).where(LoginFailure.username == name)
-                          .order_by(col(LoginFailure.at).desc()).limit(MAX_LOGIN_FAILURES)).all()
-    if len(recent) >= MAX_LOGIN_FAILURES:
-        raise LoginThrottled(recent[-1] + LOGIN_FAILURE_WINDOW - now)
-    try:
-        return authenticate(session, name, password)
-    except LoginFailed:
-        session.add(LoginFailure(username=name, at=now))
-        return None
+    with session_scope() as session:
+        session.exec(delete(LoginFailure).where(LoginFailure.username == name,  # type: ignore[call-overload]
+                                                col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))
+        attempt = LoginFailure(username=name, at=now)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    with read_session() as session:
+        earlier = session.exec(select(LoginFailure.at).where(
+            LoginFailure.username == name, col(LoginFailure.at) > now - LOGIN_FAILURE_WINDOW,
+            LoginFailure.id != attempt_id).order_by(col(LoginFailure.at).desc()).limit(MAX_LOGIN_FAILURES)).all()
+    if len(earlier) >= MAX_LOGIN_FAILURES:
+        _take_back(attempt_id)
+        raise LoginThrottled(earlier[-1] + LOGIN_FAILURE_WINDOW - now)
+    with read_session() as session:
+        account = authenticate(session, name, password)  # LoginFailed leaves the attempt: it counts
+    _take_back(attempt_id)
+    return account
+
+
+def _take_back(attempt_id: int | None) -> None:
+    from models.db import session_scope
+
+    with session_scope() as session:
+        session.exec(delete(LoginFailure).where(LoginFailure.id == attempt_id))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

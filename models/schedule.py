@@ -100,18 +100,24 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
     by_id = {s.id: s.key for s in stages}
     for meeting in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all():
         stage_key = by_id[meeting.stage_id]
-        delta = moved_by.get(stage_key)
+        if stage_key not in moved_by:
+            continue
         new_start, new_end, _ = windows[stage_key]
         # A meeting's date was agreed with the member States: it stays while it is inside its stage's new
-        # window, and otherwise moves with the stage, onto a weekday.
-        if delta and not new_start <= meeting.day <= new_end:
+        # window, and otherwise moves with the stage (into the window, onto a weekday).
+        if not new_start <= meeting.day <= new_end:
+            day = min(max(meeting.day + moved_by[stage_key], new_start), new_end)
             plan.meetings.append(MeetingMove(meeting.key, meeting.title, meeting.day,
-                                             _weekday_on_or_after(min(meeting.day + delta, new_end))))
+                                             _weekday_within(day, new_start, new_end)))
     return plan
 
 
-def _weekday_on_or_after(day: date) -> date:
-    return day + timedelta(days=max(0, 7 - day.weekday())) if day.weekday() >= 5 else day
+def _weekday_within(day: date, first: date, last: date) -> date:
+    """`day`, or the weekday after it, or failing that (the window ends first) the weekday before it."""
+    for candidate in (*(day + timedelta(days=n) for n in range(3)), *(day - timedelta(days=n) for n in range(1, 3))):
+        if candidate.weekday() < 5 and first <= candidate <= last:
+            return candidate
+    return day
 
 
 def apply_reschedule(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,

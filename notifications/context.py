@@ -132,9 +132,9 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
         "deadline_local": clock_text(deadline, zone),
         "zone": zone, "zone_known": known,
         "days_left": days_left, "days_text": days_text(days_left),
-        "due_what": (f"the response of {state.name} ({stage.name})" if owner is Owner.MEMBER_STATES
+        "due_what": (f"the response of {state.in_text} ({stage.name})" if owner is Owner.MEMBER_STATES
                      and state else stage.name),
-        "task": TASKS[owner].format(state=state.name if state else "your country", key=stage.key),
+        "task": TASKS[owner].format(state=state.in_text if state else "your country", key=stage.key),
         "contacts": world.contacts,
         **public_calendar(process.key, process.short_name, state if owner is Owner.MEMBER_STATES else None),
         "late": late,

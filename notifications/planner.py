@@ -37,6 +37,8 @@ from notifications.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning
 
 START, BEFORE, OVERDUE, ESCALATION, DIGEST = "stage_started", "before", "overdue", "escalation", "digest"
 Key = tuple[int, int, str, int]
+RETRY_DETAILS = ("delivered_to", "refused")
+"""What a row's tries record in its details (notifications/claims.py), kept when a change re-plans it."""
 
 
 @dataclass(frozen=True)
@@ -215,12 +217,18 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
         if want is not None:
             chosen = min(rows, key=lambda r: (r.due_date_seen != want.due_date_seen,
                                               r.status is not ReminderStatus.PENDING, r.id or 0))
-            if chosen.status is ReminderStatus.CANCELLED or chosen.send_at != want.send_at or chosen.cc != want.cc:
+            revived = chosen.status is ReminderStatus.CANCELLED
+            if revived or chosen.send_at != want.send_at or chosen.cc != want.cc:
                 result.moved += 1
+            # A pending row between two tries keeps what its tries learnt (who already has the message, who
+            # refused it, when to try again); a revived row, or one now about another deadline, starts afresh.
+            same_message = not revived and chosen.due_date_seen == want.due_date_seen
+            kept = {k: v for k, v in chosen.details.items() if k in RETRY_DETAILS} if same_message else {}
+            if not same_message:
+                chosen.next_attempt_at, chosen.last_error = None, None
             chosen.status = ReminderStatus.PENDING
             chosen.send_at, chosen.offset_days, chosen.cc = want.send_at, want.offset_days, want.cc
-            chosen.due_date_seen, chosen.details = want.due_date_seen, want.details
-            chosen.next_attempt_at = None
+            chosen.due_date_seen, chosen.details = want.due_date_seen, {**want.details, **kept}
         for row in rows:
             if row is not chosen and row.status is ReminderStatus.PENDING:
                 row.status = ReminderStatus.CANCELLED

@@ -65,6 +65,17 @@ def test_a_meeting_keeps_its_agreed_day_while_it_fits_its_stage(neaspec: str, fe
     assert [(m.key, m.new_day) for m in plan.meetings] == ([("nfp-2025-04", meeting_day)] if meeting_day else [])
 
 
+@pytest.mark.parametrize(("consultations_end", "meeting_day"), [
+    (date(2025, 4, 8), date(2025, 4, 8)),  # the window now ends before 10 April: the meeting comes into it
+    (date(2025, 4, 6), date(2025, 4, 4)),  # ...and the window's last day is a Sunday: the Friday before
+])
+def test_a_window_shortened_past_its_meeting_takes_the_meeting_along(neaspec: str, consultations_end: date,
+                                                                      meeting_day: date) -> None:
+    with read_session() as s:
+        plan = plan_reschedule(s, get_process(s, P), "consultations", end=consultations_end)
+    assert [(m.key, m.new_day) for m in plan.meetings] == [("nfp-2025-04", meeting_day)]
+
+
 def test_moving_earlier_pulls_nothing(neaspec: str) -> None:
     with read_session() as s:
         plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=date(2025, 3, 25))

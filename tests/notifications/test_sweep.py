@@ -17,7 +17,7 @@ from models.directory import MemberState, Person
 from models.enums import ReminderStatus, Role
 from notifications.planner import replan_key
 from tests.conftest import NEASPEC, seoul
-from tests.notifications.conftest import FOCAL, emails_of, rows, stage_id, sweep_at
+from tests.notifications.conftest import FOCAL, emails_of, respond, rows, stage_id, sweep_at
 from tests.notifications.smtp_server import Faults, Server
 
 StartServer = Callable[..., Server]
@@ -331,6 +331,22 @@ async def test_a_main_recipient_deferred_with_4xx_is_retried(march: str, smtp: S
     tries = [sorted(d.rcpt_tos) for d in server.deliveries if ORLOV in str(d.message["To"])]
     assert tries == [SECRETARIAT, [ORLOV]]  # the copies went with the first try, and only then
     assert row.details["delivered_to"] == SECRETARIAT  # type: ignore[attr-defined]
+
+
+async def test_a_change_between_two_tries_keeps_what_the_first_learnt(march: str, smtp: StartServer) -> None:
+    """A response recorded between a deferred try and the next re-plans the row: the copies that took the first
+    try still do not get it again, and the backoff stands."""
+    server = smtp(Faults(defer={ORLOV}))
+    await sweep_at("2025-04-09 17:00")
+    respond("JP", "2025-04-09")  # any change re-plans every pending row of the process
+    row = escalation_to(ORLOV)
+    assert row.details["delivered_to"] == SECRETARIAT and row.next_attempt_at == seoul("2025-04-09 17:01")  # type: ignore[attr-defined]
+    assert "450 4.2.1" in (row.last_error or "")  # type: ignore[attr-defined]
+    server.recorder.faults.defer.clear()
+    assert (await sweep_at("2025-04-09 17:00:30")).sent == 0  # not before its time
+    assert (await sweep_at("2025-04-09 17:01")).sent == 1
+    tries = [sorted(d.rcpt_tos) for d in server.deliveries if ORLOV in str(d.message["To"])]
+    assert tries == [SECRETARIAT, [ORLOV]]
 
 
 async def test_a_refused_copy_is_recorded_and_the_row_is_sent(march: str, smtp: StartServer) -> None:

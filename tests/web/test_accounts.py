@@ -90,3 +90,44 @@ def test_cli_accounts_and_tokens(data_dir: Path) -> None:
     assert again.exit_code == 1 and "already revoked" in again.output
     assert runner.invoke(app, ["account", "disable", "cli.admin"]).exit_code == 0
     assert "disabled" in runner.invoke(app, ["account", "list"]).output
+
+
+def test_concurrent_guesses_from_every_replica_are_throttled_together(data_dir: Path) -> None:
+    """Twelve wrong passwords at the same instant (as from several replicas): at most five are checked, the
+    rest refused unchecked; then the right password is refused too, until the window passes."""
+    import threading
+    from datetime import timedelta
+
+    from models.accounts import LOGIN_FAILURE_WINDOW, MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in
+
+    with session_scope() as session:
+        create_account(session, "officer.two", "a long password", AccountRole.ADMIN, actor="t", now=clock.now())
+    now = clock.now()
+    start = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            attempt_sign_in("officer.two", f"guess number {n}", now=now)
+            outcomes.append("in")
+        except LoginThrottled:
+            outcomes.append("throttled")
+        except LoginFailed:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 12 and "in" not in outcomes
+    checked = outcomes.count("checked")
+    assert checked <= MAX_LOGIN_FAILURES  # the count is taken after each attempt is committed, on any replica
+    if checked == MAX_LOGIN_FAILURES:  # the usual race: five got through to argon2, all wrong
+        with pytest.raises(LoginThrottled):
+            attempt_sign_in("officer.two", "a long password", now=now + timedelta(seconds=1))
+    else:  # all arrived before any was counted: each saw too many and took itself back, none was checked
+        assert attempt_sign_in("officer.two", "a long password", now=now + timedelta(seconds=1))
+    assert attempt_sign_in("officer.two", "a long password",
+                           now=now + LOGIN_FAILURE_WINDOW + timedelta(seconds=1)).username == "officer.two"
