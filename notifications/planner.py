@@ -245,9 +245,13 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
 
 
 def replan_all(session: Session, now: datetime) -> ReplanResult:
+    """Every process, each under its lock (queries.lock_process) as a transition would take it, so a directory
+    import re-plans after, not alongside, a transition of another replica."""
+    from models.queries import lock_process
+
     total = ReplanResult()
-    for process in session.exec(select(Process).order_by(Process.id)).all():
-        part = replan(session, process, now)
+    for key in session.exec(select(Process.key).order_by(Process.id)).all():
+        part = replan(session, lock_process(session, key), now)
         total.added, total.moved, total.cancelled = (total.added + part.added, total.moved + part.moved,
                                                      total.cancelled + part.cancelled)
     return total

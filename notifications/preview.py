@@ -91,7 +91,7 @@ def retrying(session: Session, process: Process) -> list[Waiting]:
     count = func.count(col(Reminder.id))
     grouped = session.exec(select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))
                            .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.last_error).is_not(None),
-                                  col(Reminder.stage_id).in_(stage_ids))
+                                  col(Reminder.next_attempt_at).is_not(None), col(Reminder.stage_id).in_(stage_ids))
                            .group_by(Reminder.last_error).order_by(count.desc(), Reminder.last_error)).all()
     return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped]
 

@@ -31,3 +31,37 @@ def test_down_and_up_again(data_dir: Path) -> None:
     migrate(url)
     get_engine().dispose()
     assert set(inspect(get_engine()).get_table_names()) == tables
+
+
+def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: str) -> None:
+    """0005: a reminder re-armed for a later deadline shares the old four-column key; going down keeps the first
+    of each key, going up again takes the rows as they are."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from models.db import read_session, session_scope
+    from models.directory import Person
+    from models.process import Stage
+    from models.reminder import Reminder
+
+    at = datetime(2025, 3, 17, tzinfo=UTC)
+    with session_scope() as s:
+        stage, person = s.exec(select(Stage)).first(), s.exec(select(Person)).first()
+        assert stage is not None and person is not None
+        for due in ("2025-03-31", "2025-04-30"):
+            s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
+                           send_at=at, due_date_seen=due))
+    url = get_settings().sqlalchemy_url
+    get_engine().dispose()
+    command.downgrade(alembic_config(url), "0004")
+    get_engine().dispose()
+    with get_engine().connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql("SELECT due_date_seen FROM reminder")] == [("2025-03-31",)]
+    migrate(url)
+    get_engine().dispose()
+    with read_session() as s:
+        assert [r.due_date_seen for r in s.exec(select(Reminder)).all()] == ["2025-03-31"]
+    with session_scope() as s:  # the widened key is back: the later deadline's row fits again
+        s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
+                       send_at=at, due_date_seen="2025-04-30"))

@@ -21,6 +21,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The old key cannot hold a reminder re-armed for a later deadline: of each key, the first row stays.
+    op.execute("DELETE FROM reminder WHERE id NOT IN (SELECT MIN(id) FROM reminder "
+               "GROUP BY stage_id, person_id, rule, occurrence)")
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.drop_constraint('uq_reminder_key', type_='unique')
         batch_op.create_unique_constraint('uq_reminder_key', ['stage_id', 'person_id', 'rule', 'occurrence'])
