@@ -51,3 +51,31 @@ def test_mailbox_lists_and_shows_messages(client: Any, data_dir: Any) -> None:
     message = client.get("/mailbox/m1@example.org.eml").text
     assert "Please respond by 31 March." in message
     assert client.get("/mailbox/..%2Fconsultrack.db").status_code == 404
+
+
+def test_reminders_of_an_earlier_deadline_say_which(client: Any) -> None:
+    from datetime import date
+
+    from sqlmodel import select
+
+    from config import clock
+    from models import schedule
+    from models.db import session_scope
+    from models.enums import ReminderStatus
+    from models.reminder import Reminder
+    from notifications.planner import replan_key
+
+    with session_scope() as s:
+        replan_key(s, PROCESS, clock.now())
+        sent = s.exec(select(Reminder).where(Reminder.rule == "before").order_by(Reminder.send_at)).first()
+        assert sent is not None and sent.due_date_seen == "2025-03-31"
+        sent.status = ReminderStatus.SENT
+    with session_scope() as s:
+        schedule.apply_reschedule(s, PROCESS, "outline-feedback", actor="test", now=clock.now(),
+                                  reason="a month more", end=date(2025, 4, 30))
+        replan_key(s, PROCESS, clock.now())
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    page = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
+    section = {m.group(1): m.group(2) for m in re.finditer(r'class="rem rem-(\w+)">(.*?)</details>', page, re.S)}
+    assert section["sent"].count("for the deadline of 2025-03-31") == 1
+    assert "for the deadline of" not in section["pending"]  # the planned ones are for the deadline shown above
