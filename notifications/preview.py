@@ -84,6 +84,13 @@ class Waiting:
     rows: int
     next_try: datetime | None
 
+    @property
+    def hint(self) -> str:
+        """What to do about it, where the error says."""
+        if "login refused" in self.error:
+            return "check CONSULTRACK_SMTP_USERNAME and CONSULTRACK_SMTP_PASSWORD"
+        return ""
+
 
 def retrying(session: Session, process: Process) -> list[Waiting]:
     """The pending rows of `process` whose last try failed, by error, the most numerous first."""
@@ -94,6 +101,15 @@ def retrying(session: Session, process: Process) -> list[Waiting]:
                                   col(Reminder.next_attempt_at).is_not(None), col(Reminder.stage_id).in_(stage_ids))
                            .group_by(Reminder.last_error).order_by(count.desc(), Reminder.last_error)).all()
     return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped]
+
+
+def failed_by_stage(session: Session, process: Process) -> list[tuple[Stage, int]]:
+    """How many reminders failed, stage by stage, in timeline order: for the dashboard's at-a-glance line."""
+    count = func.count(col(Reminder.id))
+    found = session.exec(select(Stage, count).where(Stage.process_id == process.id, Reminder.stage_id == Stage.id,
+                                                    Reminder.status == ReminderStatus.FAILED)
+                         .group_by(col(Stage.id)).order_by(col(Stage.position))).all()
+    return [(stage, int(n)) for stage, n in found]
 
 
 def next_due(session: Session, until: datetime) -> datetime | None:

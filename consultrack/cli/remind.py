@@ -79,8 +79,7 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
         table = Table("Why", "Reminders", "Next try (UTC)", title="Reminders waiting for another try",
                       title_style="bold yellow")
         for group in waiting:
-            why = group.error + (" (check CONSULTRACK_SMTP_USERNAME and CONSULTRACK_SMTP_PASSWORD)"
-                                 if "login refused" in group.error else "")
+            why = group.error + (f" ({group.hint})" if group.hint else "")
             table.add_row(escape(why), str(group.rows),
                           f"{group.next_try:%Y-%m-%d %H:%M}" if group.next_try else "at the next sweep")
         console.print(table)

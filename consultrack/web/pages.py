@@ -45,6 +45,7 @@ from models.queries import deadline_at, get_process, get_stage, meetings_of, mem
 from models.reminder import Reminder
 from models.response import Response as StageResponse
 from models.status import process_status
+from notifications.preview import failed_by_stage, retrying
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 100
@@ -118,8 +119,9 @@ def timeline(request: Request, process_key: str) -> Response:
         status = process_status(session, process, clock.now(), clock.today(process.timezone))
         meetings = meetings_of(session, process)
         gantt = build_gantt(status, meetings)
+        failed, waiting = failed_by_stage(session, process), retrying(session, process)
     return render(request, "timeline.html", {"process": process, "status": status, "gantt": gantt,
-                                             "meetings": meetings})
+                                             "meetings": meetings, "failed": failed, "waiting": waiting})
 
 
 # --- a stage ----------------------------------------------------------------------------------------------------

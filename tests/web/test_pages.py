@@ -79,3 +79,30 @@ def test_reminders_of_an_earlier_deadline_say_which(client: Any) -> None:
     section = {m.group(1): m.group(2) for m in re.finditer(r'class="rem rem-(\w+)">(.*?)</details>', page, re.S)}
     assert section["sent"].count("for the deadline of 2025-03-31") == 1
     assert "for the deadline of" not in section["pending"]  # the planned ones are for the deadline shown above
+
+
+def test_the_timeline_says_when_reminders_failed_or_wait(client: Any) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from config import clock
+    from models.db import session_scope
+    from models.enums import ReminderStatus
+    from models.reminder import Reminder
+    from notifications.planner import replan_key
+
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    assert "mail-alerts" not in client.get(f"/p/{PROCESS}").text  # nothing to say: nothing said
+    with session_scope() as s:
+        replan_key(s, PROCESS, clock.now())
+        first, second, third = s.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING)
+                                      .order_by(Reminder.id).limit(3)).all()
+        first.status, first.last_error = ReminderStatus.FAILED, "550 5.1.1 no such mailbox"
+        for row in (second, third):
+            row.last_error = "SMTP login refused: 535 5.7.8 bad credentials"
+            row.next_attempt_at = clock.now() + timedelta(minutes=4)
+    page = client.get(f"/p/{PROCESS}").text
+    assert "1 reminder failed</strong> for" in page and "/stages/outline-feedback" in page
+    assert "2 reminders waiting for another try</strong>: SMTP login refused: 535" in page
+    assert "check CONSULTRACK_SMTP_USERNAME and CONSULTRACK_SMTP_PASSWORD" in page
