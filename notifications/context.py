@@ -107,7 +107,7 @@ def public_calendar(process_key: str, process_name: str, state: MemberState | No
     since only its token's digest is kept. The subscribe e-mail (`feed token new --send`) gives that one."""
     base = get_settings().base_url.rstrip("/")
     if state is not None:
-        return {"calendar_url": f"{base}/calendars/member-states/{state.code}.ics", "calendar_of": state.name}
+        return {"calendar_url": f"{base}/calendars/member-states/{state.code}.ics", "calendar_of": state.in_text}
     return {"calendar_url": f"{base}/calendars/processes/{process_key}.ics", "calendar_of": process_name}
 
 
