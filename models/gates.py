@@ -85,8 +85,8 @@ def _responses(session: Session, process: Process, stage: Stage, now: datetime, 
     states = member_states(session)
     responded = set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
     needed = stage.gate.get("quorum") or len(states)
-    checks = [Check(f"response from {s.name}", s.code in responded) for s in states]
-    waiting = [s.name for s in states if s.code not in responded]
+    checks = [Check(f"response from {s.in_text}", s.code in responded) for s in states]
+    waiting = [s.in_text for s in states if s.code not in responded]
     count = sum(1 for s in states if s.code in responded)
     met = count >= needed
     past_deadline = now >= deadline_at(stage, process)

@@ -17,7 +17,7 @@ def test_timeline_stage_directory_audit(client: Any) -> None:
     stage = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
     assert "Still missing:" in stage and "waiting for responses from" in stage
     assert stage.count('class="todo"') == 3 and stage.count('class="done"') == 3
-    assert "Republic of Korea" in stage and "10 Mar 2025" in stage
+    assert "response from the Republic of Korea" in stage and "10 Mar 2025" in stage
     directory = client.get("/directory").text
     assert "Japan" in directory and "focal point" in directory
     audit = client.get("/audit", params={"action": "response.record"}).text
