@@ -87,7 +87,7 @@ def still_wanted(world: World, row: Reminder) -> str | None:
     if stage is None:
         return "stage removed"
     return why_not_owed(stage, world.people.get(row.person_id), start_notice=row.rule == START,
-                        responded=world.responded.get(stage.id or 0, set()),
+                        responded=lambda: world.responded.get(stage.id or 0, set()),
                         gate_reason=lambda: world.gate_met.get(stage.id or 0))
 
 

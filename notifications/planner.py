@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
+from models.directory import Person
 from models.enums import ReminderStatus, StageState
 from models.process import Process, Stage
 from models.queries import deadline_at, stages_of
@@ -157,12 +158,18 @@ def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key,
     return wanted
 
 
-def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminder, now: datetime) -> str:
-    from models.directory import Person
+def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminder, now: datetime,
+                  people: dict[int, Person], responded: dict[int, set[str]]) -> str:
+    """`people`: the recipients of the open rows, loaded at once; `responded`: the member States that responded,
+    by stage, filled as needed (a stage that completes cancels every row it had: no query per row)."""
+
+    def codes() -> set[str]:
+        if stage.id not in responded:
+            responded[stage.id] = responded_codes(session, stage)  # type: ignore[index]
+        return responded[stage.id]  # type: ignore[index]
 
     return why_not_owed(
-        stage, session.get(Person, row.person_id), start_notice=row.rule == START,
-        responded=responded_codes(session, stage),
+        stage, people.get(row.person_id), start_notice=row.rule == START, responded=codes,
         gate_reason=lambda: gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now))),
     ) or "no longer planned"
 
@@ -211,6 +218,9 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     open_rows: dict[Key, list[Reminder]] = {}
     for row in [*pending, *revivable]:
         open_rows.setdefault((row.stage_id, row.person_id, row.rule, row.occurrence), []).append(row)
+    responded: dict[int, set[str]] = {}
+    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in pending})))
+              } if pending else {}
     for key, rows in open_rows.items():
         want = wanted.pop(key, None)
         chosen = None
@@ -233,7 +243,8 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
             if row is not chosen and row.status is ReminderStatus.PENDING:
                 row.status = ReminderStatus.CANCELLED
                 row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
-                               "why": _why_unwanted(session, process, stages[row.stage_id], row, now)}
+                               "why": _why_unwanted(session, process, stages[row.stage_id], row, now, people,
+                                                     responded)}
                 result.cancelled += 1
     for want in wanted.values():
         session.add(Reminder(stage_id=want.stage_id, person_id=want.person_id, rule=want.rule,

@@ -118,12 +118,13 @@ def gate_met_reason(status: GateStatus) -> str | None:
     return f"gate met ({status.kind.value})" if status.met else None
 
 
-def why_not_owed(stage: Stage, person: Person | None, *, start_notice: bool, responded: set[str],
+def why_not_owed(stage: Stage, person: Person | None, *, start_notice: bool, responded: Callable[[], set[str]],
                  gate_reason: Callable[[], str | None]) -> str | None:
     """Why a reminder to `person` about `stage` is owed no longer, or None while it is: the one rule behind the
     planner's cancellations and the sweep's last look before sending. A member State that responded owes nothing;
     a gated owner owes nothing once the gate is met (`gate_reason`, asked only then, judges it at the right
-    moment); a start notice goes to every owner of an active stage."""
+    moment); a start notice goes to every owner of an active stage. `responded` and `gate_reason` are asked only
+    when the answer depends on them: most rows are settled by the stage's state alone."""
     if stage.state is not StageState.ACTIVE:
         return f"stage {stage.state.value}"
     if person is None:
@@ -131,7 +132,7 @@ def why_not_owed(stage: Stage, person: Person | None, *, start_notice: bool, res
     if not person.active:
         return "person inactive"
     if not gated(OWNER_OF_ROLE[person.role]):
-        if person.member_state_code and person.member_state_code in responded:
+        if person.member_state_code and person.member_state_code in responded():
             return f"{person.member_state_code} responded"
         return None
     return None if start_notice else gate_reason()
