@@ -30,13 +30,13 @@ class MemberStateIn(BaseModel):
     code: str = Field(pattern=r"^[A-Z]{2}$")
     name: str = Field(min_length=1)
     timezone: str
-    name_in_text: str = ""
+    name_in_text: str = Field(default="", max_length=200)
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
     _one_line = field_validator("name", "name_in_text")(classmethod(lambda cls, v: one_line_name(v)))
 
     @model_validator(mode="after")
     def _name_in_text_ends_with_the_name(self) -> MemberStateIn:
-        if self.name_in_text and not (self.name_in_text.endswith(self.name) and len(self.name_in_text) <= 200):
+        if self.name_in_text and not self.name_in_text.endswith(self.name):
             raise ValueError(f"name_in_text {self.name_in_text!r} must end with the name {self.name!r} "
                              "(the name with its article, such as 'the Russian Federation')")
         return self

@@ -178,7 +178,7 @@ def _rearmed(want: Planned, done_for: list[str]) -> bool:
     """May `want` go although its reminder already went (or failed, or was skipped) for an earlier deadline?
     Only once the deadline has moved later by at least the reminder's own distance from it: after an extension
     from 31 March to 30 April, "14 days left" and "7 days left" come again before 30 April; a move by one day
-    re-sends nothing. Never twice for the same deadline, and never for a deadline moved earlier."""
+    re-sends only "due today". Never twice for the same deadline, and never for a deadline moved earlier."""
     if want.rule == START or not done_for:
         return not done_for
     due = date.fromisoformat(want.due_date_seen)

@@ -82,7 +82,7 @@ class Waiting:
 
     error: str
     rows: int
-    next_try: datetime | None
+    next_try: datetime
 
     @property
     def hint(self) -> str:
@@ -93,7 +93,8 @@ class Waiting:
 
 
 def retrying(session: Session, process: Process) -> list[Waiting]:
-    """The pending rows of `process` whose last try failed, by error, the most numerous first."""
+    """The pending rows of `process` whose last try failed and that wait for the next (its time is set), by
+    error, the most numerous first."""
     stage_ids = select(Stage.id).where(Stage.process_id == process.id)
     count = func.count(col(Reminder.id))
     grouped = session.exec(select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))

@@ -80,8 +80,7 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
                       title_style="bold yellow")
         for group in waiting:
             why = group.error + (f" ({group.hint})" if group.hint else "")
-            table.add_row(escape(why), str(group.rows),
-                          f"{group.next_try:%Y-%m-%d %H:%M}" if group.next_try else "at the next sweep")
+            table.add_row(escape(why), str(group.rows), f"{group.next_try:%Y-%m-%d %H:%M}")
         console.print(table)
     if failures:
         table = Table("Planned for", "Recipient", "Stage", "Rule", "Error", title="Reminders that failed",
