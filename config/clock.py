@@ -1,4 +1,10 @@
-"""The one clock. Nothing else asks the operating system for the time, so any day can be "today"."""
+"""The two clocks, each asked in one place.
+
+The business clock (`now`, `today`) says what day it is for deadlines, reminders and the demo: CONSULTRACK_NOW or
+`frozen` make the whole system stand on any instant. The real clock (`real_now`) is for everything that protects
+or coordinates (the sign-in throttle, login sessions, token expiry, claim leases, lock and retry timeouts, HTTP
+dates): it follows the operating system whatever the business clock says, so a demo standing on a past day still
+expires a lease or lets a throttled name sign in again."""
 
 from __future__ import annotations
 
@@ -25,6 +31,11 @@ def now() -> datetime:
     configured = get_settings().now
     if configured is not None:
         return _aware(configured)
+    return real_now()
+
+
+def real_now() -> datetime:
+    """The operating system's instant, in UTC: never frozen, never overridden."""
     return datetime.now(UTC)
 
 

@@ -32,3 +32,12 @@ class Conflict(ConsultrackError):
     """Somebody else changed the same thing first."""
 
     http_status = 409
+
+
+class DatabaseBusy(ConsultrackError):
+    """Another writer held the database for longer than we wait: nothing was written; trying again will do."""
+
+    http_status = 503
+
+    def __init__(self, message: str = "the database is busy, try again in a few seconds") -> None:
+        super().__init__(message)
