@@ -29,16 +29,24 @@ _OWNER_WORDS = {
     Owner.SECRETARIAT.value: "the secretariat", Owner.MEMBER_STATES.value: "member States (National Focal Points)",
     Owner.STAKEHOLDERS.value: "stakeholders", Owner.SOM.value: "the Senior Officials Meeting",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def uid(process: Process, kind: str, key: str) -> str:
     return f"{process.key}.{kind}.{key}@{UID_DOMAIN}"
 
 
-def _text(value: str) -> str:
-    """Keep newlines and tabs; drop other control characters, which no client shows and some parsers reject."""
+def shown_text(value: str) -> str:
+    """Keep newlines and tabs; drop other control characters, which no client shows and some parsers reject.
+    The second line of defence: models/text.py refuses them on the way in, but rows stored before it may hold
+    them."""
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def shown_line(value: str) -> str:
+    """A name on one line (a calendar's name, a title): every control character, line breaks included, is a space."""
+    return " ".join(_ANY_CONTROL.sub(" ", value).split())
 
 
 def _stage_status(stage: Stage) -> str:
@@ -66,7 +74,7 @@ def _base(process: Process, kind: str, key: str, row: Stage | Meeting, status: s
     event.add("last-modified", row.modified_at)
     event.add("sequence", row.version - 1)
     event.add("status", status)
-    event.add("summary", _text(_titled(summary, status)))
+    event.add("summary", shown_text(_titled(summary, status)))
     return event
 
 
@@ -93,7 +101,7 @@ def stage_span(process: Process, stage: Stage) -> Event:
     if stage.tentative and stage.tentative_note:
         lines.append(f"To be confirmed: {stage.tentative_note}")
     lines.append(f"Process: {process.title}.")
-    event.add("description", _text("\n".join(lines)))
+    event.add("description", shown_text("\n".join(lines)))
     event.add("transp", "TRANSPARENT")  # a weeks-long span must not mark anyone busy
     event.add("categories", ["Stage"])
     return event
@@ -112,13 +120,13 @@ def deadline(process: Process, stage: Stage, *, reader_zone: str | None = None, 
         lines.append(f"That is {local:%H:%M} on {local:%d %B %Y} in {reader_zone}.")
     if stage.tentative and stage.tentative_note:
         lines.append(f"To be confirmed: {stage.tentative_note}")
-    event.add("description", _text("\n".join(lines)))
+    event.add("description", shown_text("\n".join(lines)))
     event.add("transp", "TRANSPARENT")
     event.add("categories", ["Deadline"])
     if alarm and stage.state in (StageState.PLANNED, StageState.ACTIVE):
         reminder = Alarm()
         reminder.add("action", "DISPLAY")
-        reminder.add("description", _text(f"In three days: {stage.name} ({process.short_name})"))
+        reminder.add("description", shown_text(f"In three days: {stage.name} ({process.short_name})"))
         reminder.add("trigger", -ALARM_BEFORE)
         event.add_component(reminder)
     return event
@@ -136,14 +144,14 @@ def meeting_event(process: Process, meeting: Meeting, stage: Stage | None) -> Ev
         event.add("dtend", end)
         when = f"{start:%H:%M}-{end:%H:%M} {meeting.timezone} (UTC{start:%z})."
     if meeting.location:
-        event.add("location", _text(meeting.location))
+        event.add("location", shown_text(meeting.location))
     lines = ["Virtual meeting."] if meeting.virtual else []
     if when:
         lines.append(f"Time: {when}")
     lines.append(f"Process: {process.title}.")
     if stage is not None:
         lines.append(f"Stage: {stage.name}.")
-    event.add("description", _text("\n".join(lines)))
+    event.add("description", shown_text("\n".join(lines)))
     event.add("transp", "OPAQUE")
     event.add("categories", ["Meeting"])
     return event

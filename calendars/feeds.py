@@ -10,27 +10,31 @@ and the day a cancelled event was retired; it is in the cache key too, so every 
 Cancelled events (skipped stages, cancelled meetings) stay in the feed, STATUS:CANCELLED, for RETENTION after
 they were cancelled: clients that merge a subscription rather than replace it (Outlook, Apple) then remove them,
 and a client that was offline for a few weeks still learns of the cancellation. After that they are dropped.
+
+A feed never fails for what is stored: a row that cannot be rendered (dates stored before models/limits.py bounded
+them, say) is logged and left out, the rest is served, and `feed_problems` lists what is left out (/healthz).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, vDuration, vText
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, func, select
 
 from calendars import audience, events
 from calendars.timezone import vtimezone
 from config import clock
-from models import feed_tokens
+from models import feed_tokens, limits
 from models.audit import AuditEntry
 from models.directory import MemberState, Person
 from models.enums import Role
@@ -42,6 +46,8 @@ RETENTION = timedelta(days=60)
 REFRESH = timedelta(hours=4)
 PRODID = "-//consultrack//consultation calendars//EN"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,18 @@ def _sort_key(event: Event) -> tuple[str, str]:
 
 
 def render(name: str, description: str, items: Sequence[Event]) -> bytes:
+    """The calendar around `items`. Its name and description are TEXT values, escaped as RFC 5545 3.3.11 says,
+    the X- properties included (icalendar leaves a plain string under an unknown name unescaped, so a CR or a
+    comma in a title would end the line or split the value there); names are one line."""
+    name, description = events.shown_line(name), events.shown_text(description)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
-    cal.add("description", description)
-    cal.add("x-wr-caldesc", description)
+    cal.add("name", vText(name))
+    cal.add("x-wr-calname", vText(name))
+    cal.add("description", vText(description))
+    cal.add("x-wr-caldesc", vText(description))
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH))
     years = [_sort_key(e)[0][:4] for e in items]
@@ -85,12 +95,12 @@ def render(name: str, description: str, items: Sequence[Event]) -> bytes:
 
 # -- the cache ---------------------------------------------------------------------------------------------------
 
-_cache: OrderedDict[Hashable, Feed] = OrderedDict()
+_cache: OrderedDict[Hashable, Any] = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_SIZE = 512
 
 
-def _cached(key: Hashable, build: Callable[[], Feed]) -> Feed:
+def _cached(key: Hashable, build: Callable[[], T]) -> T:
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
@@ -191,27 +201,85 @@ def _live(row: Stage | Meeting, today: date, newest: datetime) -> tuple[bool, da
     return False, max(newest, datetime.combine(retired, time(0), UTC))
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A stage or meeting the feeds leave out because it cannot be rendered, and why."""
+
+    process: str
+    kind: str
+    key: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.process}: {self.kind} {self.name!r} ({self.key}) is left out of the feeds: {self.reason}"
+
+
+def _beyond_reason(row: Stage | Meeting) -> str | None:
+    days = (row.start_date, row.end_date, row.due_date) if isinstance(row, Stage) else (row.day, row.end_day)
+    wrong = sorted({d for d in days if not limits.plausible(d)})
+    if not wrong:
+        return None
+    return (f"its dates ({', '.join(d.isoformat() for d in wrong)}) are outside {limits.EARLIEST.year}-"
+            f"{limits.LATEST.year}; reschedule it")
+
+
+def _rendered(process: Process, row: Stage | Meeting, build: Callable[[], list[Event]],
+              skipped: list[Skipped]) -> list[Event]:
+    """The row's events, or none when it cannot be rendered: logged and listed in `skipped`, so that one bad row
+    costs its own events and never the feed."""
+    why = _beyond_reason(row)
+    if why is None:
+        try:
+            return build()
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the other rows are still served
+            why = f"{type(exc).__name__}: {exc}"
+    kind, name = ("stage", row.name) if isinstance(row, Stage) else ("meeting", row.title)
+    skip = Skipped(events.shown_line(process.short_name), kind, row.key, events.shown_line(name), why)
+    log.warning("%s", skip)
+    skipped.append(skip)
+    return []
+
+
+def _stage_events(process: Process, stage: Stage, deadline: Callable[[Process, Stage], Event]) -> list[Event]:
+    return [events.stage_span(process, stage), deadline(process, stage)]
+
+
+def _meeting_events(process: Process, meeting: Meeting, stage: Stage | None) -> list[Event]:
+    return [events.meeting_event(process, meeting, stage)]
+
+
 def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meeting: Callable[[Meeting], bool],
-             deadline: Callable[[Process, Stage], Event]) -> tuple[list[Event], datetime]:
+             deadline: Callable[[Process, Stage], Event]) -> tuple[list[Event], datetime, list[Skipped]]:
     today = clock.now().date()
     items: list[Event] = []
+    skipped: list[Skipped] = []
     newest = _EPOCH
     for group in groups:
-        newest = max(newest, group.process.created_at)
+        process = group.process
+        newest = max(newest, process.created_at)
         by_id = {s.id: s for s in group.stages}
         for stage in group.stages:
             if want_stage(stage):
                 newest = max(newest, stage.modified_at)
                 live, newest = _live(stage, today, newest)
                 if live:
-                    items += [events.stage_span(group.process, stage), deadline(group.process, stage)]
+                    items += _rendered(process, stage, partial(_stage_events, process, stage, deadline), skipped)
         for meeting in group.meetings:
             if want_meeting(meeting):
                 newest = max(newest, meeting.modified_at)
                 live, newest = _live(meeting, today, newest)
                 if live:
-                    items.append(events.meeting_event(group.process, meeting, by_id.get(meeting.stage_id)))
-    return items, newest
+                    build = partial(_meeting_events, process, meeting, by_id.get(meeting.stage_id))
+                    items += _rendered(process, meeting, build, skipped)
+    return items, newest, skipped
+
+
+def feed_problems(session: Session) -> list[Skipped]:
+    """The stages and meetings every feed leaves out, for /healthz: computed as the process feeds would (once
+    per change, like a feed)."""
+    return _cached(_key(session, "problems", (), _fingerprint(session, None)),
+                   lambda: _collect(_load(session, None), lambda s: True, lambda m: True, events.deadline)[2])
 
 
 def process_feed(session: Session, process_key: str) -> Feed:
@@ -219,8 +287,8 @@ def process_feed(session: Session, process_key: str) -> Feed:
     process = get_process(session, process_key)
 
     def build() -> Feed:
-        items, newest = _collect(_load(session, process.id), lambda s: True, lambda m: True,
-                                 lambda p, s: events.deadline(p, s))
+        items, newest, _ = _collect(_load(session, process.id), lambda s: True, lambda m: True,
+                                    lambda p, s: events.deadline(p, s))
         body = render(process.short_name, f"{process.title}: stages, deadlines and meetings.", items)
         return _feed(session, body, newest, f"{process.key}.ics")
 
@@ -235,8 +303,8 @@ def member_state_feed(session: Session, code: str) -> Feed:
 
     def build() -> Feed:
         wanted = audience.concerns_member_states
-        items, newest = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
-                                 lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
+        items, newest, _ = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
+                                    lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
         body = render(f"Consultations: {state.name}",
                       f"Deadlines and meetings for {state.in_text} and its National Focal Points.", items)
         return _feed(session, body, newest, f"{state.code}.ics")
@@ -283,8 +351,8 @@ def _render_personal(session: Session, person: Person, state: MemberState | None
     def mine(owners: list[str]) -> bool:
         return audience.concerns(owners, person.role)
 
-    items, newest = _collect(groups, lambda s: mine(s.owners), lambda m: mine(m.attendees),
-                             lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True))
+    items, newest, _ = _collect(groups, lambda s: mine(s.owners), lambda m: mine(m.attendees),
+                                lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True))
     body = render(personal_name(person.name),
                   f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.", items)
     return _feed(session, body, newest, "consultations.ics")

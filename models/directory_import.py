@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,12 @@ from models.directory import MemberState, Person
 from models.enums import Role
 from models.errors import InvalidInput
 from models.template import check_timezone
-from models.yaml_source import load_yaml, validate
+from models.text import plain
+from models.yaml_source import load_yaml, read_utf8, validate
 
 
 def one_line_name(name: str) -> str:
-    if any(c in name for c in "\r\n\x00"):
-        raise ValueError("a name is one line of text")
-    return name.strip()
+    return plain(name).strip()
 
 
 class MemberStateIn(BaseModel):
@@ -52,6 +52,7 @@ class PersonIn(BaseModel):
     language: str | None = None
 
     _one_line = field_validator("name")(classmethod(lambda cls, v: one_line_name(v)))
+    _plain = field_validator("language")(classmethod(lambda cls, v: v if v is None else plain(v)))
 
     @field_validator("email")
     @classmethod
@@ -88,11 +89,11 @@ def read_directory(path: Path) -> DirectoryIn:
 
 
 def _read_csv(path: Path) -> DirectoryIn:
+    reader = csv.DictReader(io.StringIO(read_utf8(path), newline=""))
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidInput(f"{path}: cannot read CSV: {exc}") from exc
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidInput(f"{path}:{reader.line_num}: malformed CSV: {exc}") from exc
     required = {"name", "email", "role"}
     if not rows or not required <= set(rows[0]):
         raise InvalidInput(f"{path}:1: the header needs the columns {', '.join(sorted(required))}")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from models import limits
 from models.audit import record
 from models.directory import Person
 from models.enums import MeetingStatus, Owner, Role, StageState
@@ -22,6 +23,7 @@ from models.gates import GateInputs, GateStatus, evaluate_gate
 from models.process import Meeting, Process, Stage
 from models.queries import get_meeting, get_member_state, get_person, get_stage, lock_process, stages_of
 from models.response import Response
+from models.text import check_plain
 
 
 def snapshot(stage: Stage) -> dict[str, Any]:
@@ -40,7 +42,14 @@ def touch(row: Stage | Meeting, now: datetime) -> None:
 def _not_blank(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise InvalidInput(f"{what} is required")
-    return value.strip()
+    return check_plain(value.strip(), what, multiline=True)
+
+
+def _plain(value: str | None, what: str, *, multiline: bool = True) -> None:
+    """Free text given to a rule (a reason, a note) holds no control characters (models/text.py), whichever face
+    it came through: the forms and the API check it first, the command line relies on this."""
+    if value is not None:
+        check_plain(value, what, multiline=multiline)
 
 
 @dataclass
@@ -59,6 +68,7 @@ def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> 
 
 def start_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
                 override_reason: str | None = None) -> Stage:
+    _plain(override_reason, "the reason to override")
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     if stage.state is not StageState.PLANNED:
@@ -84,6 +94,9 @@ def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: 
                   start_next: bool = True) -> AdvanceResult:
     """Complete an active stage whose gate is met (or overridden with a reason), then start what it unblocks."""
     inputs = inputs or GateInputs()
+    for value, what in ((inputs.note, "the approval note"), (inputs.decision_text, "the decision text"),
+                        (inputs.proceed_reason, "the reason to proceed"), (override_reason, "the reason to override")):
+        _plain(value, what)
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     if stage.state is StageState.COMPLETED:
@@ -100,6 +113,7 @@ def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: 
         _not_blank(inputs.decision_text, "the decision text")
         if inputs.decision_date is None:
             raise InvalidInput("the decision date is required")
+        limits.range_of(stages_of(session, process)).check(inputs.decision_date, "the decision date")
     gate = evaluate_gate(session, process, stage, now, inputs)
     overridden = False
     if not gate.met:
@@ -150,6 +164,9 @@ def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str
 def record_response(session: Session, process_key: str, stage_key: str, member_state: str, *, received_on: date,
                     actor: str, now: datetime, channel: str = "e-mail", note: str = "",
                     link: str | None = None) -> Response:
+    _plain(channel, "the channel", multiline=False)
+    _plain(note, "the note")
+    _plain(link, "the link", multiline=False)
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     state = get_member_state(session, member_state)
@@ -160,6 +177,7 @@ def record_response(session: Session, process_key: str, stage_key: str, member_s
     today = now.astimezone(ZoneInfo(process.timezone)).date()
     if received_on > today:
         raise InvalidInput(f"received on {received_on} is in the future (today is {today} in {process.timezone})")
+    limits.range_of(stages_of(session, process)).check(received_on, "the date received")
     if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
         raise InvalidInput("a link must be an http(s) address")
     existing = session.exec(select(Response).where(Response.stage_id == stage.id,
@@ -183,6 +201,7 @@ def set_meeting_status(session: Session, process_key: str, meeting_key: str, sta
     meeting = get_meeting(session, process, meeting_key, for_update=True)
     if meeting.status is status:
         raise Conflict(f"meeting {meeting.key} is already {status.value}")
+    _plain(reason, "the reason")
     if status is MeetingStatus.CANCELLED:
         _not_blank(reason, "a reason to cancel a meeting")
     before = {"status": meeting.status.value}

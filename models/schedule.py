@@ -7,12 +7,14 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from models import limits
 from models.audit import record
 from models.enums import StageState
 from models.errors import InvalidInput, TransitionRefused
 from models.lifecycle import snapshot, touch
 from models.process import Meeting, Process
 from models.queries import get_stage, lock_process, stages_of
+from models.text import check_plain
 
 
 @dataclass(frozen=True)
@@ -51,23 +53,34 @@ class ReschedulePlan:
 
 def plan_reschedule(session: Session, process: Process, stage_key: str, *, start: date | None = None,
                     end: date | None = None, due: date | None = None, confirm: bool = False) -> ReschedulePlan:
-    """What would move, computed without writing anything."""
+    """What would move, computed without writing anything. Every date it would store is within the process's
+    range (models/limits.py): the dates asked for first, then those of the stages pushed along."""
     stages = stages_of(session, process)
     target = get_stage(session, process, stage_key)
     if target.state in (StageState.COMPLETED, StageState.SKIPPED):
         raise TransitionRefused(f"stage {target.key} is {target.state.value}; its dates are history")
+    allowed = limits.range_of(stages)
+    for day, what in ((start, "the new start"), (end, "the new end"), (due, "the new deadline")):
+        if day is not None:
+            allowed.check(day, what)
     new_start = start or target.start_date
-    new_end = end or (target.end_date + (new_start - target.start_date) if start and not end else target.end_date)
-    if new_end < new_start:
-        raise InvalidInput(f"the new window ends ({new_end}) before it starts ({new_start})")
-    if due is not None:
-        new_due = due
-    elif target.due_date == target.end_date:
-        new_due = new_end
-    else:
-        new_due = min(max(target.due_date + (new_end - target.end_date), new_start), new_end)
+    try:
+        new_end = end or (target.end_date + (new_start - target.start_date) if start and not end else target.end_date)
+        if new_end < new_start:
+            raise InvalidInput(f"the new window ends ({new_end}) before it starts ({new_start})")
+        if due is not None:
+            new_due = due
+        elif target.due_date == target.end_date:
+            new_due = new_end
+        else:
+            new_due = min(max(target.due_date + (new_end - target.end_date), new_start), new_end)
+    except OverflowError:  # stored dates beyond reason (from before they were bounded): no shift can follow them
+        raise InvalidInput(f"{target.name} has dates beyond reason ({target.start_date}..{target.end_date}): "
+                           "give its new start, end and deadline") from None
     if not new_start <= new_due <= new_end:
         raise InvalidInput(f"the deadline {new_due} is outside the window {new_start}..{new_end}")
+    allowed.check(new_start, f"the start of {target.name}")
+    allowed.check(new_end, f"the new end of {target.name}")
     for dep_key in target.depends_on:
         dep = next(s for s in stages if s.key == dep_key)
         if dep.end_date > new_start and dep.state is not StageState.COMPLETED:
@@ -91,7 +104,12 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
         if stage.start_date >= earliest_start:
             continue
         delta = earliest_start - stage.start_date
-        moved = (stage.start_date + delta, stage.end_date + delta, stage.due_date + delta)
+        try:
+            moved = (stage.start_date + delta, stage.end_date + delta, stage.due_date + delta)
+        except OverflowError:  # a row stored before the dates were bounded
+            raise InvalidInput(f"{stage.name} would move {delta.days} days, past any date") from None
+        if (why := allowed.why_not(moved[1])) is not None:
+            raise InvalidInput(f"{stage.name} would follow and end on {moved[1].isoformat()}, which is {why}")
         windows[stage.key] = moved
         blocker = max(stage.depends_on, key=lambda k: windows[k][1])
         plan.stages.append(StageMove(stage.key, stage.name, stage.start_date, stage.end_date, stage.due_date,
@@ -125,6 +143,7 @@ def apply_reschedule(session: Session, process_key: str, stage_key: str, *, acto
                      confirm: bool = False) -> ReschedulePlan:
     if not reason or not reason.strip():
         raise InvalidInput("a reason to reschedule is required")
+    check_plain(reason, "the reason to reschedule", multiline=True)
     process = lock_process(session, process_key)  # the target and every successor it moves, at once
     get_stage(session, process, stage_key, for_update=True)
     plan = plan_reschedule(session, process, stage_key, start=start, end=end, due=due, confirm=confirm)

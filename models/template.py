@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from models import limits
 from models.enums import GateKind, Owner
+from models.text import plain
 from models.yaml_source import load_yaml, validate
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -35,20 +37,32 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def one_line(*fields: str) -> Any:
+    """A validator refusing control characters, line breaks included, in `fields` (models/text.py)."""
+    return field_validator(*fields)(classmethod(lambda cls, v: v if v is None else plain(v)))
+
+
+def multi_line(*fields: str) -> Any:
+    """A validator refusing control characters other than line breaks and tabs in `fields`."""
+    return field_validator(*fields)(classmethod(lambda cls, v: v if v is None else plain(v, multiline=True)))
+
+
 class ReminderPolicy(Strict):
     """When to remind owners who still owe something, relative to the stage's deadline."""
 
     before_days: list[int] = Field(default=[14, 7, 2, 0])
-    overdue_every_days: int = Field(default=3, ge=1)
-    overdue_max: int = Field(default=3, ge=0)
-    escalate_after: int = Field(default=2, ge=0, description="overdue reminders before the alternate is asked")
+    overdue_every_days: int = Field(default=3, ge=1, le=366)
+    overdue_max: int = Field(default=3, ge=0, le=100)
+    escalate_after: int = Field(default=2, ge=0, le=100,
+                                description="overdue reminders before the alternate is asked")
     on_start: bool = True
 
     @field_validator("before_days")
     @classmethod
-    def _non_negative(cls, days: list[int]) -> list[int]:
-        if any(d < 0 for d in days):
-            raise ValueError("before_days must be 0 or more")
+    def _within_a_year(cls, days: list[int]) -> list[int]:
+        """Days before a deadline, within a year of it (a reminder further ahead would count past any date)."""
+        if any(not 0 <= d <= 366 for d in days):
+            raise ValueError("before_days are between 0 and 366")
         return sorted(set(days), reverse=True)
 
 
@@ -68,6 +82,8 @@ class Gate(Strict):
     quorum: int | None = Field(default=None, ge=1, le=6, description="responses: how many; all when unset")
     meeting: str | None = None
     label: str | None = None
+
+    _text = one_line("label")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Gate:
@@ -92,6 +108,8 @@ class MeetingSpec(Strict):
     attendees: list[Owner] = Field(default_factory=lambda: [Owner.MEMBER_STATES, Owner.SECRETARIAT])
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+    _one_line = one_line("title")
+    _multi_line = multi_line("location")
 
     @model_validator(mode="after")
     def _times(self) -> MeetingSpec:
@@ -118,6 +136,9 @@ class StageSpec(Strict):
     meetings: list[MeetingSpec] = Field(default_factory=list)
     reminders: ReminderPolicy | None = None
 
+    _one_line = one_line("name")
+    _multi_line = multi_line("activity", "tentative_note")
+
     @model_validator(mode="after")
     def _consistent(self) -> StageSpec:
         if self.due is not None and not self.window.start <= self.due <= self.window.end:
@@ -140,6 +161,25 @@ class ProcessTemplate(Strict):
     stages: list[StageSpec] = Field(min_length=1)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+    _one_line = one_line("title", "short_name")
+    _multi_line = multi_line("source")
+
+    @field_validator("stages")
+    @classmethod
+    def _within_reason(cls, stages: list[StageSpec]) -> list[StageSpec]:
+        """Every date within the process's range (models/limits.py), counted from the stage that starts first."""
+        allowed = limits.process_range(min(s.window.start for s in stages)) if stages else limits.ANY_PROCESS
+        for position, stage in enumerate(stages):
+            dates: list[tuple[tuple[int | str, ...], date | None]] = [
+                (("window", "start"), stage.window.start), (("window", "end"), stage.window.end),
+                (("due",), stage.due)]
+            for index, meeting in enumerate(stage.meetings):
+                dates += [(("meetings", index, "date"), meeting.date),
+                          (("meetings", index, "end_date"), meeting.end_date)]
+            for loc, day in dates:
+                if day is not None and (problem := allowed.problem(day)) is not None:
+                    fail_at((position, *loc), day.isoformat(), problem)
+        return stages
 
     @field_validator("stages")
     @classmethod

@@ -1,4 +1,6 @@
-"""YAML with positions: a validation error names the file, the line and the field."""
+"""YAML with positions: every error, from undecodable bytes to an impossible date to a failed validation, is one
+line naming the file, the line and the field (`neaspec.yaml:37: stages.2.window.end: 2025-02-30 is not a date
+(day is out of range for month)`)."""
 
 from __future__ import annotations
 
@@ -37,12 +39,32 @@ class DuplicateKey(yaml.YAMLError):
         self.loc, self.key, self.line, self.first_line = loc, key, line, first_line
 
 
+class BadValue(yaml.YAMLError):
+    """A scalar PyYAML parsed but could not build (2025-02-30 is a timestamp by its form, not a date)."""
+
+    def __init__(self, node: yaml.Node, problem: str) -> None:
+        super().__init__(problem)
+        self.node, self.problem = node, problem
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping giving the same key twice, where PyYAML would keep the last silently."""
+    """SafeLoader that refuses a mapping giving the same key twice, where PyYAML would keep the last silently, and
+    that says which value it could not build (PyYAML raises a bare ValueError for an impossible date)."""
 
     def construct_document(self, node: yaml.Node) -> Any:
         _check_unique_keys(node, [], set())
         return super().construct_document(node)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            value = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            what = "a date" if node.tag == _TIMESTAMP_TAG else f"a valid {node.tag.rsplit(':', 1)[-1]}"
+            raise BadValue(node, f"{value} is not {what} ({exc})") from exc
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -70,12 +92,52 @@ def _check_unique_keys(node: yaml.Node, loc: list[int | str], seen_nodes: set[in
             _check_unique_keys(item, loc + [index], seen_nodes)
 
 
-def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+def _path_to(root: yaml.Node, target: yaml.Node) -> list[int | str]:
+    """The keys and indexes leading from `root` to `target`, for naming the field of an error."""
+    stack: list[tuple[yaml.Node, list[int | str]]] = [(root, [])]
+    seen: set[int] = set()
+    while stack:
+        node, loc = stack.pop()
+        if node is target:
+            return loc
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack += [(value, loc + [key.value if isinstance(key, yaml.ScalarNode) else "?"])
+                      for key, value in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, loc + [index]) for index, item in enumerate(node.value)]
+    return []
+
+
+_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def read_utf8(path: Path) -> str:
+    """A source file's text. UTF-8 only (a leading UTF-8 byte-order mark, as spreadsheets write it, is dropped);
+    anything else is refused with the line of the first byte that is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        encoding = _BOMS.get(raw[:2])
+        if encoding:
+            raise InvalidInput(f"{path}:1: the file is {encoding} text (it starts with the bytes "
+                               f"{raw[0]:02X} {raw[1]:02X}): save it as UTF-8") from exc
+        line = raw[:exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidInput(f"{path}:{line}: byte {raw[exc.start]:02X} (column {column}) is not UTF-8 text: "
+                           "save the file as UTF-8") from exc
+
+
+def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    text = read_utf8(path)
     loader = UniqueKeyLoader(text)
+    node: yaml.Node | None = None
     try:
         # One parse: the node tree (for error lines) and the data built from it.
         node = loader.get_single_node()
@@ -84,6 +146,12 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         field = ".".join(str(p) for p in exc.loc)
         raise InvalidInput(f"{path}:{exc.line}: {field}: duplicate key {exc.key!r} "
                            f"(already given on line {exc.first_line})") from exc
+    except BadValue as exc:
+        field = ".".join(str(p) for p in _path_to(node, exc.node)) if node is not None else ""
+        raise InvalidInput(f"{path}:{exc.node.start_mark.line + 1}: {field or '(document)'}: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        line = text[:exc.position].count("\n") + 1
+        raise InvalidInput(f"{path}:{line}: character U+{exc.character:04X} is not allowed in YAML") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

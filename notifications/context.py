@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, select
 
 from config.settings import get_settings
+from models import limits
 from models.directory import MemberState, Person
 from models.enums import Owner, ReminderStatus, Role, StageState
 from models.process import Process, Stage
@@ -19,7 +20,7 @@ from models.reminder import Reminder
 from models.response import Response
 from notifications.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
 from notifications.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate, why_not_owed
-from notifications.render import clock_text, days_text
+from notifications.render import RenderError, clock_text, days_text
 
 MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
                    DIGEST: "digest"}
@@ -116,6 +117,9 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
     """The message name and its template variables for one reminder row."""
     stage, person = world.stages[row.stage_id], world.people[row.person_id]
     process = world.processes[stage.process_id]
+    if not limits.plausible(stage.due_date):  # a row planned before dates were bounded: no "739299 days overdue"
+        raise RenderError(f"the deadline of {stage.name} ({stage.due_date.isoformat()}) is beyond reason: "
+                          "reschedule the stage")
     state = world.states.get(person.member_state_code or "")
     zone, known, _country = locate(person, state, process.timezone)
     deadline = deadline_at(stage, process)

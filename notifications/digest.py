@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
+from models import limits
 from models.directory import Person
 from models.enums import ReminderStatus, Role, StageState
 from models.process import Process, Stage
@@ -69,7 +70,8 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
         if s.state is not StageState.ACTIVE:
             continue
         left = (s.due_date - today).days
-        item = {"stage": s.name, "due": s.due_date, "days": days_text(left),
+        days = days_text(left) if limits.plausible(s.due_date) else "a date beyond reason: reschedule it"
+        item = {"stage": s.name, "due": s.due_date, "days": days,
                 "owing": _owing_text(session, process, s, now)}
         if left < 0:
             overdue.append(item)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
+from models import limits
 from models.directory import Person
 from models.enums import ReminderStatus, StageState
 from models.process import Process, Stage
@@ -143,6 +144,8 @@ def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key,
     wanted: dict[Key, Planned] = {}
     for stage in stages_of(session, process):
         if stage.state is not StageState.ACTIVE or stage.started_at is None:
+            continue
+        if not limits.plausible(stage.due_date):  # stored before dates were bounded: nothing sensible to say
             continue
         policy = policy_of(process, stage)
         gate = GateAt(session, process, stage)

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from config.settings import get_settings
 from models.errors import ConsultrackError
+from models.limits import ANY_PROCESS
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -50,12 +51,18 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def parse_date(value: str | None, what: str) -> date | None:
+    """A date typed on the command line, within the range any stored date keeps (models/limits.py); the rules
+    check it against the process's own range."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         fail(f"{what}: {value!r} is not a date (use YYYY-MM-DD)", 2)
+    why = ANY_PROCESS.why_not(day)
+    if why is not None:
+        fail(f"{what}: {value} is {why}", 2)
+    return day
 
 
 def require_database() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, parse_date, require_database
+from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, fail, parse_date, require_database
 
 stage_app = typer.Typer(no_args_is_help=True, help="Start, advance, skip and reschedule stages.")
 response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
@@ -85,14 +85,18 @@ def reschedule(
 ) -> None:
     """Move a stage; the stages that depend on it follow (finish-to-start). Previews unless --apply."""
     from models.db import read_session
+    from models.errors import InvalidInput
     from models.queries import get_process
     from models.schedule import plan_reschedule
 
     key = _process_key(process)
     new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
-    with read_session() as session:
-        plan = plan_reschedule(session, get_process(session, key), stage, start=new_start, end=new_end,
-                               due=new_due, confirm=confirm)
+    try:
+        with read_session() as session:
+            plan = plan_reschedule(session, get_process(session, key), stage, start=new_start, end=new_end,
+                                   due=new_due, confirm=confirm)
+    except InvalidInput as exc:  # dates the process cannot take: a usage error, as a malformed date is
+        fail(exc.message, 2)
     if plan.empty:
         console.print(f"nothing changes: {stage} already has these dates")
         raise typer.Exit(1 if apply else 0)
@@ -107,8 +111,6 @@ def reschedule(
         console.print("preview only: add --apply --reason '...' to make the change")
         return
     if not reason:
-        from consultrack.cli.common import fail
-
         fail("--reason is required with --apply", 2)
     result = _run("reschedule_stage", process_key=key, stage_key=stage, actor=actor_name(actor), reason=reason,
                   start=new_start, end=new_end, due=new_due, confirm=confirm)

@@ -110,11 +110,15 @@ class Message(BaseModel):
     error: str
 
 
+ONE_LINE = frozenset({"approver", "member_state", "channel", "link"})
+"""The text fields that are one line; the others (reasons, notes, decisions) may hold line breaks."""
+
+
 def _texts(body: BaseModel, *required: str) -> dict[str, Any]:
     """Every text field through the same cleaning as the dashboard's forms (blank becomes None, or a refusal)."""
     values = body.model_dump()
-    return {k: clean_text(v, k, required=k in required) if isinstance(v, str) or k in required else v
-            for k, v in values.items()}
+    return {k: clean_text(v, k, required=k in required, multiline=k not in ONE_LINE)
+            if isinstance(v, str) or k in required else v for k, v in values.items()}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Message} for code in (400, 401, 403, 404, 409, 422)}
@@ -217,7 +221,7 @@ async def meeting_status(process_key: PathKey, meeting_key: PathKey, body: Meeti
                          request: Request) -> dict[str, Any]:
     return await perform(request.app, "set_meeting_status", process_key=process_key, meeting_key=meeting_key,
                          status=MeetingStatus(body.status), actor=account.username,
-                         reason=clean_text(body.reason, "reason"))
+                         reason=clean_text(body.reason, "reason", multiline=True))
 
 
 @router.get("/audit", responses=ERRORS)

@@ -1,9 +1,15 @@
-"""/healthz: whether the database, the scheduler, Prefect and the mail transport work, in one JSON answer.
+"""/healthz: whether the database, the scheduler, Prefect and the mail transport work, in one JSON answer, and
+whether the calendar feeds hold everything stored.
 
 Anyone (a load balancer, a monitor) learns whether each part works; what it is and why it fails (paths, hosts,
-the last errors) only a signed-in account or an API token sees. The database carries an identity
-(consultrack/client.py) so the CLI hands changes only to a service that works on the same database: a digest, never
-the URL, public like the verdicts."""
+the last errors, the rows the feeds leave out) only a signed-in account or an API token sees. The database carries
+an identity (consultrack/client.py) so the CLI hands changes only to a service that works on the same database: a
+digest, never the URL, public like the verdicts.
+
+The answer is 503 when a part of the service fails. The `feeds` check is about the data, not the service: rows
+the feeds cannot render (calendars/feeds.py) make it `ok: false` with the list, but the feeds are still served
+without them, so it does not turn the answer into a 503 (a load balancer would take every replica out for one
+bad row)."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
+from calendars.feeds import feed_problems
 from config.settings import get_settings
 from consultrack.client import database_identity
 from consultrack.web.api import bearer, token_account
@@ -33,6 +40,18 @@ def _database() -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure is the answer
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "id": database_identity()}
+
+
+def _feeds() -> dict[str, Any]:
+    try:
+        with read_session() as session:
+            skipped = feed_problems(session)
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer
+        return {"ok": False, "error": type(exc).__name__}
+    if not skipped:
+        return {"ok": True}
+    return {"ok": False, "skipped": [str(s) for s in skipped],
+            "detail": "the feeds are served without these; reschedule them to dates within reason"}
 
 
 async def _mail() -> dict[str, Any]:
@@ -92,6 +111,7 @@ async def healthz(request: Request,
     }
     ok = all(c["ok"] for c in checks.values())
     status = 200 if ok else 503
+    checks["feeds"] = _feeds() if checks["database"]["ok"] else {"ok": False, "error": "no database"}
     if not (checks["database"]["ok"] and _signed_in(request, credentials)):
         verdicts = {name: _verdict(name, check) for name, check in checks.items()}
         return JSONResponse({"ok": ok, **verdicts, "detail": "sign in, or send an API token, for the details"},

@@ -13,23 +13,24 @@ from typing import Any
 from fastapi import FastAPI
 
 from models.errors import InvalidInput
+from models.text import check_plain
 
 MAX_TEXT = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 OPERATIONS = ("start_stage", "advance_stage", "skip_stage", "reschedule_stage", "record_response",
               "set_meeting_status")
 
 
-def clean_text(value: object, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
-    """Text as stored: stripped, bounded, without control characters (which PostgreSQL or mail would reject)."""
+def clean_text(value: object, what: str, *, required: bool = False, limit: int = MAX_TEXT,
+               multiline: bool = False) -> str | None:
+    """Text as stored: stripped, bounded, without control characters (models/text.py: line breaks only where
+    `multiline`), which PostgreSQL, mail or calendars would reject or misread."""
     if value is None:
         text = ""
     elif isinstance(value, str):
         text = value.strip()
     else:
         raise InvalidInput(f"{what} must be text")
-    if _CONTROL.search(text):
-        raise InvalidInput(f"{what} contains control characters")
+    check_plain(text, what, multiline=multiline)
     if len(text) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
     if not text:
