@@ -1,0 +1,62 @@
+"""Dates beyond reason and control characters through the dashboard and the API: one clear refusal (422, the
+page shown again with the message), nothing stored, no flow's half-work left behind."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+
+from tests.core.helpers import fingerprint
+from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, sign_in
+from tests.web.test_api import api, bearer, issue  # noqa: F401 - the api fixture
+
+STAGE = f"/p/{PROCESS}/stages/outline-feedback"
+BASE = f"/api/processes/{PROCESS}/stages/outline-feedback"
+ABSURD = [({"end": "0001-01-01"}, "the new end (0001-01-01) is too early: the dates of this process"),
+          ({"end": "9999-12-31"}, "the new end (9999-12-31) is too late: the dates of this process"),
+          ({"start": "0001-01-01"}, "the new start (0001-01-01) is too early"),
+          ({"end": "2041-03-31"}, "the new end (2041-03-31) is too late: the dates of this process (5 years "
+                                  "before its first stage, 13 December 2024, to 15 years after)")]
+
+
+@pytest.mark.parametrize(("dates", "says"), ABSURD)
+def test_api_reschedule_preview_and_apply_refuse_absurd_dates(api: Any, accounts: dict[str, str],  # noqa: F811
+                                                              prefect_server: None, dates: dict[str, str],
+                                                              says: str) -> None:
+    admin = bearer(issue(ADMIN))
+    before = fingerprint()
+    preview = api.post(f"{BASE}/reschedule/preview", json=dates, headers=admin)
+    assert preview.status_code == 422 and says in preview.json()["error"]
+    applied = api.post(f"{BASE}/reschedule", json={**dates, "reason": "typo"}, headers=admin)
+    assert applied.status_code == 422 and says in applied.json()["error"]
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize(("dates", "says"), ABSURD)
+def test_form_reschedule_refuses_absurd_dates(client: Any, prefect_server: None, dates: dict[str, str],
+                                              says: str) -> None:
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    before = fingerprint()
+    previewed = client.get(f"{STAGE}/reschedule", params=dates)
+    applied = client.post(f"{STAGE}/reschedule", data={**dates, "reason": "typo", "csrf_token": token})
+    for page in (previewed, applied):
+        assert page.status_code == 422
+        assert "Not done:" in page.text and says in html.unescape(page.text)
+        field, value = next(iter(dates.items()))
+        assert f'name="{field}" value="{value}"' in page.text  # the stage's form again, with what was typed
+    assert fingerprint() == before
+
+
+def test_one_line_fields_refuse_line_breaks(api: Any, accounts: dict[str, str]) -> None:  # noqa: F811
+    """The channel is one line (it goes into the audit log and e-mails); the note may hold line breaks."""
+    admin = bearer(issue(ADMIN))
+    before = fingerprint()
+    answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "channel": "e-mail\rX-Evil: 1"},
+                      headers=admin)
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "channel contains a carriage return (CR): it is one line of text"
+    answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "note": "o\x0bk"}, headers=admin)
+    assert answer.status_code == 422 and "note contains a vertical tab (VT)" in answer.json()["error"]
+    assert fingerprint() == before
