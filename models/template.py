@@ -83,7 +83,7 @@ class Gate(Strict):
     meeting: str | None = None
     label: str | None = None
 
-    _text = one_line("label")
+    _one_line = one_line("label")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Gate:

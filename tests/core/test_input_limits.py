@@ -175,3 +175,12 @@ def test_received_and_decision_dates_beyond_reason_are_refused(neaspec: str) -> 
         lifecycle.record_response(s, NEASPEC, "outline-feedback", "JP", received_on=date(2025, 3, 20), actor=ACTOR,
                                   now=seoul("2025-03-20 09:00"), note="fine\x00")
     assert fingerprint() == before
+
+
+def test_reminder_distances_beyond_a_year_are_refused(tmp_path: Path, data_dir: Path) -> None:
+    """A reminder 100000 days before a deadline would be planned before any date there is (an OverflowError at the
+    stage's start); the template is refused instead."""
+    path = template(tmp_path)
+    path.write_text(path.read_text() + "reminders: {before_days: [100000, 7]}\n")
+    code, _, err = cli("template", "validate", str(path))
+    assert code == 1 and f"{path}:11: reminders.before_days: before_days are between 0 and 366" in one_error(err)
