@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.text import check_plain
 from models.types import UTCDateTime
 
 
@@ -50,7 +51,11 @@ def record(
 def entries(session: Session, *, process: str | None = None, stage: str | None = None, action: str | None = None,
             actor: str | None = None, before: int | None = None, limit: int = 100) -> list[AuditEntry]:
     """Newest first, filtered as every face offers it: exact process and stage keys, an action prefix
-    ("stage." for all stage changes), part of the actor's name, and `before` an entry id (paging)."""
+    ("stage." for all stage changes), part of the actor's name, and `before` an entry id (paging). A filter with
+    control characters is refused (models/text.py): PostgreSQL would fail on a NUL, and nothing stored holds one."""
+    for name, value in (("process", process), ("stage", stage), ("action", action), ("actor", actor)):
+        if value:
+            check_plain(value, f"the {name} filter")
     query: SelectOfScalar[AuditEntry] = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if process:
         query = query.where(AuditEntry.process_key == process)

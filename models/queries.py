@@ -12,10 +12,17 @@ from models.directory import MemberState, Person
 from models.enums import Owner, StageState
 from models.errors import NotFound
 from models.process import Meeting, Process, Stage
+from models.text import control_problem
+
+
+def _impossible(key: str) -> bool:
+    """A key or address with control characters names nothing stored (models/text.py refuses them on the way
+    in), and PostgreSQL would fail on a NUL in the query: such a lookup is a miss without asking."""
+    return control_problem(key) is not None
 
 
 def get_process(session: Session, key: str) -> Process:
-    process = session.exec(select(Process).where(Process.key == key)).first()
+    process = None if _impossible(key) else session.exec(select(Process).where(Process.key == key)).first()
     if process is None:
         known = ", ".join(session.exec(select(Process.key).order_by(Process.key)).all()) or "none yet"
         raise NotFound(f"unknown process {key!r} (known: {known})")
@@ -44,7 +51,7 @@ def lock_process(session: Session, key: str) -> Process:
     Rows are re-read under the lock (populate_existing): the stages and meetings of the process that this session
     loaded before, which would otherwise keep the values they had before the wait."""
     query = select(Process).where(Process.key == key).with_for_update().execution_options(populate_existing=True)
-    process = session.exec(query).first()
+    process = None if _impossible(key) else session.exec(query).first()
     if process is None:
         return get_process(session, key)  # raises NotFound, listing the known processes
     held = {type(row) for row in session.identity_map.values()
@@ -64,7 +71,7 @@ def get_stage(session: Session, process: Process, key: str, *, for_update: bool 
     if for_update:
         # A lock is only worth the values read under it: refresh the row if this session already held it.
         query = query.with_for_update().execution_options(populate_existing=True)
-    stage = session.exec(query).first()
+    stage = None if _impossible(key) else session.exec(query).first()
     if stage is None:
         known = ", ".join(s.key for s in stages_of(session, process))
         raise NotFound(f"unknown stage {key!r} in {process.key} (stages: {known})")
@@ -80,7 +87,7 @@ def get_meeting(session: Session, process: Process, key: str, *, for_update: boo
     query = select(Meeting).where(Meeting.process_id == process.id, Meeting.key == key)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
-    meeting = session.exec(query).first()
+    meeting = None if _impossible(key) else session.exec(query).first()
     if meeting is None:
         known = ", ".join(m.key for m in meetings_of(session, process)) or "none"
         raise NotFound(f"unknown meeting {key!r} in {process.key} (meetings: {known})")
@@ -102,8 +109,8 @@ def get_member_state(session: Session, code_or_name: str) -> MemberState:
 
 def get_person(session: Session, email: str) -> Person:
     wanted = email.strip().lower()
-    person = session.exec(select(Person).where(func.lower(Person.email) == wanted)
-                          .order_by(Person.email != wanted, Person.id)).first()
+    person = None if _impossible(wanted) else session.exec(
+        select(Person).where(func.lower(Person.email) == wanted).order_by(Person.email != wanted, Person.id)).first()
     if person is None:
         raise NotFound(f"nobody with the e-mail address {email!r} is in the directory")
     return person

@@ -17,6 +17,7 @@ from rich.markup import escape
 from config.settings import get_settings
 from models.errors import ConsultrackError
 from models.limits import ANY_PROCESS
+from models.text import check_plain
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -31,7 +32,8 @@ ActorOpt = Annotated[str | None, typer.Option("--actor", envvar="CONSULTRACK_ACT
 
 
 def actor_name(actor: str | None) -> str:
-    return (actor or os.environ.get("USER") or getpass.getuser()).strip()
+    """Who acts, as the audit log records it: one line of plain text (models/text.py)."""
+    return check_plain((actor or os.environ.get("USER") or getpass.getuser()).strip(), "--actor")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

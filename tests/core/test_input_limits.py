@@ -184,3 +184,10 @@ def test_reminder_distances_beyond_a_year_are_refused(tmp_path: Path, data_dir: 
     path.write_text(path.read_text() + "reminders: {before_days: [100000, 7]}\n")
     code, _, err = cli("template", "validate", str(path))
     assert code == 1 and f"{path}:11: reminders.before_days: before_days are between 0 and 366" in one_error(err)
+
+
+def test_an_actor_with_control_characters_is_refused(neaspec: str) -> None:
+    before = fingerprint()
+    code, _, err = cli("stage", "skip", "drafting", "--reason", "not needed", "--actor", "minji\x00")
+    assert code == 1 and "--actor contains a NUL character" in one_error(err)
+    assert fingerprint() == before

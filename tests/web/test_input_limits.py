@@ -60,3 +60,21 @@ def test_one_line_fields_refuse_line_breaks(api: Any, accounts: dict[str, str]) 
     answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "note": "o\x0bk"}, headers=admin)
     assert answer.status_code == 422 and "note contains a vertical tab (VT)" in answer.json()["error"]
     assert fingerprint() == before
+
+
+def test_control_characters_in_lookups_and_filters_are_a_4xx(api: Any, accounts: dict[str, str]) -> None:  # noqa: F811
+    """Found by the API fuzz on PostgreSQL, which fails on a NUL in a query: a key with control characters names
+    nothing (404, as any unknown key), a filter with them is refused (422), on every face."""
+    viewer = bearer(issue(ADMIN))
+    for path in ("/api/processes/a%00b", f"/api/processes/{PROCESS}/stages/a%00b", "/calendars/processes/a%00b.ics"):
+        assert api.get(path, headers=viewer).status_code == 404, path
+    answer = api.get("/api/audit", params={"process": "a\x00b"}, headers=viewer)
+    assert answer.status_code == 422 and answer.json()["error"] == "the process filter contains a NUL character, " \
+                                                                   "which is not allowed"
+
+
+def test_control_characters_in_the_dashboards_lookups_and_filters(client: Any) -> None:
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    page = client.get("/audit", params={"actor": "x\x00"})
+    assert page.status_code == 422 and "the actor filter contains a NUL character" in page.text
+    assert client.get(f"/p/{PROCESS}/stages/a%00b").status_code == 404
