@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
         if not isinstance(password, str) or not password or len(password) > 1024:
             raise InvalidInput("the password is required")
         # argon2 takes a quarter of a second: in a worker thread, so other requests go on meanwhile
-        account = await run_in_threadpool(attempt_sign_in, username, password, now=clock.now())
+        account = await run_in_threadpool(attempt_sign_in, username, password, now=clock.real_now())
     except ConsultrackError as exc:
         return render(request, "login.html", {"next": target, "error": exc.message,
                                               "username": form.get("username") or ""}, exc.http_status)
