@@ -239,7 +239,7 @@ async def stage_action(request: Request, process_key: str, stage_key: str, actio
 @router.get("/p/{process_key}/stages/{stage_key}/reschedule", response_class=HTMLResponse)
 def reschedule_preview_page(request: Request, process_key: str, stage_key: str, start: str = "", end: str = "",
                             due: str = "", confirm: str = "") -> Response:
-    """Admins only: the dry run takes the write lock for the moment it is rolled back."""
+    """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
     account = require_admin(request)
     from consultrack.web.preview import reschedule_preview
 
