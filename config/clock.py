@@ -4,18 +4,19 @@ The business clock (`now`, `today`) says what day it is for deadlines, reminders
 `frozen` make the whole system stand on any instant. The real clock (`real_now`) is for everything that protects
 or coordinates (the sign-in throttle, login sessions, token expiry, claim leases, lock and retry timeouts, HTTP
 dates): it follows the operating system whatever the business clock says, so a demo standing on a past day still
-expires a lease or lets a throttled name sign in again."""
+expires a lease or lets a throttled name sign in again. Tests move it on with `real_time_passed` instead of waiting."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config.settings import get_settings
 
 _override: datetime | None = None
+_real_ahead = timedelta(0)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -35,8 +36,8 @@ def now() -> datetime:
 
 
 def real_now() -> datetime:
-    """The operating system's instant, in UTC: never frozen, never overridden."""
-    return datetime.now(UTC)
+    """The operating system's instant, in UTC: CONSULTRACK_NOW and `frozen` never move it."""
+    return datetime.now(UTC) + _real_ahead
 
 
 def today(tz: str) -> date:
@@ -58,3 +59,16 @@ def frozen(moment: datetime) -> Iterator[None]:
         yield
     finally:
         set_now(previous)
+
+
+@contextmanager
+def real_time_passed(elapsed: timedelta) -> Iterator[None]:
+    """For tests only: the real clock runs `elapsed` ahead for the block, as if that much time had gone by, so a
+    sign-in window, a login session, a claim lease or a retry's backoff runs out without the test waiting."""
+    global _real_ahead
+    previous = _real_ahead
+    _real_ahead = previous + elapsed
+    try:
+        yield
+    finally:
+        _real_ahead = previous

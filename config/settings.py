@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Holds the SQLite file, Prefect's home and the mail sink.")
     database_url: str | None = Field(default=None, description="Any SQLAlchemy URL; SQLite in data_dir when unset.")
+    database_lock_wait_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a change waits for a lock another writer holds (SQLite's "
+                                              "busy timeout, PostgreSQL's lock_timeout) before it is refused as busy.")
 
     # The clock: when set, the system believes it is this instant (tests and the demo stand on any day).
     now: AwareDatetime | None = None

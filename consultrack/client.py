@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from config.settings import get_settings
-from models.errors import Conflict, ConsultrackError, InvalidInput, NotFound, TransitionRefused
+from models.errors import Conflict, ConsultrackError, DatabaseBusy, InvalidInput, NotFound, TransitionRefused
 
 PROBE_TIMEOUT = 0.5
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
@@ -83,7 +83,7 @@ def _through_api(url: str, token: str, name: str, kwargs: dict[str, Any]) -> Any
     except ValueError:
         message = answer.text
     kind = {404: NotFound, 409: Conflict if "already" in str(message) else TransitionRefused,
-            422: InvalidInput}.get(answer.status_code, ConsultrackError)
+            422: InvalidInput, 503: DatabaseBusy}.get(answer.status_code, ConsultrackError)
     raise kind(f"{message} (via the service at {url})")
 
 

@@ -84,7 +84,10 @@ def build_demo(until: date, *, reset: bool = True, say: Callable[[str], object] 
 
 
 def sweep_reminders_until(moment: datetime, say: Callable[[str], object]) -> None:
-    """Run the reminder sweep at each instant a reminder falls due up to `moment`, as the service would."""
+    """Run the reminder sweep at each instant a reminder falls due up to `moment`, as the service would. The
+    business clock stands on each of those instants; claims and retries keep to the real clock (config/clock.py),
+    so a sweep killed during the replay has its claims taken again after the lease, and a reminder waiting for
+    another try is left to the service rather than tried again at once in replayed time."""
     from flows import reminders
     from flows.engine import run
     from models.db import read_session
@@ -92,7 +95,7 @@ def sweep_reminders_until(moment: datetime, say: Callable[[str], object]) -> Non
 
     for _ in range(10_000):
         with read_session() as session:
-            due = next_due(session, moment)
+            due = next_due(session, moment, clock.real_now())
         if due is None:
             return
         with clock.frozen(due):

@@ -127,7 +127,7 @@ class Service:
         self._running.add(task)
         try:
             async with self._sweep_lock:
-                started = clock.now()
+                started = clock.real_now()  # coordination, not business: when the run really began
                 try:
                     result = await body()
                 except Exception as exc:  # noqa: BLE001 - a failed run is reported and retried next time

@@ -18,7 +18,10 @@ T = TypeVar("T")
 
 
 def _transient(task: Any, task_run: Any, state: State) -> bool:
-    """Retry a lost connection or a locked database; never a refusal, which would only be refused again."""
+    """Retry what a new try can mend (a lost connection, a PostgreSQL deadlock or serialization failure); never a
+    refusal, which would only be refused again. A database held too long by another writer is a refusal too
+    (DatabaseBusy, from models/db.py): the statement already waited its bounded time, and trying again at once
+    would only multiply that wait before the user hears "busy, try again"."""
     try:
         state.result()
     except OperationalError:

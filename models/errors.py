@@ -38,6 +38,8 @@ class DatabaseBusy(ConsultrackError):
     """Another writer held the database for longer than we wait: nothing was written; trying again will do."""
 
     http_status = 503
+    retry_after = 5
+    """Seconds a client is asked to wait before trying again (HTTP Retry-After)."""
 
     def __init__(self, message: str = "the database is busy, try again in a few seconds") -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from models.db import DRY_RUN
 from models.directory import MemberState, Person
 from models.enums import Owner, StageState
 from models.errors import NotFound
@@ -49,7 +50,12 @@ def lock_process(session: Session, key: str) -> Process:
     write lock (BEGIN IMMEDIATE, see models/db.py) and FOR UPDATE is not emitted.
 
     Rows are re-read under the lock (populate_existing): the stages and meetings of the process that this session
-    loaded before, which would otherwise keep the values they had before the wait."""
+    loaded before, which would otherwise keep the values they had before the wait.
+
+    A dry run (models.db.dry_run_session: the reschedule preview, rolled back) takes no lock: it must not make
+    every transition of the process wait while it computes."""
+    if session.info.get(DRY_RUN):
+        return get_process(session, key)
     query = select(Process).where(Process.key == key).with_for_update().execution_options(populate_existing=True)
     process = None if _impossible(key) else session.exec(query).first()
     if process is None:

@@ -3,7 +3,11 @@ sending, which only one can do: on PostgreSQL the candidates are locked with FOR
 sweeps take disjoint rows, neither waits), and on every database the move itself is a compare-and-set
 (UPDATE ... WHERE status = 'pending'), which is what serialises writers on SQLite.
 
-A claim older than the lease (its sweep died) is taken again and sent with the same Message-ID."""
+A claim older than the lease (its sweep died) is taken again and sent with the same Message-ID.
+
+Two clocks meet here (config/clock.py): the business clock `now` decides which rows are due (send_at) and what is
+recorded as sent; the real clock `real` stamps claims, expires leases and times the backoff of retries, so a
+sweep standing on a frozen day (the demo, CONSULTRACK_NOW) still lets a dead sweep's claims go after the lease."""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, Reminde
 class Claimed:
     ids: list[int]
     skipped: int
+    found: int
+    """Due or stale rows looked at; none means nothing is left to send (the batch may still claim none, when
+    every row in it was superseded, or taken meanwhile by another sweep)."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -37,26 +44,27 @@ def _group(stage_id: int, person_id: int, rule: str) -> tuple[int, int, bool]:
     return (stage_id, person_id, rule == DIGEST)
 
 
-def _claimable(now: datetime, lease: timedelta) -> Any:
-    return or_(Reminder.status == PENDING, and_(Reminder.status == SENDING, col(Reminder.claimed_at) < now - lease))
+def _claimable(real: datetime, lease: timedelta) -> Any:
+    return or_(Reminder.status == PENDING, and_(Reminder.status == SENDING, col(Reminder.claimed_at) < real - lease))
 
 
-def claim_batch(session: Session, *, worker: str, now: datetime, limit: int, lease: timedelta,
+def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime, limit: int, lease: timedelta,
                 sender: str) -> Claimed:
-    """Claim up to `limit` due rows. Of several due rows for one (stage, recipient), only the latest is sent:
+    """Claim up to `limit` due rows: due by the business clock `now`, their backoff over and stale claims
+    expired by the real clock `real`. Of several due rows for one (stage, recipient), only the latest is sent:
     the others are recorded as skipped ("7 days left" must not arrive when 1 day is left)."""
     locking = session.get_bind().dialect.name == "postgresql"
     columns = (Reminder.id, Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.send_at)
     due = (select(*columns).where(Reminder.status == PENDING, Reminder.send_at <= now,
-                                  or_(col(Reminder.next_attempt_at).is_(None), Reminder.next_attempt_at <= now))
+                                  or_(col(Reminder.next_attempt_at).is_(None), Reminder.next_attempt_at <= real))
            .order_by(Reminder.send_at, Reminder.id).limit(limit))
-    stale = (select(*columns).where(Reminder.status == SENDING, col(Reminder.claimed_at) < now - lease)
+    stale = (select(*columns).where(Reminder.status == SENDING, col(Reminder.claimed_at) < real - lease)
              .order_by(Reminder.send_at).limit(limit))
     if locking:
         due, stale = due.with_for_update(skip_locked=True), stale.with_for_update(skip_locked=True)
     candidates = {row.id: row for row in [*session.exec(stale).all(), *session.exec(due).all()]}
     if not candidates:
-        return Claimed([], 0)
+        return Claimed([], 0, 0)
 
     latest: dict[tuple[int, int, bool], tuple[datetime, int]] = {}
     siblings = select(*columns).where(
@@ -80,16 +88,16 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int, lea
             record.details = {**record.details, "superseded_by": newest[1], "skipped_at": now.isoformat()}
             skipped += 1
     prefix, suffix = new_message_id(sender, "claim").split(".claim.")
-    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(now, lease)).values(  # type: ignore[call-overload]
-        status=SENDING, claimed_by=worker, claimed_at=now, attempts=Reminder.attempts + 1,
+    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(real, lease)).values(  # type: ignore[call-overload]
+        status=SENDING, claimed_by=worker, claimed_at=real, attempts=Reminder.attempts + 1,
         # One Message-ID per row, kept for every later try: <ct.ROW.TOKEN@domain>.
         message_id=func.coalesce(Reminder.message_id, literal(prefix + ".") + cast(Reminder.id, String)
                                  + literal("." + suffix)),
     ).execution_options(synchronize_session=False))
     claimed = list(session.exec(select(Reminder.id).where(col(Reminder.id).in_(winners), Reminder.claimed_by == worker,
-                                                          Reminder.claimed_at == now, Reminder.status == SENDING)))
+                                                          Reminder.claimed_at == real, Reminder.status == SENDING)))
     session.flush()
-    return Claimed(claimed, skipped)
+    return Claimed(claimed, skipped, len(candidates))
 
 
 def finish(db: Session | Connection, row_id: int, worker: str, *, details: dict[str, Any] | None = None,
@@ -130,9 +138,11 @@ def already_delivered(row: Reminder) -> list[str]:
     return list(row.details.get("delivered_to", []))
 
 
-def mark_retry(session: Session, row_id: int, worker: str, *, now: datetime, error: str, max_attempts: int,
+def mark_retry(session: Session, row_id: int, worker: str, *, real: datetime, error: str, max_attempts: int,
                tried: bool = True, refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> str:
-    """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up.
+    """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up. The next
+    try waits its backoff on the real clock `real`: a server's trouble passes in real time, whatever day the
+    business clock stands on.
     `tried=False` releases a row that never reached the server: the claim does not count as a try.
     `delivered`: recipients that took this try (copies of a deferred main recipient), left out of the next."""
     row = session.get(Reminder, row_id)
@@ -148,5 +158,5 @@ def mark_retry(session: Session, row_id: int, worker: str, *, now: datetime, err
         return "failed"
     row.status, row.attempts, row.last_error = PENDING, attempts, error[:1000]
     row.claimed_by, row.claimed_at = None, None
-    row.next_attempt_at = now + backoff(max(attempts, 1))
+    row.next_attempt_at = real + backoff(max(attempts, 1))
     return "retry"

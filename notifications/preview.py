@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from models.directory import Person
 from models.enums import ReminderStatus
@@ -113,9 +113,10 @@ def failed_by_stage(session: Session, process: Process) -> list[tuple[Stage, int
     return [(stage, int(n)) for stage, n in found]
 
 
-def next_due(session: Session, until: datetime) -> datetime | None:
-    """The earliest moment, up to `until`, at which a pending reminder becomes due (for a replayed clock)."""
-    moments = [max(r.send_at, r.next_attempt_at or r.send_at) for r in session.exec(
-        select(Reminder).where(Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= until)).all()]
-    moments = [m for m in moments if m <= until]
-    return min(moments) if moments else None
+def next_due(session: Session, until: datetime, real: datetime) -> datetime | None:
+    """The earliest moment, up to `until`, at which a pending reminder becomes due (for a replayed clock). A row
+    waiting for another try counts once its backoff is over on the real clock `real` (its `next_attempt_at` is
+    a real instant); until then a replay passes it by, and the service's sweep sends it later."""
+    return session.exec(select(func.min(Reminder.send_at)).where(
+        Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= until,
+        or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= real))).one()

@@ -148,7 +148,7 @@ class Batch:
                 self.settled.add(row_id)
             unsent = [row.id for row in self.rows if row.id not in self.settled]
             for row_id in unsent:
-                claims.mark_retry(session, row_id, self.worker, now=clock.now(), tried=False,  # type: ignore[arg-type]
+                claims.mark_retry(session, row_id, self.worker, real=clock.real_now(), tried=False,  # type: ignore[arg-type]
                                   error=self.unsent_error, max_attempts=self.settings.reminder_max_attempts)
         if unsent:
             report.retrying += len(unsent)
@@ -158,7 +158,7 @@ class Batch:
 def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport,
            refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> None:
     with session_scope() as session:
-        outcome = claims.mark_retry(session, item.row_id, batch.worker, now=clock.now(), error=error,
+        outcome = claims.mark_retry(session, item.row_id, batch.worker, real=clock.real_now(), error=error,
                                     max_attempts=batch.settings.reminder_max_attempts, refused=refused,
                                     delivered=delivered)
     batch.settled.add(item.row_id)
@@ -243,7 +243,10 @@ async def _deliver(batch: Batch, host: str, port: int, report: SweepReport) -> b
 
 
 async def sweep(*, worker: str | None = None, max_batches: int | None = None) -> SweepReport:
-    """Send every reminder that is due now, batch by batch, until none is left or the server is unusable."""
+    """Send every reminder that is due now, batch by batch, until none is left or the server is unusable.
+    A batch that claims nothing because every row in it was superseded (after downtime, hundreds of older
+    reminders give way to the latest) does not end the sweep: the rows due after them go now, not a minute later.
+    `max_batches` counts batches that claimed something to send."""
     settings = get_settings()
     worker = worker or worker_name()
     lease = timedelta(seconds=settings.reminder_claim_lease_seconds)
@@ -254,11 +257,14 @@ async def sweep(*, worker: str | None = None, max_batches: int | None = None) ->
         while (max_batches is None or batches < max_batches) and not _stop_after_batch.is_set():
             now = clock.now()
             with session_scope() as session:
-                claimed = claims.claim_batch(session, worker=worker, now=now, limit=settings.reminder_batch_size,
-                                             lease=lease, sender=settings.mail_from)
+                claimed = claims.claim_batch(session, worker=worker, now=now, real=clock.real_now(),
+                                             limit=settings.reminder_batch_size, lease=lease,
+                                             sender=settings.mail_from)
             report.skipped += claimed.skipped
-            if not claimed.ids:
+            if not claimed.found:
                 break
+            if not claimed.ids:
+                continue  # all superseded (now skipped) or taken by another sweep: the next rows may be due
             batches += 1
             if endpoint is None:
                 endpoint = (stack.enter_context(running_sink(settings.mailbox_dir)) if settings.mail_sink

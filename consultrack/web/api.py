@@ -122,6 +122,9 @@ def _texts(body: BaseModel, *required: str) -> dict[str, Any]:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Message} for code in (400, 401, 403, 404, 409, 422)}
+ERRORS[503] = {"model": Message, "description": "the database is busy (another writer held it too long): nothing "
+                                                "was written; try again after the seconds in Retry-After",
+               "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}}
 
 
 @router.get("/processes", responses=ERRORS)
@@ -181,9 +184,10 @@ async def skip(process_key: PathKey, stage_key: PathKey, body: SkipIn, account: 
 
 @router.post("/processes/{process_key}/stages/{stage_key}/reschedule/preview", responses=ERRORS)
 def reschedule_preview(process_key: PathKey, stage_key: PathKey, body: RescheduleIn,
-                       account: Reader) -> dict[str, Any]:
+                       account: Admin) -> dict[str, Any]:
     """What the reschedule would change, as the dashboard shows it: stages and meetings that move, reminders
-    planned, moved or cancelled, and the calendar events whose SEQUENCE goes up. Nothing is stored."""
+    planned, moved or cancelled, and the calendar events whose SEQUENCE goes up. Nothing is stored. Admins only,
+    as on the dashboard: the preview is a change rolled back, and only those who may change ask for one."""
     preview = dry_run(process_key, stage_key, start=body.start, end=body.end, due=body.due, confirm=body.confirm,
                       actor=account.username, now=clock.now())
     plan = preview.plan

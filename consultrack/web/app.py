@@ -28,7 +28,7 @@ from consultrack.web.security import (
     flash,
     session_secret,
 )
-from models.errors import ConsultrackError
+from models.errors import ConsultrackError, DatabaseBusy
 
 log = logging.getLogger("consultrack.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -47,7 +47,10 @@ def _error(request: Request, status: int, message: str) -> Response:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConsultrackError)
     async def refused(request: Request, exc: ConsultrackError) -> Response:
-        return _error(request, exc.http_status, exc.message)
+        response = _error(request, exc.http_status, exc.message)
+        if isinstance(exc, DatabaseBusy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

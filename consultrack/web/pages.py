@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
         if not isinstance(password, str) or not password or len(password) > 1024:
             raise InvalidInput("the password is required")
         # argon2 takes a quarter of a second: in a worker thread, so other requests go on meanwhile
-        account = await run_in_threadpool(attempt_sign_in, username, password, now=clock.now())
+        account = await run_in_threadpool(attempt_sign_in, username, password, now=clock.real_now())
     except ConsultrackError as exc:
         return render(request, "login.html", {"next": target, "error": exc.message,
                                               "username": form.get("username") or ""}, exc.http_status)
@@ -240,7 +240,7 @@ async def stage_action(request: Request, process_key: str, stage_key: str, actio
 @router.get("/p/{process_key}/stages/{stage_key}/reschedule", response_class=HTMLResponse)
 def reschedule_preview_page(request: Request, process_key: str, stage_key: str, start: str = "", end: str = "",
                             due: str = "", confirm: str = "") -> Response:
-    """Admins only: the dry run takes the write lock for the moment it is rolled back."""
+    """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
     account = require_admin(request)
     from consultrack.web.preview import reschedule_preview
 

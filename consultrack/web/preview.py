@@ -1,5 +1,6 @@
-"""What a reschedule would change, exactly: the change and the reminder re-planning are applied in a transaction
-that is then rolled back, and the rows are compared. The preview and the real change share every rule."""
+"""What a reschedule would change, exactly: the change and the reminder re-planning are applied in a dry run
+(models.db.dry_run_session: rolled back, and never holding the write lock while it computes), and the rows are
+compared. The preview and the real change share every rule."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from calendars.events import uid
-from models.db import get_engine
+from models.db import dry_run_session
 from models.directory import Person
 from models.enums import ReminderStatus
 from models.process import Meeting, Stage
@@ -58,50 +59,47 @@ def _span(first: date, last: date) -> str:
 
 def reschedule_preview(process_key: str, stage_key: str, *, start: date | None, end: date | None,
                        due: date | None, confirm: bool, actor: str, now: datetime) -> Preview:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            process = get_process(session, process_key)
-            stages = {s.key: s for s in stages_of(session, process)}
-            ids = [s.id for s in stages.values() if s.id is not None]
-            before_stage = {k: (s.start_date, s.end_date, s.due_date, s.version) for k, s in stages.items()}
-            meetings = {m.key: (m.day, m.end_day, m.version, m.title) for m in
-                        session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()}
-            reminders_before = {i: (r.status, r.send_at) for i, (r, _, _) in _reminders(session, ids).items()}
-            plan = apply_reschedule(session, process_key, stage_key, actor=actor, now=now, reason="preview",
-                                    start=start, end=end, due=due, confirm=confirm)
-            replan(session, process, now)
-            session.flush()
-            changes: list[ReminderChange] = []
-            for rid, (row, person, skey) in _reminders(session, ids).items():
-                was = reminders_before.get(rid)
-                live_now = row.status is ReminderStatus.PENDING
-                if was is None:
-                    if live_now:
-                        changes.append(ReminderChange(person, skey, row.rule, None, row.send_at))
-                    continue
-                live_before = was[0] is ReminderStatus.PENDING
-                if live_before and not live_now:
-                    changes.append(ReminderChange(person, skey, row.rule, was[1], None))
-                elif live_now and (not live_before or was[1] != row.send_at):
-                    changes.append(ReminderChange(person, skey, row.rule, was[1] if live_before else None,
-                                                  row.send_at))
-            events: list[EventChange] = []
-            for move in plan.stages:
-                old = before_stage[move.key]
-                version = stages[move.key].version
-                events.append(EventChange(uid(process, "stage", move.key), move.name, _span(old[0], old[1]),
-                                          _span(move.new_start, move.new_end), (old[3] - 1, version - 1)))
-                if old[2] != move.new_due:
-                    events.append(EventChange(uid(process, "deadline", move.key), f"Deadline: {move.name}",
-                                              f"{old[2]:%d %b %Y}", f"{move.new_due:%d %b %Y}",
-                                              (old[3] - 1, version - 1)))
-            moved_meetings = {m.key: m for m in session.exec(select(Meeting).where(
-                Meeting.process_id == process.id, col(Meeting.key).in_([mm.key for mm in plan.meetings]))).all()}
-            for key, meeting in moved_meetings.items():
-                day, end_day, version, title = meetings[key]
-                events.append(EventChange(uid(process, "meeting", key), title, _span(day, end_day),
-                                          _span(meeting.day, meeting.end_day), (version - 1, meeting.version - 1)))
-            changes.sort(key=lambda c: (c.after or c.before or now, c.person))
-            return Preview(plan, changes, events)
-        finally:
-            session.rollback()
+    with dry_run_session() as session:
+        process = get_process(session, process_key)
+        stages = {s.key: s for s in stages_of(session, process)}
+        ids = [s.id for s in stages.values() if s.id is not None]
+        before_stage = {k: (s.start_date, s.end_date, s.due_date, s.version) for k, s in stages.items()}
+        meetings = {m.key: (m.day, m.end_day, m.version, m.title) for m in
+                    session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()}
+        reminders_before = {i: (r.status, r.send_at) for i, (r, _, _) in _reminders(session, ids).items()}
+        plan = apply_reschedule(session, process_key, stage_key, actor=actor, now=now, reason="preview",
+                                start=start, end=end, due=due, confirm=confirm)
+        replan(session, process, now)
+        session.flush()
+        changes: list[ReminderChange] = []
+        for rid, (row, person, skey) in _reminders(session, ids).items():
+            was = reminders_before.get(rid)
+            live_now = row.status is ReminderStatus.PENDING
+            if was is None:
+                if live_now:
+                    changes.append(ReminderChange(person, skey, row.rule, None, row.send_at))
+                continue
+            live_before = was[0] is ReminderStatus.PENDING
+            if live_before and not live_now:
+                changes.append(ReminderChange(person, skey, row.rule, was[1], None))
+            elif live_now and (not live_before or was[1] != row.send_at):
+                changes.append(ReminderChange(person, skey, row.rule, was[1] if live_before else None,
+                                              row.send_at))
+        events: list[EventChange] = []
+        for move in plan.stages:
+            old = before_stage[move.key]
+            version = stages[move.key].version
+            events.append(EventChange(uid(process, "stage", move.key), move.name, _span(old[0], old[1]),
+                                      _span(move.new_start, move.new_end), (old[3] - 1, version - 1)))
+            if old[2] != move.new_due:
+                events.append(EventChange(uid(process, "deadline", move.key), f"Deadline: {move.name}",
+                                          f"{old[2]:%d %b %Y}", f"{move.new_due:%d %b %Y}",
+                                          (old[3] - 1, version - 1)))
+        moved_meetings = {m.key: m for m in session.exec(select(Meeting).where(
+            Meeting.process_id == process.id, col(Meeting.key).in_([mm.key for mm in plan.meetings]))).all()}
+        for key, meeting in moved_meetings.items():
+            day, end_day, version, title = meetings[key]
+            events.append(EventChange(uid(process, "meeting", key), title, _span(day, end_day),
+                                      _span(meeting.day, meeting.end_day), (version - 1, meeting.version - 1)))
+        changes.sort(key=lambda c: (c.after or c.before or now, c.person))
+        return Preview(plan, changes, events)

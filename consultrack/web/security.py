@@ -3,8 +3,8 @@
 Sessions are Starlette's signed cookies (itsdangerous) that name a login_session row by a random secret (only
 its digest is stored): signing out or disabling the account ends the row, so a copied cookie opens nothing after
 that. A session idle for longer than SESSION_IDLE ends (the signed cookie carries its last-seen time, so the
-browser can be told why); the cookie itself stops verifying after SESSION_MAX_AGE. Idle time is wall-clock time,
-not the domain clock: a demo standing on a past day still signs people out.
+browser can be told why); the cookie itself stops verifying after SESSION_MAX_AGE. Idle time is the real clock
+(config.clock.real_now), not the business clock: a demo standing on a past day still signs people out.
 CSRF uses a per-session synchronizer token that every form carries and every POST must echo.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import time
 from pathlib import Path
 
 from fastapi import Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
+from config import clock
 from config.settings import get_settings
 from models.account import Account
 from models.enums import AccountRole
@@ -85,7 +85,7 @@ def current_account(request: Request) -> Account | None:
     account: Account | None = None
     secret = request.session.get(LOGIN_KEY)
     seen = request.session.get("seen")
-    now = time.time()
+    now = clock.real_now().timestamp()
     if isinstance(secret, str) and (not isinstance(seen, float | int)
                                     or now - seen > request.app.state.session_idle):
         request.session.clear()
@@ -122,27 +122,26 @@ def require_admin(request: Request) -> Account:
 
 def sign_in(request: Request, account: Account) -> None:
     """A fresh session on login (no fixation): the old contents, CSRF token included, are dropped."""
-    from config import clock
     from models.accounts import open_login_session
     from models.db import session_scope
 
+    now = clock.real_now()
     with session_scope() as session:
-        secret = open_login_session(session, account, now=clock.now())
+        secret = open_login_session(session, account, now=now)
     request.session.clear()
     request.session[LOGIN_KEY] = secret
-    request.session["seen"] = int(time.time())
+    request.session["seen"] = int(now.timestamp())
     request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
 def sign_out(request: Request) -> None:
     secret = request.session.get(LOGIN_KEY)
     if isinstance(secret, str):
-        from config import clock
         from models.accounts import end_login_session
         from models.db import session_scope
 
         with session_scope() as session:
-            end_login_session(session, secret, now=clock.now())
+            end_login_session(session, secret, now=clock.real_now())
     request.session.clear()
 
 

@@ -4,7 +4,7 @@ a real SMTP server on loopback that the tracker is pointed at."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +101,13 @@ async def sweep_at(text: str, **kwargs: object) -> object:
 
     with clock.frozen(seoul(text)):
         return await sweep(**kwargs)  # type: ignore[arg-type]
+
+
+async def sweep_after_backoff(text: str, minutes: int = 1, **kwargs: object) -> object:
+    """A sweep at business time `text` once `minutes` of backoff have passed on the real clock (a retry's
+    next_attempt_at is a real instant: moving the business clock on does not shorten it)."""
+    with clock.real_time_passed(timedelta(minutes=minutes, seconds=1)):
+        return await sweep_at(text, **kwargs)
 
 
 def mailbox_files(data_dir: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,12 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def sweeper(port: int, now: datetime, *args: str, batch: int = 200) -> subprocess.Popen[str]:
+def sweeper(port: int, now: datetime, *args: str, batch: int = 200, lease: int = 600) -> subprocess.Popen[str]:
     settings = get_settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
     env.update({"CONSULTRACK_DATA_DIR": str(settings.data_dir), "CONSULTRACK_NOW": now.isoformat(),
                 "CONSULTRACK_MAIL_SINK": "false", "CONSULTRACK_SMTP_PORT": str(port),
-                "CONSULTRACK_REMINDER_BATCH_SIZE": str(batch), "PYTHONPATH": str(ROOT)})
+                "CONSULTRACK_REMINDER_BATCH_SIZE": str(batch), "CONSULTRACK_REMINDER_CLAIM_LEASE_SECONDS": str(lease),
+                "PYTHONPATH": str(ROOT)})
     if settings.database_url:
         env["CONSULTRACK_DATABASE_URL"] = settings.database_url
     return subprocess.Popen([sys.executable, "-m", "tests.notifications.sweeper", *args], cwd=ROOT, env=env,
@@ -50,29 +51,38 @@ def started_rows() -> list:  # type: ignore[type-arg]
     return rows(rule="stage_started", stage_id=stage_id("outline-feedback"))
 
 
-def test_killed_mid_batch_and_restarted(march: str) -> None:
-    start = seoul("2025-03-03 10:00")
+SHORT_LEASE = 2
+
+
+@pytest.mark.parametrize("business", [seoul("2025-03-03 10:00"), seoul("2031-06-02 10:00")],
+                         ids=["frozen-in-the-past", "frozen-in-the-future"])
+def test_killed_mid_batch_and_restarted(march: str, business: datetime) -> None:
+    """A sweep standing on a frozen business day (as the demo's) is killed with SIGKILL while the server holds
+    its third message. Its claims expire by the real clock: a restart after the lease sends every stuck row
+    exactly once, with the Message-ID it was claimed with. (Stamped with the frozen time, they never expired.)"""
     with Server(Faults(pause_at=3)) as server:
-        victim = sweeper(server.port, start)
+        victim = sweeper(server.port, business)
         assert server.recorder.paused.wait(90), victim.stderr.read() if victim.stderr else ""
         victim.send_signal(signal.SIGKILL)  # while it waits for the server's answer to the third message
         victim.wait(30)
         time.sleep(0.3)
         assert len(server.deliveries) == 2
-        state = Counter(r.status for r in started_rows())
-        assert state == {ReminderStatus.SENT: 2, ReminderStatus.SENDING: 4}  # claimed by the dead sweep
-        ids_before = {r.id: r.message_id for r in started_rows()}
+        stuck = rows(status=ReminderStatus.SENDING)  # claimed by the dead sweep
+        assert len(stuck) >= 4 and len(rows(status=ReminderStatus.SENT)) == 2
+        ids_before = {r.id: r.message_id for r in [*stuck, *rows(status=ReminderStatus.SENT)]}
 
-        early = report_of(sweeper(server.port, start + timedelta(minutes=5)))
-        assert early["sent"] == 0  # the claims are still leased: nobody else sends them yet
-        after = report_of(sweeper(server.port, start + timedelta(minutes=11)))
-        assert after["sent"] == 4
+        early = report_of(sweeper(server.port, business))
+        assert early["sent"] == 0  # the claims are still leased (600 s): nobody else sends them yet
+        latest_claim = max(r.claimed_at for r in stuck)  # type: ignore[type-var]
+        time.sleep(max(0.0, (latest_claim + timedelta(seconds=SHORT_LEASE) - datetime.now(UTC)).total_seconds()))
+        after = report_of(sweeper(server.port, business, lease=SHORT_LEASE))
+        assert after["sent"] == len(stuck)
 
-        recipients = server.recorder.recipients()
-        assert recipients == FOCAL, Counter(recipients)  # all six, each exactly once
-        assert {r.id: r.message_id for r in started_rows()} == ids_before  # the same Message-IDs
-        assert {r.status for r in started_rows()} == {ReminderStatus.SENT}
-        assert sorted(d.message_id for d in server.deliveries) == sorted(ids_before.values())
+        messages = [d.message_id for d in server.deliveries]
+        assert len(messages) == len(ids_before) == len(set(messages))  # every claimed row exactly once
+        assert sorted(messages) == sorted(ids_before.values())  # with the Message-IDs they were claimed with
+        assert rows(status=ReminderStatus.SENDING) == []
+        assert {r.id: r.message_id for r in rows(status=ReminderStatus.SENT)} == ids_before
 
 
 def test_two_sweeps_at_once(march: str) -> None:

@@ -54,6 +54,16 @@ def test_tokens_are_required_and_checked(api: Any, tokens: dict[str, str]) -> No
     assert fingerprint() == before
 
 
+def test_a_viewer_token_may_not_run_the_reschedule_preview(api: Any, tokens: dict[str, str]) -> None:
+    """The preview is a change rolled back: as on the dashboard, only an admin asks for one."""
+    before = fingerprint()
+    answer = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=bearer(tokens["viewer"]))
+    assert answer.status_code == 403 and "viewer" in answer.json()["error"]
+    assert fingerprint() == before
+    allowed = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=bearer(tokens["admin"]))
+    assert allowed.status_code == 200 and allowed.json()["stages"][0]["key"] == "outline-feedback"
+
+
 def test_tokens_are_stored_hashed(tokens: dict[str, str]) -> None:
     from sqlmodel import select
 

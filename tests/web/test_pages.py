@@ -101,7 +101,7 @@ def test_the_timeline_says_when_reminders_failed_or_wait(client: Any) -> None:
         first.status, first.last_error = ReminderStatus.FAILED, "550 5.1.1 no such mailbox"
         for row in (second, third):
             row.last_error = "SMTP login refused: 535 5.7.8 bad credentials"
-            row.next_attempt_at = clock.now() + timedelta(minutes=4)
+            row.next_attempt_at = clock.real_now() + timedelta(minutes=4)  # a real instant
     page = client.get(f"/p/{PROCESS}").text
     assert "1 reminder failed</strong> for" in page and "/stages/outline-feedback" in page
     assert "2 reminders waiting for another try</strong>: SMTP login refused: 535" in page

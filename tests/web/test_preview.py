@@ -1,0 +1,53 @@
+"""The reschedule preview is a dry run (models.db.dry_run_session: a private copy on SQLite, a rolled-back
+transaction taking no lock on the process on PostgreSQL), and it still shows exactly what the change then does."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlmodel import select
+
+from config import clock
+from consultrack.web.preview import reschedule_preview
+from models.db import read_session, session_scope
+from models.directory import Person
+from models.enums import ReminderStatus
+from models.process import Stage
+from models.reminder import Reminder
+from models.schedule import apply_reschedule
+from notifications.planner import replan_key
+from tests.core.helpers import fingerprint
+from tests.web.conftest import ADMIN, PROCESS
+
+NEW_END = date(2025, 4, 15)
+
+
+def pending() -> Counter[tuple[str, str, str, object]]:
+    with read_session() as session:
+        found = session.exec(select(Person.name, Stage.key, Reminder.rule, Reminder.send_at).where(
+            Reminder.status == ReminderStatus.PENDING, Reminder.person_id == Person.id,
+            Reminder.stage_id == Stage.id)).all()
+    return Counter(tuple(row) for row in found)  # type: ignore[misc]
+
+
+def test_the_preview_shows_exactly_what_the_change_does(march: str) -> None:
+    now = clock.now()
+    stored, before = fingerprint(), pending()
+    preview = reschedule_preview(PROCESS, "outline-feedback", start=None, end=NEW_END, due=None, confirm=False,
+                                 actor=ADMIN, now=now)
+    assert fingerprint() == stored and pending() == before  # the dry run left nothing behind
+    assert preview.reminders  # the change moves reminders: the comparison below is not empty-handed
+
+    with session_scope() as session:
+        plan = apply_reschedule(session, PROCESS, "outline-feedback", actor=ADMIN, now=now, reason="asked",
+                                end=NEW_END)
+        replan_key(session, PROCESS, now)
+    assert plan == preview.plan
+    expected = before.copy()
+    for change in preview.reminders:
+        if change.before is not None:
+            expected[(change.person, change.stage, change.rule, change.before)] -= 1
+        if change.after is not None:
+            expected[(change.person, change.stage, change.rule, change.after)] += 1
+    assert pending() == +expected
