@@ -81,8 +81,10 @@ async def login(request: Request) -> Response:
         password = form.get("password")
         if not isinstance(password, str) or not password or len(password) > 1024:
             raise InvalidInput("the password is required")
-        # argon2 takes a quarter of a second: in a worker thread, so other requests go on meanwhile
-        account = await run_in_threadpool(attempt_sign_in, username, password, now=clock.now())
+        # argon2 takes a quarter of a second: in a worker thread, so other requests go on meanwhile. The client is
+        # the connecting address, or the one a trusted proxy names (CONSULTRACK_TRUSTED_PROXIES, web/app.py).
+        client = request.client.host if request.client else ""
+        account = await run_in_threadpool(attempt_sign_in, username, password, client=client)
     except ConsultrackError as exc:
         return render(request, "login.html", {"next": target, "error": exc.message,
                                               "username": form.get("username") or ""}, exc.http_status)
