@@ -167,11 +167,11 @@ def _upsert_people(session: Session, people: list[PersonIn]) -> tuple[int, int]:
         fields = (person.name, person.email, person.role, person.member_state, person.timezone, person.language)
         row = stored.get(person.email)
         if row is None:
-            new.append({**dict(zip(_COLUMNS, fields, strict=True)), "active": True})
+            new.append(dict(zip(_COLUMNS, fields, strict=True), active=True))
             continue
         updated += 1
         if tuple(row[1:]) != fields:
-            changed.append({"row_id": row.id, **dict(zip(_COLUMNS, fields, strict=True))})
+            changed.append(dict(zip(_COLUMNS, fields, strict=True), row_id=row.id))
     if new:
         connection.execute(table.insert(), new)
     if changed:
