@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, ValidationError
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -49,12 +50,34 @@ class Settings(BaseSettings):
     reminder_late_after_minutes: int = 60
     reminder_max_attempts: int = 8
 
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or CIDR networks of the reverse proxies in front of the "
+                                "service (e.g. 127.0.0.1 for deploy/up's nginx): only a request from one of them may "
+                                "name its client in X-Forwarded-For. Empty: the connecting address is the client.")
+
     # Where the service is reachable for the CLI; when nothing answers there, the CLI runs flows locally.
     service_url: str | None = None
     session_secret: SecretStr | None = None
     scheduler: Literal["apscheduler", "prefect"] = Field(
         default="apscheduler", description="'apscheduler' in every service process, or 'prefect' deployments served by "
                                            "'consultrack worker' (see docs/deploy.md).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Each entry an address or a network, written as Python writes it ("10.0.0.0/8", host bits dropped), so
+        a typo is refused at start-up instead of silently trusting nobody."""
+        entries = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                entries.append(str(ip_network(entry, strict=False)) if "/" in entry else str(ip_address(entry)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or a CIDR network") from None
+        return ",".join(entries)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return self.trusted_proxies.split(",") if self.trusted_proxies else []
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -81,7 +104,7 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(f"CONSULTRACK_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: "
-                             f"{e['msg']}" for e in exc.errors())
+                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
         raise InvalidSettings(f"invalid settings: {problems}") from None
 
 

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -28,6 +28,9 @@ from config import clock
 from config.settings import get_settings
 from consultrack.web.app import create_app
 from flows.deployments import DIGEST_HOUR, SWEEP_EVERY
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("consultrack.service")
 SWEEP_JOB, DIGEST_JOB, WAKE_JOB = "reminder-sweep", "daily-digest", "reminder-sweep-now"
@@ -213,6 +216,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def server_config(app: FastAPI) -> uvicorn.Config:
+    """How uvicorn serves the app. proxy_headers=False: the app decides whom to believe about the client
+    (CONSULTRACK_TRUSTED_PROXIES, consultrack/web/app.py); uvicorn's own default would believe any process on
+    127.0.0.1, so a script on the same machine could name any client address and dodge the sign-in throttle."""
+    import uvicorn
+
+    return uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
+                          proxy_headers=False, server_header=False)
+
+
 def serve(host: str, port: int, *, on_ready: Callable[[], None] | None = None) -> None:
     import uvicorn
 
@@ -228,9 +241,7 @@ def serve(host: str, port: int, *, on_ready: Callable[[], None] | None = None) -
                 yield
 
         app.router.lifespan_context = announced
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
-                            proxy_headers=False, server_header=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app))
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: by then stopping is the normal outcome.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:

@@ -37,11 +37,13 @@ class LoginSession(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """A refused sign-in, by the username typed (known or not): enough of them in a while refuse that name for the
-    rest of the while, on every replica, so a password cannot be guessed at the speed of the server."""
+    """A refused sign-in, by the username typed (known or not) and the client it came from: enough of them in a
+    while refuse that name to that client for the rest of the while, and many more from everywhere refuse it to
+    all, on every replica, so a password cannot be guessed at the speed of the server (models/accounts.py)."""
 
     __tablename__ = "login_failure"
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True)
+    client: str = Field(default="", description="the client's address (an IPv6 client's /64); empty: unknown")
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

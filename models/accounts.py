@@ -6,11 +6,13 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv6Address, ip_address, ip_network
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
+from config import clock
 from models.account import Account, LoginFailure, LoginSession
 from models.audit import record
 from models.enums import AccountRole
@@ -19,6 +21,9 @@ from models.tokens import ApiToken, hash_token, new_token
 
 MIN_PASSWORD_LENGTH = 10
 MAX_LOGIN_FAILURES = 5
+"""Refused sign-ins with one username from one client within the window, before that client is refused unchecked."""
+MAX_LOGIN_FAILURES_PER_USERNAME = 50
+"""The same from all clients together, before everyone is: a guess spread over many addresses stops too."""
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _hasher = PasswordHasher()
@@ -36,7 +41,8 @@ class LoginFailed(InvalidInput):
 
 
 class LoginThrottled(InvalidInput):
-    """Too many refused sign-ins with this username lately: refused without checking the password."""
+    """Too many refused sign-ins with this username lately (from this client, or from everywhere): refused
+    without checking the password."""
 
     http_status = 429
 
@@ -105,35 +111,65 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     return account
 
 
-def attempt_sign_in(username: str, password: str, *, now: datetime) -> Account:
+def client_key(address: str) -> str:
+    """What the throttle counts a client by: its IP address as Python writes it, but an IPv6 client's /64 (the
+    block one subscriber or one machine holds: counting its 2**64 addresses one by one would let a single
+    attacker guess on and on); an IPv4 client in IPv6 form as IPv4. Anything else (a test client's name), as
+    it is."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ip_network(f"{ip.exploded}/64", strict=False))
+    return str(ip)
+
+
+def attempt_sign_in(username: str, password: str, *, client: str) -> Account:
     """The account for a username and password; LoginFailed, or LoginThrottled after MAX_LOGIN_FAILURES refused
-    sign-ins with that name within LOGIN_FAILURE_WINDOW (until the oldest of them ages out: the right password
-    does not help meanwhile, or guessing would simply go on).
+    sign-ins with that name from this client (`client_key`), or MAX_LOGIN_FAILURES_PER_USERNAME from all
+    clients together, within LOGIN_FAILURE_WINDOW (until the oldest of them ages out: the right password does
+    not help meanwhile, or guessing would simply go on). Counting by client too means an attacker who keeps a
+    name refused from their address does not keep its owner out, who signs in from another; the looser ceiling
+    still stops a guess spread over many addresses. A refused attempt is not counted, so one address alone never
+    reaches the ceiling. The time is the real clock's (config.clock.real_now), whatever day the business
+    clock stands on.
 
     It opens its own transactions, each short, so that no lock is held while argon2 works (a quarter of a
     second): the attempt is written first and committed, then counted with every other replica's; one that
     finds too many takes itself back and is refused unchecked; a right password takes it back too."""
     from models.db import read_session, session_scope
 
-    name = username.strip().lower()[:64]
+    name, now = username.strip().lower()[:64], clock.real_now()
     with session_scope() as session:
         session.exec(delete(LoginFailure).where(LoginFailure.username == name,  # type: ignore[call-overload]
                                                 col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))
-        attempt = LoginFailure(username=name, at=now)
+        attempt = LoginFailure(username=name, client=client_key(client), at=now)
         session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
     with read_session() as session:
-        earlier = session.exec(select(LoginFailure.at).where(
-            LoginFailure.username == name, col(LoginFailure.at) > now - LOGIN_FAILURE_WINDOW,
-            LoginFailure.id != attempt_id).order_by(col(LoginFailure.at).desc()).limit(MAX_LOGIN_FAILURES)).all()
-    if len(earlier) >= MAX_LOGIN_FAILURES:
-        _take_back(attempt_id)
-        raise LoginThrottled(earlier[-1] + LOGIN_FAILURE_WINDOW - now)
+        until = [when for when in (_refused_until(session, attempt, MAX_LOGIN_FAILURES, per_client=True),
+                                   _refused_until(session, attempt, MAX_LOGIN_FAILURES_PER_USERNAME, per_client=False))
+                 if when is not None]
+    if until:
+        _take_back(attempt.id)
+        raise LoginThrottled(max(until) - now)  # when both limits are reached, until both have passed
     with read_session() as session:
         account = authenticate(session, name, password)  # LoginFailed leaves the attempt: it counts
-    _take_back(attempt_id)
+    _take_back(attempt.id)
     return account
+
+
+def _refused_until(session: Session, attempt: LoginFailure, limit: int, *, per_client: bool) -> datetime | None:
+    """While `limit` other refused sign-ins with the attempt's username (from its client, or from all) fall in
+    the window, the attempt is refused: until the oldest of the latest `limit` ages out. None: go on."""
+    query = select(LoginFailure.at).where(LoginFailure.username == attempt.username, LoginFailure.id != attempt.id,
+                                          col(LoginFailure.at) > attempt.at - LOGIN_FAILURE_WINDOW)
+    if per_client:
+        query = query.where(LoginFailure.client == attempt.client)
+    latest = session.exec(query.order_by(col(LoginFailure.at).desc()).limit(limit)).all()
+    return latest[-1] + LOGIN_FAILURE_WINDOW if len(latest) >= limit else None
 
 
 def _take_back(attempt_id: int | None) -> None:

@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from config.settings import get_settings
 from consultrack.web import api, feeds, health, pages
@@ -101,6 +102,9 @@ def create_app(*, session_idle: int = SESSION_IDLE) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=get_settings().base_url.startswith("https://"))
+    # Outermost: every part of the app sees the client a trusted proxy named (X-Forwarded-For, right-most address
+    # not itself a trusted proxy), and otherwise the connecting address, whatever a request claims.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=get_settings().trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(api.router)

@@ -65,3 +65,34 @@ def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: st
     with session_scope() as s:  # the widened key is back: the later deadline's row fits again
         s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
                        send_at=at, due_date_seen="2025-04-30"))
+
+
+def test_the_client_of_a_refused_sign_in_goes_down_and_up_with_data(data_dir: Path) -> None:
+    """0006: going down keeps the refused sign-ins (by username, as 0005 counted them) and drops their clients;
+    going up again gives those an empty client (unknown: they count towards the username's ceiling only)."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from models.account import LoginFailure
+    from models.db import read_session, session_scope
+
+    at = datetime(2025, 3, 20, 0, 0, tzinfo=UTC)
+    with session_scope() as s:
+        s.add(LoginFailure(username="officer.one", client="203.0.113.7", at=at))
+        s.add(LoginFailure(username="officer.one", client="2001:db8:1:2::/64", at=at))
+    url = get_settings().sqlalchemy_url
+    get_engine().dispose()
+    command.downgrade(alembic_config(url), "0005")
+    get_engine().dispose()
+    assert "client" not in {c["name"] for c in inspect(get_engine()).get_columns("login_failure")}
+    with get_engine().connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql("SELECT username FROM login_failure")] == [
+            ("officer.one",), ("officer.one",)]
+    migrate(url)
+    get_engine().dispose()
+    with read_session() as s:
+        assert [(f.username, f.client, f.at) for f in s.exec(select(LoginFailure).order_by(LoginFailure.id))] == [
+            ("officer.one", "", at), ("officer.one", "", at)]
+    with session_scope() as s:
+        s.add(LoginFailure(username="officer.one", client="198.51.100.20", at=at))

@@ -8,6 +8,8 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -94,13 +96,22 @@ def sign_in(client: object, username: str, password: str) -> str:
 @pytest.fixture
 def live_server(accounts: dict[str, str], prefect_server: None) -> Iterator[str]:
     """A real uvicorn serving the app on a free loopback port (the scheduler is the service's; not needed here)."""
-    import uvicorn
-
-    from consultrack.service import bind
     from consultrack.web.app import create_app
 
+    with serving(create_app()) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: object) -> Iterator[str]:
+    """Serve `app` with a real uvicorn, configured as `consultrack serve` configures it, in a thread of this
+    process, on a free port of 127.0.0.1; yields its URL."""
+    import uvicorn
+
+    from consultrack.service import bind, server_config
+
     sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", access_log=False))
+    server = uvicorn.Server(server_config(app))  # type: ignore[arg-type]
     # Prefect's test harness lives in a context variable: the server thread runs in a copy of this context.
     context = contextvars.copy_context()
     thread = threading.Thread(target=context.run, args=(server.run,), kwargs={"sockets": [sock]}, daemon=True)
@@ -109,10 +120,25 @@ def live_server(accounts: dict[str, str], prefect_server: None) -> Iterator[str]
         if not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def age_login_failures(by: timedelta) -> None:
+    """Time passing, for the sign-in throttle (which reads the real clock, so freezing the business clock does
+    not move it): every refused sign-in on record becomes `by` older."""
+    from sqlmodel import select
+
+    from models.account import LoginFailure
+    from models.db import session_scope
+
+    with session_scope() as session:
+        for failure in session.exec(select(LoginFailure)).all():
+            failure.at -= by
 
 
 @pytest.fixture(scope="session")

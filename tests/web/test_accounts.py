@@ -92,42 +92,130 @@ def test_cli_accounts_and_tokens(data_dir: Path) -> None:
     assert "disabled" in runner.invoke(app, ["account", "list"]).output
 
 
-def test_concurrent_guesses_from_every_replica_are_throttled_together(data_dir: Path) -> None:
-    """Twelve wrong passwords at the same instant (as from several replicas): at most five are checked, the
-    rest refused unchecked; then the right password is refused too, until the window passes."""
+ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
+
+
+def _guesses_at_once(guesses: list[tuple[str, str]]) -> list[str]:
+    """Every (password, client) at the same instant, each in a thread of its own (as on several replicas)."""
     import threading
-    from datetime import timedelta
 
-    from models.accounts import LOGIN_FAILURE_WINDOW, MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in
+    from models.accounts import LoginThrottled, attempt_sign_in
 
-    with session_scope() as session:
-        create_account(session, "officer.two", "a long password", AccountRole.ADMIN, actor="t", now=clock.now())
-    now = clock.now()
-    start = threading.Barrier(12)
-    outcomes: list[str] = []
+    start = threading.Barrier(len(guesses))
+    outcomes = [""] * len(guesses)
 
     def guess(n: int) -> None:
+        password, client = guesses[n]
         start.wait()
         try:
-            attempt_sign_in("officer.two", f"guess number {n}", now=now)
-            outcomes.append("in")
+            attempt_sign_in("officer.two", password, client=client)
+            outcomes[n] = "in"
         except LoginThrottled:
-            outcomes.append("throttled")
+            outcomes[n] = "throttled"
         except LoginFailed:
-            outcomes.append("checked")
+            outcomes[n] = "checked"
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(len(guesses))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def _officer() -> None:
+    with session_scope() as session:
+        create_account(session, "officer.two", "a long password", AccountRole.ADMIN, actor="t", now=clock.now())
+
+
+def test_concurrent_guesses_from_every_replica_are_throttled_together(data_dir: Path) -> None:
+    """Twelve wrong passwords from one address at the same instant (as from several replicas): at most five are
+    checked, the rest refused unchecked; then the right password is refused too from there, until the window
+    passes."""
+    from datetime import timedelta
+
+    from models.accounts import LOGIN_FAILURE_WINDOW, MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in
+    from tests.web.conftest import age_login_failures
+
+    _officer()
+    outcomes = _guesses_at_once([(f"guess number {n}", ATTACKER) for n in range(12)])
     assert len(outcomes) == 12 and "in" not in outcomes
     checked = outcomes.count("checked")
     assert checked <= MAX_LOGIN_FAILURES  # the count is taken after each attempt is committed, on any replica
     if checked == MAX_LOGIN_FAILURES:  # the usual race: five got through to argon2, all wrong
         with pytest.raises(LoginThrottled):
-            attempt_sign_in("officer.two", "a long password", now=now + timedelta(seconds=1))
+            attempt_sign_in("officer.two", "a long password", client=ATTACKER)
     else:  # all arrived before any was counted: each saw too many and took itself back, none was checked
-        assert attempt_sign_in("officer.two", "a long password", now=now + timedelta(seconds=1))
-    assert attempt_sign_in("officer.two", "a long password",
-                           now=now + LOGIN_FAILURE_WINDOW + timedelta(seconds=1)).username == "officer.two"
+        assert attempt_sign_in("officer.two", "a long password", client=ATTACKER)
+    age_login_failures(LOGIN_FAILURE_WINDOW + timedelta(seconds=1))
+    assert attempt_sign_in("officer.two", "a long password", client=ATTACKER).username == "officer.two"
+
+
+def test_an_address_locked_out_does_not_lock_out_the_owner(data_dir: Path) -> None:
+    """An attacker keeps the name refused from their address; the owner, signing in from another address at the
+    same instant as the attacker's burst and after it, gets in each time."""
+    from models.accounts import MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in
+
+    _officer()
+    outcomes = _guesses_at_once([(f"guess number {n}", ATTACKER) for n in range(12)]
+                                + [("a long password", OWNER)])
+    assert outcomes[-1] == "in"
+    assert "in" not in outcomes[:-1] and outcomes.count("checked") <= MAX_LOGIN_FAILURES
+    for n in range(MAX_LOGIN_FAILURES):  # the attacker goes on until refused (however the burst was counted)
+        try:
+            attempt_sign_in("officer.two", f"more guessing {n}", client=ATTACKER)
+        except LoginFailed:
+            continue
+        except LoginThrottled:
+            break
+    with pytest.raises(LoginThrottled):
+        attempt_sign_in("officer.two", "a long password", client=ATTACKER)  # locked out there...
+    assert attempt_sign_in("officer.two", "a long password", client=OWNER).username == "officer.two"  # not here
+    assert attempt_sign_in("officer.two", "a long password", client="2001:db8:7:8::1").username == "officer.two"
+
+
+def test_a_guess_spread_over_many_addresses_meets_the_per_username_ceiling(data_dir: Path) -> None:
+    from datetime import timedelta
+
+    from models.accounts import (
+        LOGIN_FAILURE_WINDOW,
+        MAX_LOGIN_FAILURES,
+        MAX_LOGIN_FAILURES_PER_USERNAME,
+        LoginThrottled,
+        attempt_sign_in,
+    )
+    from tests.web.conftest import age_login_failures
+
+    _officer()
+    addresses = [f"203.0.113.{n}" for n in range(1, MAX_LOGIN_FAILURES_PER_USERNAME // MAX_LOGIN_FAILURES + 1)]
+    for index, address in enumerate(addresses):
+        for n in range(MAX_LOGIN_FAILURES - (1 if index == len(addresses) - 1 else 0)):
+            with pytest.raises(LoginFailed):
+                attempt_sign_in("officer.two", f"guess {n}", client=address)
+    # One failure short of the ceiling, the owner gets in from an address of their own...
+    assert attempt_sign_in("officer.two", "a long password", client=OWNER).username == "officer.two"
+    with pytest.raises(LoginFailed):  # ...but the last attacking address has one guess left, and takes it
+        attempt_sign_in("officer.two", "the fiftieth guess", client=addresses[-1])
+    with pytest.raises(LoginThrottled) as refused:  # now no address is checked, the owner's neither
+        attempt_sign_in("officer.two", "a long password", client=OWNER)
+    assert "try again in 15 minutes" in refused.value.message
+    with pytest.raises(LoginThrottled):
+        attempt_sign_in("officer.two", "yet another guess", client="192.0.2.99")
+    age_login_failures(LOGIN_FAILURE_WINDOW + timedelta(seconds=1))
+    assert attempt_sign_in("officer.two", "a long password", client=OWNER).username == "officer.two"
+
+
+def test_an_ipv6_client_is_counted_by_its_64_block(data_dir: Path) -> None:
+    """Each address of a /64 is one client: stepping through them does not reset the count."""
+    from models.accounts import MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in, client_key
+
+    assert client_key("::ffff:203.0.113.7") == ATTACKER
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:DB8:1:2::ffff") == "2001:db8:1:2::/64"
+    assert client_key("testclient") == "testclient"
+    _officer()
+    for n in range(MAX_LOGIN_FAILURES):
+        with pytest.raises(LoginFailed):
+            attempt_sign_in("officer.two", f"guess {n}", client=f"2001:db8:1:2::{n + 1}")
+    with pytest.raises(LoginThrottled):
+        attempt_sign_in("officer.two", "a long password", client="2001:db8:1:2:ffff::9")
+    assert attempt_sign_in("officer.two", "a long password", client="2001:db8:1:3::1").username == "officer.two"
