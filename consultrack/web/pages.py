@@ -161,38 +161,39 @@ def stage_page(request: Request, process_key: str, stage_key: str) -> Response:
     return render(request, "stage.html", _stage_context(process_key, stage_key))
 
 
-def _form_text(form: FormData, name: str, what: str, *, required: bool = False) -> str | None:
-    return clean_text(form.get(name), what, required=required)
+def _form_text(form: FormData, name: str, what: str, *, required: bool = False,
+               multiline: bool = False) -> str | None:
+    return clean_text(form.get(name), what, required=required, multiline=multiline)
 
 
 def _start_args(form: FormData) -> dict[str, Any]:
-    return {"override_reason": _form_text(form, "override_reason", "the reason to override")}
+    return {"override_reason": _form_text(form, "override_reason", "the reason to override", multiline=True)}
 
 
 def _advance_args(form: FormData) -> dict[str, Any]:
     return {"approver": _form_text(form, "approver", "the approver"),
-            "note": _form_text(form, "note", "the approval note"),
-            "decision_text": _form_text(form, "decision_text", "the decision text"),
+            "note": _form_text(form, "note", "the approval note", multiline=True),
+            "decision_text": _form_text(form, "decision_text", "the decision text", multiline=True),
             "decision_date": parse_day(form.get("decision_date"), "the decision date"),
-            "proceed_reason": _form_text(form, "proceed_reason", "the reason to proceed"),
-            "override_reason": _form_text(form, "override_reason", "the reason to override")}
+            "proceed_reason": _form_text(form, "proceed_reason", "the reason to proceed", multiline=True),
+            "override_reason": _form_text(form, "override_reason", "the reason to override", multiline=True)}
 
 
 def _skip_args(form: FormData) -> dict[str, Any]:
-    return {"reason": _form_text(form, "reason", "a reason to skip", required=True)}
+    return {"reason": _form_text(form, "reason", "a reason to skip", required=True, multiline=True)}
 
 
 def _reschedule_args(form: FormData) -> dict[str, Any]:
     return {"start": parse_day(form.get("start"), "the new start"), "end": parse_day(form.get("end"), "the new end"),
             "due": parse_day(form.get("due"), "the new deadline"), "confirm": form.get("confirm") == "yes",
-            "reason": _form_text(form, "reason", "a reason to reschedule", required=True)}
+            "reason": _form_text(form, "reason", "a reason to reschedule", required=True, multiline=True)}
 
 
 def _response_args(form: FormData) -> dict[str, Any]:
     return {"member_state": _form_text(form, "member_state", "the member State", required=True),
             "received_on": parse_day(form.get("received_on"), "the date received", required=True),
             "channel": _form_text(form, "channel", "the channel", required=True),
-            "note": _form_text(form, "note", "the note") or "",
+            "note": _form_text(form, "note", "the note", multiline=True) or "",
             "link": _form_text(form, "link", "the link")}
 
 
@@ -241,7 +242,7 @@ async def stage_action(request: Request, process_key: str, stage_key: str, actio
 @router.get("/p/{process_key}/stages/{stage_key}/reschedule", response_class=HTMLResponse)
 def reschedule_preview_page(request: Request, process_key: str, stage_key: str, start: str = "", end: str = "",
                             due: str = "", confirm: str = "") -> Response:
-    """Admins only: the dry run takes the write lock for the moment it is rolled back."""
+    """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
     account = require_admin(request)
     from consultrack.web.preview import reschedule_preview
 
