@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from config.private_files import private_file, restrict
 from config.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,6 +37,23 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _owner_only(engine: Engine) -> None:
+    """A SQLite file is created owner-only (it holds password hashes, token digests and personal data), or
+    tightened if an older version made it, before each connection opens it: SQLite then gives its -wal and -shm
+    files the same mode. Checked at every connect, not once, as the demo deletes and recreates the file."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database.startswith((":memory:", "file:")):
+        return
+    path = Path(database)
+
+    def before_connect(*_: Any) -> None:
+        private_file(path)
+        for companion in ("-wal", "-shm"):
+            restrict(path.with_name(path.name + companion))
+
+    event.listen(engine, "do_connect", before_connect)
+
+
 _engines: dict[tuple[str, bool], Engine] = {}
 
 
@@ -46,14 +64,13 @@ def engine_for(url: str, *, readonly: bool = False) -> Engine:
         return _engines[key]
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         if not readonly:
             event.listen(engine, "begin", _begin_immediate)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _owner_only(engine)
     return _engines.setdefault(key, engine)
 
 
