@@ -1,7 +1,9 @@
 """The service: one process serving the dashboard, the API and the feeds, and running the reminder scheduler.
 
 Prefect starts once, when the service starts (a first flow run brings up its API and imports its engine), so a
-transition afterwards costs a fraction of a second. APScheduler triggers the reminder sweep every minute and the
+transition afterwards costs a fraction of a second. Without a configured PREFECT_API_URL the service runs its own
+Prefect server (flows/prefect_server.py), which dies with it however it dies; runs a killed predecessor left
+unfinished are marked Crashed as it starts. APScheduler triggers the reminder sweep every minute and the
 secretariat's digest every morning; a change made through the service also wakes the sweep, so the e-mail a
 transition causes leaves within seconds. On shutdown (SIGINT/SIGTERM) uvicorn stops taking requests and finishes
 the ones in flight; then the scheduler stops and a sweep under way is awaited: no batch is left half-sent.
@@ -27,6 +29,7 @@ from prefect import flow, task
 from config import clock
 from config.settings import get_settings
 from consultrack.web.app import create_app
+from flows import prefect_server
 from flows.deployments import DIGEST_HOUR, SWEEP_EVERY
 
 if TYPE_CHECKING:
@@ -63,6 +66,7 @@ class Service:
         self._sweep_lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
         self._prefect_checked = 0.0
+        self.prefect_server: prefect_server.PrefectServer | None = None
         self.stopping = False
 
     # --- start and stop -------------------------------------------------------------------------------------
@@ -81,13 +85,14 @@ class Service:
         resume()
         started = time.perf_counter()
         try:
-            await service_started(base_url=get_settings().base_url)
+            crashed = await self._start_prefect()
         except Exception as exc:  # noqa: BLE001 - the dashboard still serves reads; /healthz says what failed
             log.error("Prefect did not start: %s", exc)
             self.prefect = {"ok": False, "detail": f"did not start: {type(exc).__name__}: {exc}"}
         else:
             self.prefect = {"ok": True, "started_in_seconds": round(time.perf_counter() - started, 2),
-                            "api": _prefect_api()}
+                            "api": _prefect_api(), "server": self._prefect_server_detail(),
+                            "runs_marked_crashed": crashed}
         if get_settings().scheduler == "prefect":
             return  # the Prefect server schedules the sweep and the digest; `consultrack worker` runs them
         zone = self.scheduler.timezone
@@ -99,6 +104,24 @@ class Service:
                                misfire_grace_time=3 * 3600)
         self.scheduler.start()
         await self.wake_sweep()  # catch up at once on what fell due while the service was down
+
+    async def _start_prefect(self) -> list[str]:
+        """Our own Prefect server unless one is configured, the runs a dead process left marked Crashed, then a first
+        flow run. The server is started here, on the main thread (the thread its parent-death signal watches)."""
+        crashed: list[str] = []
+        if prefect_server.configured_api_url() is None:
+            self.prefect_server = prefect_server.start(prefect_server.prefect_home())
+            prefect_server.use(self.prefect_server)
+            crashed = await prefect_server.crash_abandoned_runs()
+        from flows.engine import arun
+
+        await arun(service_started, base_url=get_settings().base_url)
+        return crashed
+
+    def _prefect_server_detail(self) -> str:
+        if self.prefect_server is None:
+            return "configured (PREFECT_API_URL)"
+        return f"this service's own (pid {self.prefect_server.pid}), stops with it"
 
     async def stop(self) -> None:
         """No new run starts; a sweep under way sends the rest of its batch and stops; only then does the
@@ -117,6 +140,10 @@ class Service:
         from models.db import dispose_engines
 
         dispose_engines()
+        if self.prefect_server is not None:
+            server, self.prefect_server = self.prefect_server, None
+            await asyncio.to_thread(prefect_server.stop, server)
+            prefect_server.release(server)
 
     # --- jobs -----------------------------------------------------------------------------------------------
 
@@ -174,7 +201,7 @@ class Service:
 def _prefect_api() -> str:
     from prefect.settings import PREFECT_API_URL
 
-    return PREFECT_API_URL.value() or "ephemeral (a subprocess of this service)"
+    return PREFECT_API_URL.value() or "temporary (started by each flow run's process)"
 
 
 async def _sweep() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, ExceptionContext, StaticPool, create_engine, even
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from config.private_files import private_file, restrict
 from config.settings import get_settings
 from models.errors import DatabaseBusy
 
@@ -68,6 +69,23 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _owner_only(engine: Engine) -> None:
+    """A SQLite file is created owner-only (it holds password hashes, token digests and personal data), or
+    tightened if an older version made it, before each connection opens it: SQLite then gives its -wal and -shm
+    files the same mode. Checked at every connect, not once, as the demo deletes and recreates the file."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database.startswith((":memory:", "file:")):
+        return
+    path = Path(database)
+
+    def before_connect(*_: Any) -> None:
+        private_file(path)
+        for companion in ("-wal", "-shm"):
+            restrict(path.with_name(path.name + companion))
+
+    event.listen(engine, "do_connect", before_connect)
+
+
 _engines: dict[tuple[str, bool], Engine] = {}
 
 
@@ -79,8 +97,6 @@ def engine_for(url: str, *, readonly: bool = False) -> Engine:
     parsed = make_url(url)
     wait = get_settings().database_lock_wait_seconds
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": wait})
         event.listen(engine, "connect", _sqlite_pragmas(round(wait * 1000)))
         if not readonly:
@@ -89,6 +105,7 @@ def engine_for(url: str, *, readonly: bool = False) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
                                connect_args={"options": f"-c lock_timeout={round(wait * 1000)}"})
     event.listen(engine, "handle_error", _busy_as_refusal)
+    _owner_only(engine)
     return _engines.setdefault(key, engine)
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from config.private_files import private_dir
+
 SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
@@ -36,7 +38,7 @@ def store(mailbox: Path, content: bytes, mail_from: str, rcpt_tos: list[str]) ->
     target = mailbox / file_name(headers.get("Message-ID"), content)
     envelope = f"X-Envelope-From: <{mail_from}>\r\nX-Envelope-To: {', '.join(rcpt_tos)}\r\n".encode()
     staging = mailbox / "tmp"
-    staging.mkdir(parents=True, exist_ok=True)
+    private_dir(staging)
     fd, tmp = tempfile.mkstemp(dir=staging, suffix=".eml")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -52,7 +54,7 @@ def store(mailbox: Path, content: bytes, mail_from: str, rcpt_tos: list[str]) ->
 class MailboxHandler:
     def __init__(self, mailbox: Path) -> None:
         self.mailbox = mailbox
-        mailbox.mkdir(parents=True, exist_ok=True)
+        private_dir(mailbox)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         store(self.mailbox, envelope.original_content or envelope.content, envelope.mail_from,

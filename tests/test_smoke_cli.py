@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 
 
-def run_cli(*args: str, data_dir: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, data_dir: Path, env_extra: dict[str, str] | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
     env["CONSULTRACK_DATA_DIR"] = str(data_dir)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "consultrack", *args], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+                          timeout=120, check=False, umask=0o022, input=stdin)
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -53,3 +54,29 @@ def test_read_only_commands_end_fast_with_all_their_output(tmp_path: Path) -> No
     assert refused.returncode == 1 and "unknown stage 'nope'" in refused.stderr
     logged = run_cli("audit", "--limit", "1", data_dir=data)
     assert logged.returncode == 0 and "process.create" in logged.stdout
+
+
+def test_the_data_directory_and_its_secrets_are_owner_only(tmp_path: Path) -> None:
+    """Password hashes, token digests, Prefect's run parameters: nothing in the data directory is readable by other
+    users, under the usual umask (022), including the SQLite -wal/-shm files and Prefect's database."""
+    data = tmp_path / "fresh" / "data"
+    env = {"PREFECT_HOME": str(data / "prefect")}
+    assert run_cli("init", "--sample", "--actor", "test", data_dir=data, env_extra=env).returncode == 0
+    assert run_cli("account", "create", "ana", "--role", "admin", "--password-stdin", data_dir=data, env_extra=env,
+                   stdin="a long enough password\n").returncode == 0
+    saved = run_cli("api-token", "new", "ana", "--save", data_dir=data, env_extra=env)
+    assert saved.returncode == 0, saved.stderr
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    for directory in (tmp_path / "fresh", data, data / "prefect"):
+        assert mode(directory) == 0o700, directory
+    files = [data / "consultrack.db", data / "prefect" / "prefect.db", data / "api-token",
+             *data.glob("consultrack.db-*"), *(data / "prefect").glob("prefect.db-*")]
+    assert {str(f): oct(mode(f)) for f in files} == {str(f): oct(0o600) for f in files}
+
+    # A database an older version made world-readable is tightened the next time it is opened.
+    (data / "consultrack.db").chmod(0o644)
+    assert run_cli("status", data_dir=data, env_extra=env).returncode == 0
+    assert mode(data / "consultrack.db") == 0o600

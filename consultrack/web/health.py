@@ -22,6 +22,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from calendars.feeds import feed_problems
+from config.private_files import private_dir
 from config.settings import get_settings
 from consultrack.client import database_identity
 from consultrack.web.api import bearer, token_account
@@ -63,7 +64,7 @@ async def _mail() -> dict[str, Any]:
     if settings.mail_sink:
         box = settings.mailbox_dir
         try:
-            box.mkdir(parents=True, exist_ok=True)
+            private_dir(box)
             probe = box / ".healthz"
             probe.write_text("ok")
             probe.unlink()

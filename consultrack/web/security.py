@@ -20,6 +20,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from config import clock
+from config.private_files import private_dir
 from config.settings import get_settings
 from models.account import Account
 from models.enums import AccountRole
@@ -62,7 +63,7 @@ def session_secret() -> str:
     if not path.exists():
         # Written aside, then linked into place: two replicas starting at once on one data directory agree on
         # one secret, and neither can read a file that exists but is still empty.
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         draft = path.with_name(f".session-secret.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
@@ -189,6 +190,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if get_settings().base_url.startswith("https://"):
+            # Browsers that reached us over https keep to it for a year: no downgrade to plain http on a later visit.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         docs = request.url.path in ("/docs", "/redoc")
         response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP)
         if response.headers.get("content-type", "").startswith("text/html"):

@@ -171,6 +171,22 @@ def test_security_headers_and_no_stack_traces(client: Any) -> None:
     assert client.get("/no/such/page").status_code == 404
 
 
+@pytest.mark.parametrize("base_url", ["https://tracker.example.org", "http://127.0.0.1:8000"])
+def test_strict_transport_security_only_when_served_over_https(accounts: dict[str, str], base_url: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from config.settings import reset_settings
+    from consultrack.web.app import create_app
+
+    monkeypatch.setenv("CONSULTRACK_BASE_URL", base_url)
+    reset_settings()
+    client = TestClient(create_app(), base_url=base_url, follow_redirects=False)
+    for path in ("/login", "/healthz", "/no/such/page", f"/calendars/processes/{PROCESS}.ics"):
+        hsts = client.get(path).headers.get("Strict-Transport-Security")
+        assert hsts == ("max-age=31536000" if base_url.startswith("https") else None), path
+
+
 def test_login_redirect_stays_on_this_site(client: Any) -> None:
     token = csrf_of(client.get("/login").text)
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ import pytest
 from sqlmodel import select
 
 from config import clock
+from notifications.sink import free_port as free_loopback_port
 from tests.web.conftest import ADMIN, PROCESS
 
 pytestmark = pytest.mark.slow
@@ -46,25 +49,31 @@ def service(accounts: dict[str, str], data_dir: Path) -> Iterator[dict[str, Any]
            "PREFECT_HOME": str(data_dir / "prefect")}
     env.pop("PREFECT_API_URL", None)
     log = data_dir / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([*CONSULTRACK, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    process = start_serve(env, url, log)
+    started = {"url": url, "env": env, "process": process, "log": log, "token": token}
+    yield started
+    for running in (process, started["process"]):
+        if running.poll() is None:
+            running.kill()
+            running.wait(10)
+
+
+def start_serve(env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`consultrack serve` as a process, once its /healthz says Prefect is up."""
+    with log.open("a") as out:
+        process = subprocess.Popen([*CONSULTRACK, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=2).json().get("prefect", {}).get("ok"):
-                break
+                return process
         except (httpx.HTTPError, ValueError):
             pass
         assert process.poll() is None, log.read_text()
         time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the service did not start: " + log.read_text())
-    yield {"url": url, "env": env, "process": process, "log": log, "token": token}
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    process.kill()
+    pytest.fail("the service did not start: " + log.read_text())
 
 
 def cli(service: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
@@ -177,3 +186,88 @@ def test_prefect_scheduler_leaves_the_sweep_to_the_worker(data_dir: Path, prefec
     context = contextvars.copy_context()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(context.run, asyncio.run, body()).result(timeout=120)
+
+
+def new_run(api: str, *, pid: int, state: str = "RUNNING") -> str:
+    """A flow run under way in the service's own Prefect database, marked as the process `pid` marks its runs."""
+    flow_id = httpx.post(f"{api}/flows/", json={"name": "advance-stage"}, timeout=30).json()["id"]
+    created = httpx.post(f"{api}/flow_runs/", timeout=30, json={
+        "flow_id": flow_id, "name": f"advance under way in {pid}", "state": {"type": state}})
+    assert created.status_code in (200, 201), created.text
+    run_id = str(created.json()["id"])
+    marked = httpx.patch(f"{api}/flow_runs/{run_id}", json={"infrastructure_pid": f"{socket.gethostname()}:{pid}"})
+    assert marked.status_code == 204, marked.text
+    return run_id
+
+
+def run_state(api: str, run_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()["state"]
+    return state
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(service: dict[str, Any],
+                                                                              data_dir: Path) -> None:
+    from tests.prefect_processes import (
+        prefect_servers_of,
+        prefect_style_command,
+        prefect_style_environment,
+        wait_healthy,
+        wait_until,
+    )
+
+    home = data_dir / "prefect"
+    process = service["process"]
+    recorded = json.loads((home / "server.json").read_text())
+    assert recorded["owner"] == process.pid and prefect_servers_of(home) == [recorded["pid"]]
+    # What the service made is owner-only: Prefect's home and database, the state file, the session secret and
+    # the mailbox (the SQLite file, when there is one, was made by the fixture through models.db).
+    for path in (home, data_dir / "mailbox"):
+        assert mode(path) == 0o700, path
+    private = [home / "prefect.db", home / "server.json", data_dir / "session-secret",
+               *[p for p in data_dir.glob("consultrack.db*")], *home.glob("prefect.db-*")]
+    assert all(mode(path) == 0o600 for path in private), {str(p): oct(mode(p)) for p in private}
+
+    api = f"http://127.0.0.1:{recorded['port']}/api"
+    # The service's own runs are marked with it as their body begins (they run in the service's process)...
+    runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).json()
+    assert {r["infrastructure_pid"] for r in runs if r["name"].startswith("consultrack service started")} == {
+        f"{socket.gethostname()}:{process.pid}"}
+    # ... so one under way at the kill is told from a CLI command's, whose process still runs.
+    left_running = new_run(api, pid=process.pid)
+    left_pending = new_run(api, pid=process.pid, state="PENDING")
+    still_alive = new_run(api, pid=os.getpid())
+    process.kill()
+    process.wait(10)
+    assert wait_until(lambda: not prefect_servers_of(home), 10), "the Prefect server outlived its service"
+
+    # Had the server survived (an older version, a start interrupted), the state file names it and its dead owner.
+    stale_port = free_loopback_port()
+    stale = subprocess.Popen(prefect_style_command(stale_port), env=prefect_style_environment(home),
+                             start_new_session=True)
+    try:
+        assert wait_healthy(stale_port)
+        (home / "server.json").write_text(json.dumps({**recorded, "pid": stale.pid, "port": stale_port}))
+        service["process"] = restarted = start_serve(service["env"], service["url"], service["log"])
+        assert stale.wait(15) is not None, "the stale server was left running"
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+    now = json.loads((home / "server.json").read_text())
+    assert now["owner"] == restarted.pid and prefect_servers_of(home) == [now["pid"]]
+    api = f"http://127.0.0.1:{now['port']}/api"
+    for run_id in (left_running, left_pending):
+        state = run_state(api, run_id)
+        assert state["type"] == "CRASHED", state
+        assert f"pid {process.pid}" in state["message"] and "audit log" in state["message"]
+    assert run_state(api, still_alive)["type"] == "RUNNING"
+    health = httpx.get(f"{service['url']}/healthz", headers={"Authorization": f"Bearer {service['token']}"}).json()
+    assert health["prefect"]["ok"] and health["prefect"]["runs_marked_crashed"] == [
+        f"advance under way in {process.pid}"] * 2
+
+    restarted.send_signal(signal.SIGTERM)
+    assert restarted.wait(60) == 0
+    assert not prefect_servers_of(home) and not (home / "server.json").exists()
