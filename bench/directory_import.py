@@ -68,7 +68,7 @@ def import_file(path: Path) -> tuple[float, dict[str, int]]:
     """What flows.setup.import_directory_file does, without Prefect around it (a constant few seconds)."""
     from models.db import session_scope
     from models.directory_import import import_directory, read_directory
-    from notifications.planner import replan_all
+    from notifications.reminders.planner import replan_all
 
     now = seoul("2025-03-20 09:00")
     start = time.perf_counter()

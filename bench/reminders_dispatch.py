@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.reminders_dispatch [--count 1000] [--database-url URL]
 
-Both send to the same local mail sink (notifications/sink.py, in its own process, which writes each message to
+Both send to the same local mail sink (notifications/mail/sink.py, in its own process, which writes each message to
 a file). The baseline sends 1,000 ready-made messages of the same size over one aiosmtplib connection: the
 transport alone. The tracker runs the real sweep: claim the rows atomically, render text, HTML and .ics,
 send in batches of `reminder_batch_size` (one connection each) and record each Message-ID as it goes.
@@ -44,7 +44,7 @@ async def raw_baseline(template: bytes, count: int, port: int, tag: int) -> floa
 
 async def tracker(at: datetime) -> tuple[float, object]:
     from config import clock
-    from notifications.sweep import sweep
+    from notifications.reminders.sweep import sweep
 
     with clock.frozen(at):
         started = time.perf_counter()

@@ -86,10 +86,10 @@ def add_due_rows(stage_id: int, people: list[int], send_at: datetime, occurrence
 @contextmanager
 def sink_process(mailbox: Path) -> Iterator[int]:
     """The local mail sink in its own process, so that it does not share this one's interpreter."""
-    from notifications.sink import free_port
+    from notifications.mail.sink import free_port
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "notifications.sink", "--mailbox", str(mailbox),
+    process = subprocess.Popen([sys.executable, "-m", "notifications.mail.sink", "--mailbox", str(mailbox),
                                 "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     process.stdout.readline()  # "mail sink on ..."

@@ -88,8 +88,8 @@ async def one_round(at: datetime) -> tuple[float, float, float, int]:
     from bench.reminders_setup import P
     from config import clock
     from models.db import get_engine
-    from notifications.planner import replan_key
-    from notifications.sweep import sweep
+    from notifications.reminders.planner import replan_key
+    from notifications.reminders.sweep import sweep
 
     with clock.frozen(at):
         started = time.perf_counter()

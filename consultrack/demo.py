@@ -91,7 +91,7 @@ def sweep_reminders_until(moment: datetime, say: Callable[[str], object]) -> Non
     from flows import reminders
     from flows.engine import run
     from models.db import read_session
-    from notifications.preview import next_due
+    from notifications.reminders.preview import next_due
 
     for _ in range(10_000):
         with read_session() as session:

@@ -80,7 +80,7 @@ class Service:
             await self.stop()
 
     async def start(self) -> None:
-        from notifications.sweep import resume
+        from notifications.reminders.sweep import resume
 
         resume()
         started = time.perf_counter()
@@ -126,7 +126,7 @@ class Service:
     async def stop(self) -> None:
         """No new run starts; a sweep under way sends the rest of its batch and stops; only then does the
         scheduler go (its shutdown cancels the job tasks it still holds, which must be done by then)."""
-        from notifications.sweep import stop_after_batch
+        from notifications.reminders.sweep import stop_after_batch
 
         self.stopping = True
         stop_after_batch()

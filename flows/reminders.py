@@ -1,7 +1,7 @@
 """Reminder flows: the sweep (send what is due now), the secretariat's digest, and a full replan.
 
 The service's scheduler (issue 5) triggers `sweep_reminders` every minute and `send_digest` daily; both are safe
-to run late, twice, or in two processes at once (see notifications/claims.py)."""
+to run late, twice, or in two processes at once (see notifications/reminders/claims.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from prefect import flow
 
 from config import clock
 from flows.engine import in_transaction
-from notifications.digest import schedule_digests
-from notifications.planner import replan_all
-from notifications.sweep import sweep
+from notifications.reminders.digest import schedule_digests
+from notifications.reminders.planner import replan_all
+from notifications.reminders.sweep import sweep
 
 
 @flow(name="sweep-reminders", flow_run_name="send reminders due now", persist_result=False)

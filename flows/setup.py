@@ -15,7 +15,7 @@ from models.directory_import import import_directory, read_directory
 from models.errors import ConsultrackError
 from models.processes import create_process as create_process_rule
 from models.template import load_template
-from notifications.planner import replan_all
+from notifications.reminders.planner import replan_all
 
 
 @flow(name="create-process", flow_run_name="create process from {template_path.name}", persist_result=False)

@@ -15,7 +15,7 @@ from models import lifecycle, schedule
 from models.enums import MeetingStatus
 from models.errors import ConsultrackError
 from models.gates import GateInputs
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 
 
 async def _apply(operation: Any, process_key: str) -> Any:

@@ -1,7 +1,7 @@
 """Planned reminder e-mails, one row each. Sending claims a row; the unique key forbids a second copy.
 
 The key is (stage, recipient, rule, occurrence) and the deadline it was planned for: a reminder goes once per
-deadline, and again for a deadline extended far enough (notifications/planner.py)."""
+deadline, and again for a deadline extended far enough (notifications/reminders/planner.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 
 
 def prefect_servers_of(home: Path) -> list[int]:

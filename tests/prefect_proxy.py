@@ -88,7 +88,7 @@ class PrefectProxy:
 @contextmanager
 def prefect_proxy(upstream_api: str, rule: Rule) -> Iterator[tuple[PrefectProxy, str]]:
     """The proxy on a free loopback port, served by a real uvicorn in a thread; yields it and its API URL."""
-    from notifications.sink import free_port
+    from notifications.mail.sink import free_port
 
     proxy = PrefectProxy(upstream_api, rule)
     port = free_port()

@@ -47,10 +47,10 @@ def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) ->
     from config.settings import get_settings
     from consultrack.cli.common import fail
     from consultrack.web.feeds import subscribe_links
-    from notifications.message import InvalidAddress, build_message, new_message_id
-    from notifications.render import RenderError, render
-    from notifications.sink import running_sink
-    from notifications.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+    from notifications.mail.message import InvalidAddress, build_message, new_message_id
+    from notifications.mail.render import RenderError, render
+    from notifications.mail.sink import running_sink
+    from notifications.mail.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
 
     settings = get_settings()
     ctx = {"recipient": {"name": name}, "links": subscribe_links(secret, personal_name(name)),

@@ -19,7 +19,7 @@ def preview(days: Annotated[int, typer.Option("--days", min=0, help="How many da
     require_database()
     from config import clock
     from models.db import read_session
-    from notifications.preview import upcoming
+    from notifications.reminders.preview import upcoming
 
     now = clock.now()
     with read_session() as session:
@@ -68,7 +68,7 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
     stage's reminders."""
     from models.db import read_session
     from models.queries import get_stage, only_process
-    from notifications.preview import failed, retrying, stage_history
+    from notifications.reminders.preview import failed, retrying, stage_history
 
     with read_session() as session:
         process = only_process(session, process_key)

@@ -45,7 +45,7 @@ from models.queries import deadline_at, get_process, get_stage, meetings_of, mem
 from models.reminder import Reminder
 from models.response import Response as StageResponse
 from models.status import process_status
-from notifications.preview import failed_by_stage, retrying
+from notifications.reminders.preview import failed_by_stage, retrying
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 100

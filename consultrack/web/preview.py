@@ -17,7 +17,7 @@ from models.process import Meeting, Stage
 from models.queries import get_process, stages_of
 from models.reminder import Reminder
 from models.schedule import ReschedulePlan, apply_reschedule
-from notifications.planner import replan
+from notifications.reminders.planner import replan
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from models.db import read_session
 from models.directory import Person
 from models.feed_tokens import person_for_token
 from models.tokens import FeedToken
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 from tests.notifications.smtp_server import Faults, Server
 
 ANNA = "anna.volkova@example.org"

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import func, select
 
 from config.settings import DIRECTORY_SAMPLES_DIR
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 from tests.core.helpers import fingerprint
 from tests.prefect_proxy import prefect_proxy
 

@@ -18,7 +18,7 @@ from models.directory import Person
 from models.gates import GateInputs
 from models.process import Stage
 from models.reminder import Reminder
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.smtp_server import Faults, Server
 
@@ -28,7 +28,7 @@ def sweeps_resume() -> Iterator[None]:
     """A service stopped in one test leaves the process-wide "stop after this batch" flag set: clear it, or
     every later sweep in the session sends nothing."""
     yield
-    from notifications.sweep import resume
+    from notifications.reminders.sweep import resume
 
     resume()
 
@@ -97,7 +97,7 @@ def stage_id(key: str) -> int:
 
 
 async def sweep_at(text: str, **kwargs: object) -> object:
-    from notifications.sweep import sweep
+    from notifications.reminders.sweep import sweep
 
     with clock.frozen(seoul(text)):
         return await sweep(**kwargs)  # type: ignore[arg-type]

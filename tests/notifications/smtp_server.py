@@ -14,7 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 
 
 @dataclass

@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from notifications.sweep import sweep
+from notifications.reminders.sweep import sweep
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:

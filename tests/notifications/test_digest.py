@@ -9,7 +9,7 @@ import time
 from sqlalchemy import text
 
 from models.db import get_engine, session_scope
-from notifications.digest import schedule_digests
+from notifications.reminders.digest import schedule_digests
 from tests.conftest import seoul
 from tests.notifications.conftest import rows
 

@@ -17,7 +17,7 @@ from flows.engine import run
 from models.db import session_scope
 from models.enums import ReminderStatus
 from models.errors import Conflict
-from notifications.sink import running_sink, store
+from notifications.mail.sink import running_sink, store
 from tests.conftest import ACTOR, seoul
 from tests.notifications.conftest import FOCAL, emails_of, mailbox_files, rows, stage_id
 from tests.notifications.smtp_server import Faults

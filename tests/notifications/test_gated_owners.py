@@ -12,7 +12,7 @@ from models import lifecycle
 from models.db import session_scope
 from models.enums import MeetingStatus, ReminderStatus
 from models.process import Meeting, Stage
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.conftest import change, emails_of, respond, rows, stage_id, sweep_at
 from tests.notifications.smtp_server import Server

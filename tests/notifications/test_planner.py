@@ -12,7 +12,7 @@ from models import lifecycle, schedule
 from models.db import read_session, session_scope
 from models.directory import Person
 from models.enums import ReminderStatus, Role
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.conftest import FOCAL, change, emails_of, respond, rows, stage_id
 

@@ -19,7 +19,7 @@ from config.settings import get_settings
 from models.db import session_scope
 from models.directory import Person
 from models.enums import ReminderStatus, Role
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import NEASPEC, seoul
 from tests.notifications.conftest import FOCAL, rows, stage_id
 from tests.notifications.smtp_server import Faults, Server

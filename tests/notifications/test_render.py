@@ -22,11 +22,11 @@ from models.directory import Person
 from models.enums import ReminderStatus
 from models.process import Process, Stage
 from models.reminder import Reminder
-from notifications.context import load_world, reminder_context
-from notifications.digest import digest_context, schedule_digests
-from notifications.ics import deadline_ics
-from notifications.message import InvalidAddress, build_message
-from notifications.render import Rendered, RenderError, render
+from notifications.mail.ics import deadline_ics
+from notifications.mail.message import InvalidAddress, build_message
+from notifications.mail.render import Rendered, RenderError, render
+from notifications.reminders.context import load_world, reminder_context
+from notifications.reminders.digest import digest_context, schedule_digests
 from tests.conftest import seoul
 from tests.notifications.conftest import rows
 

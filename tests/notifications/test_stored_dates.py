@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from models.db import session_scope
 from models.enums import ReminderStatus
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import NEASPEC, seoul
 from tests.notifications.conftest import rows, stage_id, sweep_at
 from tests.notifications.smtp_server import Server

@@ -15,7 +15,7 @@ from config import clock
 from models.db import read_session, session_scope
 from models.directory import MemberState, Person
 from models.enums import ReminderStatus, Role
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.conftest import NEASPEC, seoul
 from tests.notifications.conftest import FOCAL, emails_of, respond, rows, stage_id, sweep_after_backoff, sweep_at
 from tests.notifications.smtp_server import Faults, Server
@@ -272,8 +272,8 @@ async def test_escalation_copies_the_secretariat(march: str, smtp: StartServer) 
 
 
 async def test_digest_once_a_day(march: str, smtp: StartServer) -> None:
-    from notifications.digest import schedule_digests
-    from notifications.sweep import sweep
+    from notifications.reminders.digest import schedule_digests
+    from notifications.reminders.sweep import sweep
 
     server = smtp()
     for at in ("2025-03-27 08:00", "2025-03-27 08:01"):
@@ -290,7 +290,7 @@ async def test_digest_once_a_day(march: str, smtp: StartServer) -> None:
 async def test_late_flag_only_after_the_grace_period(march: str, smtp: StartServer) -> None:
     smtp()
     with clock.frozen(seoul("2025-03-03 10:00") + timedelta(minutes=59)):
-        from notifications.sweep import sweep
+        from notifications.reminders.sweep import sweep
 
         report = await sweep()
     assert report.sent == 6 and report.late == 0

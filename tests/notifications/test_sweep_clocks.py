@@ -11,7 +11,7 @@ import pytest
 from config import clock
 from config.settings import reset_settings
 from models.enums import ReminderStatus
-from notifications.sweep import sweep
+from notifications.reminders.sweep import sweep
 from tests.conftest import seoul
 from tests.notifications.conftest import rows
 from tests.notifications.smtp_server import Faults, Server

@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from config.settings import reset_settings
 from models.enums import ReminderStatus
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 from tests.notifications.conftest import FOCAL, rows, stage_id, sweep_at
 from tests.notifications.smtp_server import Recorder, authenticator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from notifications.workdays import country_of_zone, is_working_day, working_day_on_or_before
+from notifications.reminders.workdays import country_of_zone, is_working_day, working_day_on_or_before
 
 
 def test_weekend_moves_to_friday() -> None:

@@ -47,7 +47,7 @@ def plan_crowd(delegates: int) -> int:
     from models.processes import create_process
     from models.reminder import Reminder
     from models.template import load_template
-    from notifications.planner import replan_key
+    from notifications.reminders.planner import replan_key
 
     with session_scope() as session:
         import_directory(session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample",
@@ -101,7 +101,7 @@ class CountingSink:
         return int(self._controller.server.sockets[0].getsockname()[1])
 
     def __enter__(self) -> CountingSink:
-        from notifications.sink import free_port
+        from notifications.mail.sink import free_port
 
         self._controller.port = free_port()
         self._controller.start()
@@ -143,7 +143,7 @@ def start_replicas(count: int, env_of: Any, log_dir: Path) -> list[tuple[subproc
 def start_services(count: int, env_of: Any, log_dir: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
     """`count` replicas of the whole service (`consultrack serve`, APScheduler sweeping every minute and once at
     start-up), each on a port of its own."""
-    from notifications.sink import free_port
+    from notifications.mail.sink import free_port
 
     started = []
     for n in range(count):
@@ -191,7 +191,7 @@ def _prefect_binary() -> tuple[str, bool]:
 @contextmanager
 def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
     """`prefect server start` on a free loopback port, as deploy/up runs it (on SQLite in `home` here)."""
-    from notifications.sink import free_port
+    from notifications.mail.sink import free_port
 
     binary, own = _prefect_binary()
     port = free_port()

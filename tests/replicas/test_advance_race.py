@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import select
 
 from models.db import dispose_engines, read_session, session_scope
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 from tests.replicas.fleet import PrefectServer
 
 pytestmark = pytest.mark.slow

@@ -31,7 +31,7 @@ def due_reminders(neaspec: str) -> int:
     from models.enums import ReminderStatus
     from models.lifecycle import start_stage
     from models.reminder import Reminder
-    from notifications.planner import replan_key
+    from notifications.reminders.planner import replan_key
 
     with session_scope() as session:
         start_stage(session, neaspec, "som27-kickoff", actor="test", now=STARTED)

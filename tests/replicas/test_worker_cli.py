@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from notifications.sink import free_port
+from notifications.mail.sink import free_port
 
 
 @pytest.mark.parametrize(("settings", "message"), [

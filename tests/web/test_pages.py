@@ -63,7 +63,7 @@ def test_reminders_of_an_earlier_deadline_say_which(client: Any) -> None:
     from models.db import session_scope
     from models.enums import ReminderStatus
     from models.reminder import Reminder
-    from notifications.planner import replan_key
+    from notifications.reminders.planner import replan_key
 
     with session_scope() as s:
         replan_key(s, PROCESS, clock.now())
@@ -90,7 +90,7 @@ def test_the_timeline_says_when_reminders_failed_or_wait(client: Any) -> None:
     from models.db import session_scope
     from models.enums import ReminderStatus
     from models.reminder import Reminder
-    from notifications.planner import replan_key
+    from notifications.reminders.planner import replan_key
 
     sign_in(client, ADMIN, ADMIN_PASSWORD)
     assert "mail-alerts" not in client.get(f"/p/{PROCESS}").text  # nothing to say: nothing said

@@ -16,7 +16,7 @@ from models.enums import ReminderStatus
 from models.process import Stage
 from models.reminder import Reminder
 from models.schedule import apply_reschedule
-from notifications.planner import replan_key
+from notifications.reminders.planner import replan_key
 from tests.core.helpers import fingerprint
 from tests.web.conftest import ADMIN, PROCESS
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 from sqlmodel import select
 
 from config import clock
-from notifications.sink import free_port as free_loopback_port
+from notifications.mail.sink import free_port as free_loopback_port
 from tests.web.conftest import ADMIN, PROCESS
 
 pytestmark = pytest.mark.slow
@@ -190,14 +190,26 @@ def test_prefect_scheduler_leaves_the_sweep_to_the_worker(data_dir: Path, prefec
 
 def new_run(api: str, *, pid: int, state: str = "RUNNING") -> str:
     """A flow run under way in the service's own Prefect database, marked as the process `pid` marks its runs."""
-    flow_id = httpx.post(f"{api}/flows/", json={"name": "advance-stage"}, timeout=30).json()["id"]
-    created = httpx.post(f"{api}/flow_runs/", timeout=30, json={
-        "flow_id": flow_id, "name": f"advance under way in {pid}", "state": {"type": state}})
+    flow_id = patient(lambda: httpx.post(f"{api}/flows/", json={"name": "advance-stage"}, timeout=30)).json()["id"]
+    created = patient(lambda: httpx.post(f"{api}/flow_runs/", timeout=30, json={
+        "flow_id": flow_id, "name": f"advance under way in {pid}", "state": {"type": state}}))
     assert created.status_code in (200, 201), created.text
     run_id = str(created.json()["id"])
-    marked = httpx.patch(f"{api}/flow_runs/{run_id}", json={"infrastructure_pid": f"{socket.gethostname()}:{pid}"})
+    marked = patient(lambda: httpx.patch(f"{api}/flow_runs/{run_id}",
+                                         json={"infrastructure_pid": f"{socket.gethostname()}:{pid}"}))
     assert marked.status_code == 204, marked.text
     return run_id
+
+
+def patient(call: Callable[[], httpx.Response]) -> httpx.Response:
+    """Prefect answers 503 while its SQLite database is busy with the service's own runs: ask again, as a client
+    of a busy server would."""
+    for _ in range(30):
+        answer = call()
+        if answer.status_code != 503:
+            return answer
+        time.sleep(0.5)
+    return answer
 
 
 def run_state(api: str, run_id: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-from notifications.render import Rendered, one_line
+from notifications.mail.render import Rendered, one_line
 
 UTF8_QP = Charset("utf-8")
 UTF8_QP.body_encoding = QP

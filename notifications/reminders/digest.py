@@ -20,10 +20,10 @@ from models.enums import ReminderStatus, Role, StageState
 from models.process import Process, Stage
 from models.queries import stages_of
 from models.reminder import Reminder
-from notifications.context import World
-from notifications.planner import DIGEST
-from notifications.recipients import owing
-from notifications.render import days_text
+from notifications.mail.render import days_text
+from notifications.reminders.context import World
+from notifications.reminders.planner import DIGEST
+from notifications.reminders.recipients import owing
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _KEY = ["stage_id", "person_id", "rule", "occurrence", "due_date_seen"]  # uq_reminder_key

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from models.enums import ReminderStatus
 from models.reminder import Reminder
-from notifications.message import new_message_id
-from notifications.planner import DIGEST
+from notifications.mail.message import new_message_id
+from notifications.reminders.planner import DIGEST
 
 PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT
 

@@ -18,9 +18,9 @@ from models.process import Process, Stage
 from models.queries import deadline_at
 from models.reminder import Reminder
 from models.response import Response
-from notifications.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
-from notifications.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate, why_not_owed
-from notifications.render import RenderError, clock_text, days_text
+from notifications.mail.render import RenderError, clock_text, days_text
+from notifications.reminders.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
+from notifications.reminders.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate, why_not_owed
 
 MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
                    DIGEST: "digest"}

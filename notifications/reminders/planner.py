@@ -24,7 +24,7 @@ from models.process import Process, Stage
 from models.queries import deadline_at, stages_of
 from models.reminder import Reminder
 from models.template import ReminderPolicy
-from notifications.recipients import (
+from notifications.reminders.recipients import (
     GateAt,
     Recipient,
     escalation_contacts,
@@ -35,12 +35,12 @@ from notifications.recipients import (
     secretariat_addresses,
     why_not_owed,
 )
-from notifications.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
+from notifications.reminders.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
 
 START, BEFORE, OVERDUE, ESCALATION, DIGEST = "stage_started", "before", "overdue", "escalation", "digest"
 Key = tuple[int, int, str, int]
 RETRY_DETAILS = ("delivered_to", "refused")
-"""What a row's tries record in its details (notifications/claims.py), kept when a change re-plans it."""
+"""What a row's tries record in its details (notifications/reminders/claims.py), kept when a change re-plans it."""
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from config import clock
 from config.settings import Settings, get_settings
 from models.db import get_engine, read_session, session_scope
 from models.reminder import Reminder
-from notifications import claims
-from notifications.context import load_world, reminder_context, still_wanted
-from notifications.digest import digest_context
-from notifications.ics import deadline_ics
-from notifications.message import Envelope, InvalidAddress, build_message, checked_address
-from notifications.planner import DIGEST
-from notifications.render import RenderError, render
-from notifications.sink import running_sink
-from notifications.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+from notifications.mail.ics import deadline_ics
+from notifications.mail.message import Envelope, InvalidAddress, build_message, checked_address
+from notifications.mail.render import RenderError, render
+from notifications.mail.sink import running_sink
+from notifications.mail.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+from notifications.reminders import claims
+from notifications.reminders.context import load_world, reminder_context, still_wanted
+from notifications.reminders.digest import digest_context
+from notifications.reminders.planner import DIGEST
 
 MAX_RECONNECTS = 2
 _stop_after_batch = threading.Event()

@@ -32,10 +32,10 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
         return []
     # Imported here: `consultrack status` asks for the failed rows on every run, and with none it must not pay
     # for the zone, holiday and template machinery (a third of its start-up; bench/status_startup.py).
-    from notifications.context import load_world, reminder_context
-    from notifications.planner import DIGEST
-    from notifications.recipients import locate
-    from notifications.render import subject_for
+    from notifications.mail.render import subject_for
+    from notifications.reminders.context import load_world, reminder_context
+    from notifications.reminders.planner import DIGEST
+    from notifications.reminders.recipients import locate
 
     world = load_world(session, rows)
     lines = []
@@ -60,7 +60,7 @@ def upcoming(session: Session, now: datetime, days: int) -> list[Line]:
 
 
 def stage_history(session: Session, stage: Stage) -> list[Line]:
-    from notifications.planner import DIGEST
+    from notifications.reminders.planner import DIGEST
 
     rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != DIGEST)
                         .order_by(Reminder.send_at, Reminder.id)).all()

@@ -8,7 +8,7 @@ from types import TracebackType
 import aiosmtplib
 
 from config.settings import Settings
-from notifications.message import Envelope
+from notifications.mail.message import Envelope
 
 
 class _Refusal(Exception):

@@ -22,7 +22,7 @@ from models.enums import Owner, Role, StageState
 from models.gates import GateStatus, evaluate_gate
 from models.process import Process, Stage
 from models.response import Response
-from notifications.workdays import country_of_zone
+from notifications.reminders.workdays import country_of_zone
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def running_sink(mailbox: Path) -> Iterator[tuple[str, int]]:
 
 
 def main() -> None:
-    """`python -m notifications.sink --mailbox DIR --port N`: run a sink in the foreground until killed."""
+    """`python -m notifications.mail.sink --mailbox DIR --port N`: run a sink in the foreground until killed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mailbox", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
