@@ -123,7 +123,10 @@ def get_person(session: Session, email: str) -> Person:
 
 
 def deadline_at(stage: Stage, process: Process) -> datetime:
-    """A deadline ends with its day in the process's time zone: the first instant after it, in UTC."""
+    """A deadline ends with its day in the process's time zone: the first instant after it, in UTC (for a day
+    stored before dates were bounded, at the end of the calendar: never)."""
+    if stage.due_date == date.max:
+        return datetime.max.replace(tzinfo=UTC)
     zone = ZoneInfo(process.timezone)
     return datetime.combine(stage.due_date + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 

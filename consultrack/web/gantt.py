@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from models.limits import EARLIEST, LATEST
 from models.process import Meeting
 from models.status import ProcessStatus, StageRow
 
@@ -55,13 +56,15 @@ def _next_month(day: date) -> date:
 
 def build_gantt(status: ProcessStatus, meetings: list[Meeting]) -> Gantt:
     stages = [r.stage for r in status.rows]
-    first = min([s.start_date for s in stages] + [status.today])
-    last = max([s.end_date for s in stages] + [status.today])
+    # The axis never reaches beyond the dates a process may hold: a row stored before dates were bounded (year 1,
+    # 9999) is drawn at the edge instead of stretching the chart over millennia or past the calendar's end.
+    first = max(EARLIEST, min([s.start_date for s in stages] + [status.today]))
+    last = min(LATEST, max([s.end_date for s in stages] + [status.today]))
     start, end = _first_of_month(first), _next_month(last)
     span = (end - start).days
 
     def pos(day: date) -> float:
-        return round(100 * (day - start).days / span, 3)
+        return round(100 * (min(max(day, start), end) - start).days / span, 3)
 
     months = []
     cursor = start
@@ -77,8 +80,9 @@ def build_gantt(status: ProcessStatus, meetings: list[Meeting]) -> Gantt:
     for row in status.rows:
         s = row.stage
         left = pos(s.start_date)
-        width = max(round(100 * ((s.end_date - s.start_date).days + 1) / span, 3), 0.6)
-        bars.append(Bar(row, left, width, pos(s.due_date + timedelta(days=1)),
+        shown = (min(s.end_date, end) - max(s.start_date, start)).days + 1
+        width = max(round(100 * shown / span, 3), 0.6)
+        bars.append(Bar(row, left, width, pos(s.due_date + timedelta(days=1)) if s.due_date < LATEST else 100.0,
                         [(m, pos(m.day)) for m in by_stage.get(s.id or 0, [])]))
     today = pos(status.today) + 0.5 * 100 / span if start <= status.today < end else None
     return Gantt(start, end, months, bars, today)

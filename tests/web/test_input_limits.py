@@ -78,3 +78,25 @@ def test_control_characters_in_the_dashboards_lookups_and_filters(client: Any) -
     page = client.get("/audit", params={"actor": "x\x00"})
     assert page.status_code == 422 and "the actor filter contains a NUL character" in page.text
     assert client.get(f"/p/{PROCESS}/stages/a%00b").status_code == 404
+
+
+def test_pages_still_show_dates_stored_before_they_were_bounded(client: Any) -> None:
+    """Rows written before dates were bounded (here with SQL, as old data would be) still show on the timeline, its
+    Gantt and the stage pages, so that the secretariat can see them and move them back."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from models.db import session_scope
+
+    with session_scope() as session:
+        session.execute(text("UPDATE stage SET start_date = :day, version = version + 1 WHERE key = 'consultations'"),
+                        {"day": date(1, 1, 1)})
+        session.execute(text("UPDATE stage SET end_date = :day, due_date = :day, version = version + 1 "
+                             "WHERE key = 'draft-review'"), {"day": date(9999, 12, 31)})
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    timeline = client.get(f"/p/{PROCESS}")
+    assert timeline.status_code == 200 and "9999" in timeline.text
+    for key, shown in (("consultations", "0001"), ("draft-review", "9999")):
+        page = client.get(f"/p/{PROCESS}/stages/{key}")
+        assert page.status_code == 200 and shown in page.text, key
