@@ -10,7 +10,7 @@ cadence, from here, so the two schedulers never disagree."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType
@@ -46,15 +46,16 @@ def deployments() -> list[RunnerDeployment]:
     """What the worker serves. The entrypoints are module paths, so a run starts wherever the package is installed."""
     zone = get_settings().secretariat_timezone
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+    # `to_deployment` is Prefect's sync-or-async dual: called outside an event loop it returns the deployment itself.
     return [
-        reminders.sweep_reminders.to_deployment(
+        cast("RunnerDeployment", reminders.sweep_reminders.to_deployment(
             name=SWEEP_DEPLOYMENT, schedule=Interval(SWEEP_EVERY, timezone=zone), concurrency_limit=one_at_a_time,
             tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
             description="Send the reminders due now (safe late, twice, or from several workers: rows are claimed).",
-        ),
-        reminders.send_digest.to_deployment(
+        )),
+        cast("RunnerDeployment", reminders.send_digest.to_deployment(
             name=DIGEST_DEPLOYMENT, schedule=Cron(f"0 {DIGEST_HOUR} * * *", timezone=zone),
             concurrency_limit=one_at_a_time, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
             description="The secretariat's daily digest (once a day, however often it fires).",
-        ),
+        )),
     ]

@@ -119,7 +119,7 @@ def _worth_retrying(exc: httpx.HTTPError) -> bool:
 
 
 _BEGAN: ContextVar[list[bool] | None] = ContextVar("consultrack_flow_body_began", default=None)
-_noting: dict[Flow[..., Any], Flow[..., Any]] = {}
+_noting: dict[Flow[..., Coroutine[Any, Any, Any]], Flow[..., Coroutine[Any, Any, Any]]] = {}
 
 
 async def _body_begins(flow: Any, flow_run: Any, state: Any) -> None:
@@ -131,7 +131,7 @@ async def _body_begins(flow: Any, flow_run: Any, state: Any) -> None:
     await note_process(flow_run.id)
 
 
-def _noting_its_start(flow_fn: Flow[..., Any]) -> Flow[..., Any]:
+def _noting_its_start(flow_fn: Flow[..., Coroutine[Any, Any, Any]]) -> Flow[..., Coroutine[Any, Any, Any]]:
     """The flow with `_body_begins` as a hook; one copy per flow, made once (`with_options` costs ~20 ms)."""
     if flow_fn not in _noting:
         _noting[flow_fn] = flow_fn.with_options(on_running=[*flow_fn.on_running_hooks, _body_begins])

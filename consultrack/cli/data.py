@@ -102,13 +102,13 @@ def process_create(template: Path, actor: ActorOpt = None) -> None:
 def process_list() -> None:
     """The processes in the database."""
     require_database()
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from models.db import read_session
     from models.process import Process
 
     with read_session() as session:
-        for process in session.exec(select(Process).order_by(Process.id)).all():
+        for process in session.exec(select(Process).order_by(col(Process.id))).all():
             console.print(f"{process.key}  {process.title}  ({process.timezone})")
 
 
