@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from config import clock
-from consultrack.web.operations import clean_text, perform
+from consultrack.web.inputs import clean_text
+from consultrack.web.operations import perform
 from consultrack.web.preview import reschedule_preview as dry_run
 from consultrack.web.security import Forbidden, Unauthorized
 from models.account import Account

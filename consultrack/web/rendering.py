@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 from config.settings import get_settings
 from consultrack.web.security import CSRF_FIELD, csrf_token, current_account, pop_flashes
@@ -40,3 +40,8 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     base = {"account": account, "csrf": csrf_token(request), "flashes": pop_flashes(request),
             "is_admin": account is not None and account.role.value == "admin"}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form: the browser fetches `url` with GET (303), so reloading it does not post the form again."""
+    return RedirectResponse(url, status_code=303)

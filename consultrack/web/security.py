@@ -14,8 +14,9 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -119,6 +120,24 @@ def require_admin(request: Request) -> Account:
         raise Forbidden(f"your account ({account.username}) is a viewer: it may look but not change anything. "
                         "Ask an administrator of the secretariat.")
     return account
+
+
+SignedIn = Annotated[Account, Depends(require_account)]
+"""A page for any signed-in account; without one, the browser goes to the login page."""
+AdminOnly = Annotated[Account, Depends(require_admin)]
+"""A page for administrators only (a viewer is refused with 403)."""
+
+
+async def _posting_admin(request: Request, _: SignedIn) -> Account:
+    """Signed in first (else the login page), then the form's CSRF token, then the role: a forged form is refused
+    as forged, whoever sends it."""
+    form = await request.form()  # Starlette keeps the parsed form: the handler reads it again for free
+    check_csrf(request, form.get(CSRF_FIELD))
+    return require_admin(request)
+
+
+AdminPost = Annotated[Account, Depends(_posting_admin)]
+"""A form posted by an administrator, with its CSRF token checked."""
 
 
 def sign_in(request: Request, account: Account) -> None:
