@@ -123,7 +123,7 @@ def deadline(process: Process, stage: Stage, *, reader_zone: str | None = None, 
     event.add("description", shown_text("\n".join(lines)))
     event.add("transp", "TRANSPARENT")
     event.add("categories", ["Deadline"])
-    if alarm and stage.state in (StageState.PLANNED, StageState.ACTIVE):
+    if alarm and stage.is_open:
         reminder = Alarm()
         reminder.add("action", "DISPLAY")
         reminder.add("description", shown_text(f"In three days: {stage.name} ({process.short_name})"))

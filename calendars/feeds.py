@@ -35,6 +35,7 @@ from calendars import audience, events
 from calendars.timezone import vtimezone
 from config import clock
 from models import feed_tokens, limits
+from models.audience import zone_of
 from models.audit import AuditEntry
 from models.directory import MemberState, Person
 from models.enums import Role
@@ -346,7 +347,7 @@ def personal_feed_for_token(session: Session, token: str) -> Feed | None:
 
 def _render_personal(session: Session, person: Person, state: MemberState | None) -> Feed:
     groups = _load(session, None)
-    zone = audience.zone_of(person, state, groups[0].process.timezone if groups else "UTC")
+    zone = zone_of(person, state, groups[0].process.timezone if groups else "UTC")
 
     def mine(owners: list[str]) -> bool:
         return audience.concerns(owners, person.role)

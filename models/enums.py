@@ -56,10 +56,23 @@ class AccountRole(StrEnum):
     VIEWER = "viewer"
 
 
-ROLE_OWNERS: dict[Owner, tuple[Role, ...]] = {
-    Owner.SECRETARIAT: (Role.SECRETARIAT,),
-    Owner.MEMBER_STATES: (Role.FOCAL_POINT,),
-    Owner.STAKEHOLDERS: (Role.STAKEHOLDER,),
-    Owner.SOM: (Role.SOM_DELEGATE,),
+class ReminderRule(StrEnum):
+    """Why a reminder row exists; the value is what `Reminder.rule` stores."""
+
+    START = "stage_started"
+    BEFORE = "before"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+
+
+OWNER_OF_ROLE: dict[Role, Owner] = {
+    Role.SECRETARIAT: Owner.SECRETARIAT,
+    Role.FOCAL_POINT: Owner.MEMBER_STATES,
+    Role.ALTERNATE_FOCAL_POINT: Owner.MEMBER_STATES,
+    Role.STAKEHOLDER: Owner.STAKEHOLDERS,
+    Role.SOM_DELEGATE: Owner.SOM,
 }
-"""The people who act for an owner (the first line of contact; alternates are for escalation)."""
+"""The owner a person of each role acts for. An alternate focal point acts for their member State too: the
+escalation contact of reminders, and a reader of its deadlines in the calendars (they stand in for the focal
+point who is away); the first-line contacts of each owner are chosen in notifications/reminders/recipients.py."""

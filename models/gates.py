@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from models.enums import GateKind, MeetingStatus
 from models.process import Process, Stage
-from models.queries import deadline_at, get_meeting, meeting_bounds, member_states
-from models.response import Response
+from models.queries import deadline_at, get_meeting, meeting_bounds, member_states, responded_codes
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,11 @@ def describe_gate(stage: Stage) -> str:
     if stage.gate_kind is GateKind.MANUAL:
         return "approval by the secretariat"
     if stage.gate_kind is GateKind.RESPONSES:
-        quorum = stage.gate.get("quorum")
+        quorum = stage.gate_rule.quorum
         return f"responses from {quorum} member States" if quorum else "responses from all member States"
     if stage.gate_kind is GateKind.MEETING_HELD:
-        return f"meeting held ({stage.gate['meeting']})"
-    return f"decision: {stage.gate.get('label') or 'recorded'}"
+        return f"meeting held ({stage.gate_rule.meeting})"
+    return f"decision: {stage.gate_rule.label or 'recorded'}"
 
 
 def evaluate_gate(
@@ -83,8 +82,8 @@ def _manual(stage: Stage, inputs: GateInputs) -> GateStatus:
 
 def _responses(session: Session, process: Process, stage: Stage, now: datetime, inputs: GateInputs) -> GateStatus:
     states = member_states(session)
-    responded = set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
-    needed = stage.gate.get("quorum") or len(states)
+    responded = responded_codes(session, stage)
+    needed = stage.gate_rule.quorum or len(states)
     checks = [Check(f"response from {s.in_text}", s.code in responded) for s in states]
     waiting = [s.in_text for s in states if s.code not in responded]
     count = sum(1 for s in states if s.code in responded)
@@ -109,7 +108,9 @@ def _responses(session: Session, process: Process, stage: Stage, now: datetime, 
 
 
 def _meeting(session: Session, process: Process, stage: Stage, now: datetime) -> GateStatus:
-    meeting = get_meeting(session, process, stage.gate["meeting"])
+    meeting_key = stage.gate_rule.meeting
+    assert meeting_key is not None  # a meeting_held gate names its meeting (models.template.Gate)
+    meeting = get_meeting(session, process, meeting_key)
     _, end = meeting_bounds(meeting)
     if meeting.status is MeetingStatus.CANCELLED:
         held, detail = False, "the meeting was cancelled"
@@ -126,7 +127,7 @@ def _meeting(session: Session, process: Process, stage: Stage, now: datetime) ->
 
 
 def _decision(stage: Stage, inputs: GateInputs) -> GateStatus:
-    label = stage.gate.get("label") or "decision recorded"
+    label = stage.gate_rule.label or "decision recorded"
     recorded = bool(stage.decision_text or (inputs.decision_text and inputs.decision_date))
     checks = [Check(label, recorded, stage.decision_text or inputs.decision_text or "")]
     missing = [] if recorded else [f"needs the decision recorded ({label}): its text and date"]

@@ -16,8 +16,7 @@ from sqlmodel import Session, select
 
 from models import limits
 from models.audit import record
-from models.directory import Person
-from models.enums import MeetingStatus, Owner, Role, StageState
+from models.enums import MeetingStatus, Role, StageState
 from models.errors import Conflict, InvalidInput, TransitionRefused
 from models.gates import GateInputs, GateStatus, evaluate_gate
 from models.process import Meeting, Process, Stage
@@ -62,8 +61,7 @@ class AdvanceResult:
 
 def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> list[Stage]:
     by_key = {s.key: s for s in stages_of(session, process)}
-    return [by_key[k] for k in stage.depends_on
-            if by_key[k].state not in (StageState.COMPLETED, StageState.SKIPPED)]
+    return [by_key[k] for k in stage.depends_on if by_key[k].is_open]
 
 
 def start_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
@@ -151,7 +149,7 @@ def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str
     reason = _not_blank(reason, "a reason to skip a stage")
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
-    if stage.state not in (StageState.PLANNED, StageState.ACTIVE):
+    if not stage.is_open:
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}; only a planned or active stage is skipped")
     before = snapshot(stage)
     stage.state = StageState.SKIPPED
@@ -170,7 +168,7 @@ def record_response(session: Session, process_key: str, stage_key: str, member_s
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
     state = get_member_state(session, member_state)
-    if Owner.MEMBER_STATES.value not in stage.owners:
+    if not stage.owes_responses:
         raise InvalidInput(f"stage {stage.key} asks nothing of member States")
     if stage.state in (StageState.PLANNED, StageState.SKIPPED):
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}: it takes no responses")
@@ -211,6 +209,3 @@ def set_meeting_status(session: Session, process_key: str, meeting_key: str, sta
            stage_key=meeting.key, before=before, after={"status": status.value}, reason=reason)
     return meeting
 
-
-def secretariat_people(session: Session) -> list[Person]:
-    return list(session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)).all())

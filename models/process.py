@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.enums import GateKind, MeetingStatus, StageState
+from models.enums import GateKind, MeetingStatus, Owner, StageState
+from models.template import Gate
 from models.types import UTCDateTime, enum_column
 
 
@@ -58,6 +59,30 @@ class Stage(SQLModel, table=True):
     # Bumped on every change: optimistic locking, and the iCalendar SEQUENCE of the stage's events.
     version: int = 1
     modified_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def who_acts(self) -> list[Owner]:
+        """The owners, typed (the column keeps their values)."""
+        return [Owner(o) for o in self.owners]
+
+    @property
+    def gate_rule(self) -> Gate:
+        """The gate, typed: the column keeps its fields without the kind, which `gate_kind` holds."""
+        return Gate.model_validate({**self.gate, "kind": self.gate_kind})
+
+    @property
+    def is_open(self) -> bool:
+        """Planned or active: not yet completed or skipped."""
+        return self.state in (StageState.PLANNED, StageState.ACTIVE)
+
+    @property
+    def owes_responses(self) -> bool:
+        """The stage asks member States for a response (their focal points are reminded, responses recorded)."""
+        return Owner.MEMBER_STATES.value in self.owners
+
+    def days_left(self, today: date) -> int:
+        """Days until the deadline (0 on its day), negative once overdue."""
+        return (self.due_date - today).days
 
 
 class Meeting(SQLModel, table=True):

@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from models.db import DRY_RUN
 from models.directory import MemberState, Person
-from models.enums import Owner, StageState
 from models.errors import NotFound
 from models.process import Meeting, Process, Stage
+from models.response import Response
 from models.text import control_problem
 
 
@@ -143,14 +143,6 @@ def meeting_bounds(meeting: Meeting) -> tuple[datetime, datetime]:
     return start, end
 
 
-def days_left(stage: Stage, process: Process, today: date) -> int:
-    """Days until the deadline (0 on its day), negative once overdue."""
-    return (stage.due_date - today).days
-
-
-def owes_responses(stage: Stage) -> bool:
-    return Owner.MEMBER_STATES.value in stage.owners
-
-
-def is_open(stage: Stage) -> bool:
-    return stage.state in (StageState.PLANNED, StageState.ACTIVE)
+def responded_codes(session: Session, stage: Stage) -> set[str]:
+    """The codes of the member States that responded to `stage`."""
+    return set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())

@@ -11,7 +11,7 @@ from models.directory import MemberState
 from models.enums import GateKind, StageState
 from models.gates import GateStatus, describe_gate, evaluate_gate
 from models.process import Process, Stage
-from models.queries import days_left, member_states, stages_of
+from models.queries import member_states, stages_of
 from models.response import Response
 
 
@@ -66,8 +66,7 @@ def process_status(session: Session, process: Process, now: datetime, today: dat
     stages = stages_of(session, process)
     rows = []
     for stage in stages:
-        open_ = stage.state in (StageState.PLANNED, StageState.ACTIVE)
-        left = days_left(stage, process, today) if open_ else None
+        left = stage.days_left(today) if stage.is_open else None
         rows.append(StageRow(stage, evaluate_gate(session, process, stage, now), left, today))
     responses: dict[str, dict[str, Response]] = {s.key: {} for s in stages if s.gate_kind is GateKind.RESPONSES}
     ids = {s.id: s.key for s in stages}

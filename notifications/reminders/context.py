@@ -12,15 +12,16 @@ from sqlmodel import Session, col, func, select
 
 from config.settings import get_settings
 from models import limits
+from models.audience import active_secretariat
 from models.directory import MemberState, Person
-from models.enums import Owner, ReminderStatus, Role, StageState
+from models.enums import OWNER_OF_ROLE, Owner, ReminderStatus, Role, StageState
 from models.process import Process, Stage
 from models.queries import deadline_at
 from models.reminder import Reminder
 from models.response import Response
 from notifications.mail.render import RenderError, clock_text, days_text
 from notifications.reminders.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
-from notifications.reminders.recipients import OWNER_OF_ROLE, GateAt, gate_met_reason, gated, locate, why_not_owed
+from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
 
 MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
                    DIGEST: "digest"}
@@ -65,8 +66,7 @@ def load_world(session: Session, rows: list[Reminder], now: datetime | None = No
     for stage_id, code in session.exec(select(Response.stage_id, Response.member_state_code)
                                        .where(col(Response.stage_id).in_(stage_ids))).all():
         responded[stage_id].add(code)
-    secretariat = session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)
-                               .order_by(Person.id)).all()
+    secretariat = active_secretariat(session)
     gate_met: dict[int, str] = {}
     if now is not None:
         for stage_id in sorted({r.stage_id for r in rows if _reminds_gated_owner(r, people)}):  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
     zone, known, _country = locate(person, state, process.timezone)
     deadline = deadline_at(stage, process)
     today = now.astimezone(ZoneInfo(process.timezone)).date()
-    days_left = (stage.due_date - today).days
+    days_left = stage.days_left(today)
     owner = OWNER_OF_ROLE[person.role]
     ctx: dict[str, Any] = {
         "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},

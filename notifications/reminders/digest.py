@@ -15,8 +15,9 @@ from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from models import limits
+from models.audience import active_secretariat
 from models.directory import Person
-from models.enums import ReminderStatus, Role, StageState
+from models.enums import ReminderStatus, StageState
 from models.process import Process, Stage
 from models.queries import stages_of
 from models.reminder import Reminder
@@ -38,7 +39,7 @@ def schedule_digests(session: Session, now: datetime) -> int:
         raise NotImplementedError(f"digests need INSERT ... ON CONFLICT, not written for {dialect}")
     insert, table = _INSERTS[dialect], Reminder.__table__  # type: ignore[attr-defined]
     added = 0
-    secretariat = session.exec(select(Person).where(Person.role == Role.SECRETARIAT, Person.active)).all()
+    secretariat = active_secretariat(session)
     for process in session.exec(select(Process).order_by(Process.id)).all():
         stages = stages_of(session, process)
         if not stages:
@@ -69,7 +70,7 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
     for s in stages_of(session, process):
         if s.state is not StageState.ACTIVE:
             continue
-        left = (s.due_date - today).days
+        left = s.days_left(today)
         days = days_text(left) if limits.plausible(s.due_date) else "a date beyond reason: reschedule it"
         item = {"stage": s.name, "due": s.due_date, "days": days,
                 "owing": _owing_text(session, process, s, now)}

@@ -21,7 +21,7 @@ from models import limits
 from models.directory import Person
 from models.enums import ReminderStatus, StageState
 from models.process import Process, Stage
-from models.queries import deadline_at, stages_of
+from models.queries import deadline_at, get_process, lock_process, responded_codes, stages_of
 from models.reminder import Reminder
 from models.template import ReminderPolicy
 from notifications.reminders.recipients import (
@@ -31,7 +31,6 @@ from notifications.reminders.recipients import (
     gate_met_reason,
     gated,
     owners_of,
-    responded_codes,
     secretariat_addresses,
     why_not_owed,
 )
@@ -269,8 +268,6 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
 def replan_all(session: Session, now: datetime) -> ReplanResult:
     """Every process, each under its lock (queries.lock_process) as a transition would take it, so a directory
     import re-plans after, not alongside, a transition of another replica."""
-    from models.queries import lock_process
-
     total = ReplanResult()
     for key in session.exec(select(Process.key).order_by(Process.id)).all():
         part = replan(session, lock_process(session, key), now)
@@ -280,6 +277,4 @@ def replan_all(session: Session, now: datetime) -> ReplanResult:
 
 
 def replan_key(session: Session, process_key: str, now: datetime) -> ReplanResult:
-    from models.queries import get_process
-
     return replan(session, get_process(session, process_key), now)

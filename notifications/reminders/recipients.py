@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
+from models.audience import active_people, active_secretariat, own_zone
 from models.directory import MemberState, Person
-from models.enums import Owner, Role, StageState
+from models.enums import OWNER_OF_ROLE, Owner, Role, StageState
 from models.gates import GateStatus, evaluate_gate
 from models.process import Process, Stage
-from models.response import Response
+from models.queries import responded_codes
 from notifications.reminders.workdays import country_of_zone
 
 
@@ -36,38 +36,17 @@ class Recipient:
     country: str | None
 
 
-def _valid_zone(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
 def locate(person: Person, state: MemberState | None, fallback_zone: str) -> tuple[str, bool, str | None]:
-    """The recipient's zone (their own, else their member State's, else `fallback_zone`) and country."""
-    zone = _valid_zone(person.timezone) or _valid_zone(state.timezone if state else None)
-    known = zone is not None
-    zone = zone or fallback_zone
+    """The recipient's zone (models.audience.zone_of), whether it is their own or their member State's rather
+    than `fallback_zone`, and their country."""
+    own = own_zone(person, state)
+    zone = own or fallback_zone
     country = person.member_state_code or country_of_zone(zone)
-    return zone, known, country
-
-
-def responded_codes(session: Session, stage: Stage) -> set[str]:
-    return set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
-
-
-def _people(session: Session, role: Role, state: str | None = None) -> list[Person]:
-    query = select(Person).where(Person.role == role, Person.active)
-    if state is not None:
-        query = query.where(Person.member_state_code == state)
-    return list(session.exec(query.order_by(Person.id)).all())
+    return zone, own is not None, country
 
 
 def secretariat_addresses(session: Session) -> list[str]:
-    return [p.email for p in _people(session, Role.SECRETARIAT)]
+    return [p.email for p in active_secretariat(session)]
 
 
 def owners_of(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
@@ -83,29 +62,24 @@ def owners_of(session: Session, stage: Stage, fallback_zone: str) -> list[Recipi
         zone, known, country = locate(person, state, fallback_zone)
         found[person.id] = Recipient(person, owner, state, zone, known, country)  # type: ignore[index]
 
-    owners = [Owner(o) for o in stage.owners]
-    done = responded_codes(session, stage) if Owner.MEMBER_STATES in owners else set()
+    owners = stage.who_acts
+    done = responded_codes(session, stage) if stage.owes_responses else set()
     for owner in owners:
         if owner is Owner.MEMBER_STATES:
             for code in sorted(set(states) - done):
-                for person in _people(session, Role.FOCAL_POINT, code):
+                for person in active_people(session, Role.FOCAL_POINT, code):
                     add(person, owner)
         elif owner is Owner.SECRETARIAT:
-            if Owner.MEMBER_STATES not in owners:
-                for person in _people(session, Role.SECRETARIAT):
+            if not stage.owes_responses:
+                for person in active_secretariat(session):
                     add(person, owner)
         elif owner is Owner.STAKEHOLDERS:
-            for person in _people(session, Role.STAKEHOLDER):
+            for person in active_people(session, Role.STAKEHOLDER):
                 add(person, owner)
         elif owner is Owner.SOM:
-            for person in _people(session, Role.SOM_DELEGATE):
+            for person in active_people(session, Role.SOM_DELEGATE):
                 add(person, owner)
     return list(found.values())
-
-
-OWNER_OF_ROLE = {Role.FOCAL_POINT: Owner.MEMBER_STATES, Role.ALTERNATE_FOCAL_POINT: Owner.MEMBER_STATES,
-                 Role.SECRETARIAT: Owner.SECRETARIAT, Role.STAKEHOLDER: Owner.STAKEHOLDERS,
-                 Role.SOM_DELEGATE: Owner.SOM}
 
 
 def gated(owner: Owner) -> bool:
@@ -167,13 +141,13 @@ def owing(session: Session, process: Process, stage: Stage, now: datetime) -> li
 
 def escalation_contacts(session: Session, stage: Stage, fallback_zone: str) -> list[Recipient]:
     """The alternate focal points of the member States that still owe a response."""
-    if Owner.MEMBER_STATES.value not in stage.owners:
+    if not stage.owes_responses:
         return []
     states = {m.code: m for m in session.exec(select(MemberState)).all()}
     done = responded_codes(session, stage)
     contacts = []
     for code in sorted(set(states) - done):
-        for person in _people(session, Role.ALTERNATE_FOCAL_POINT, code):
+        for person in active_people(session, Role.ALTERNATE_FOCAL_POINT, code):
             zone, known, country = locate(person, states[code], fallback_zone)
             contacts.append(Recipient(person, Owner.MEMBER_STATES, states[code], zone, known, country))
     return contacts

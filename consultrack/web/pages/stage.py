@@ -15,12 +15,12 @@ from consultrack.web.inputs import clean_text, parse_day
 from consultrack.web.operations import perform
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminOnly, AdminPost, SignedIn, flash
+from models.audience import active_secretariat
 from models.db import read_session
 from models.directory import Person
-from models.enums import GateKind, Owner, StageState
+from models.enums import GateKind, StageState
 from models.errors import ConsultrackError, NotFound
 from models.gates import evaluate_gate
-from models.lifecycle import secretariat_people
 from models.queries import deadline_at, get_process, get_stage, meetings_of, member_states, stages_of
 from models.reminder import Reminder
 from models.response import Response as StageResponse
@@ -42,15 +42,15 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
                                                                 Reminder.person_id == Person.id)
                                  .order_by(col(Reminder.send_at))).all()
         meetings = [m for m in meetings_of(session, process) if m.stage_id == stage.id]
-        approvers = secretariat_people(session)
+        approvers = active_secretariat(session)
         stages = {s.key: s for s in stages_of(session, process)}
     by_status: dict[str, list[tuple[Reminder, Person]]] = {}
     for reminder, person in reminders:
         by_status.setdefault(reminder.status.value, []).append((reminder, person))
     return {"process": process, "stage": stage, "gate": gate, "today": today, "states": states,
             "responses": responses, "reminders": by_status, "meetings": meetings, "approvers": approvers,
-            "deadline": deadline_at(stage, process), "days_left": (stage.due_date - today).days,
-            "asks_states": Owner.MEMBER_STATES.value in stage.owners, "GateKind": GateKind,
+            "deadline": deadline_at(stage, process), "days_left": stage.days_left(today),
+            "asks_states": stage.owes_responses, "GateKind": GateKind,
             "StageState": StageState, "predecessors": [stages[k] for k in stage.depends_on if k in stages],
             "values": {}, "failed": None}
 
