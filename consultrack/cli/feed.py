@@ -13,62 +13,45 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from consultrack.cli.common import ActorOpt, actor_name, console, require_database
+from consultrack.cli.common import ActorOpt, actor_name, console, fail, require_database
 
 feed_app = typer.Typer(no_args_is_help=True, help="Calendar feeds: personal tokens, static export.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal feed tokens: issue, list, revoke, rotate.")
 feed_app.add_typer(token_app, name="token")
 
 
-def _subscribe_url(secret: str) -> str:
-    from config.settings import get_settings
-
-    return f"{get_settings().base_url.rstrip('/')}/subscribe/{secret}"
-
-
 def _show_issued(email: str, secret: str, token_id: int | None) -> None:
-    from consultrack.web.feeds import subscribe_links
+    from calendars.subscribe import subscribe_links, subscribe_page_url
 
     links = subscribe_links(secret, email)
     console.print(f"feed token {token_id} issued for {email}. It is shown only now; keep it secret.")
     console.print(f"  feed:      {links['https']}")
     console.print(f"  webcal:    {links['webcal']}")
-    console.print(f"  subscribe: {_subscribe_url(secret)}")
+    console.print(f"  subscribe: {subscribe_page_url(secret)}")
 
 
 def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) -> None:
     """E-mail the person their subscribe page. The token is committed first: if sending fails, nothing is
     lost (the address printed above works), and nothing was sent with a token that does not exist."""
     import asyncio
-    from contextlib import ExitStack
 
     from calendars.feeds import personal_name
+    from calendars.subscribe import subscribe_links, subscribe_page_url
     from config import clock
     from config.settings import get_settings
-    from consultrack.cli.common import fail
-    from consultrack.web.feeds import subscribe_links
     from notifications.mail.message import InvalidAddress, build_message, new_message_id
     from notifications.mail.render import RenderError, render
-    from notifications.mail.sink import running_sink
-    from notifications.mail.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+    from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, send_now
 
     settings = get_settings()
     ctx = {"recipient": {"name": name}, "links": subscribe_links(secret, personal_name(name)),
-           "subscribe_url": _subscribe_url(secret)}
-
-    async def send(host: str, port: int) -> None:
-        async with Connection(settings, host, port) as smtp:
-            await smtp.send(envelope)  # one recipient: a refusal raises
-
+           "subscribe_url": subscribe_page_url(secret)}
     try:
         envelope = build_message(
             sender=settings.mail_from, to=(name, email), cc=[], reply_to=settings.mail_reply_to,
             rendered=render("feed_subscribe", ctx), message_id=new_message_id(settings.mail_from, "feed", token_id),
             date=clock.now(), ics=None)
-        with ExitStack() as stack:
-            host, port = (stack.enter_context(running_sink(settings.mailbox_dir)) if settings.mail_sink
-                          else (settings.smtp_host, settings.smtp_port))
-            asyncio.run(send(host, port))
+        asyncio.run(send_now(settings, envelope))  # one recipient: a refusal raises
     except (RenderError, InvalidAddress, LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
         fail(f"the e-mail to {email} was not sent ({exc}); feed token {token_id} is valid: "
              "give them the subscribe address above, or revoke it")

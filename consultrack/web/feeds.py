@@ -12,14 +12,13 @@ from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from calendars.feeds import Feed, member_state_feed, personal_feed_for_token, personal_name, process_feed
-from config.settings import get_settings
+from calendars.subscribe import subscribe_links
 from models.db import read_session
 from models.errors import NotFound
 from models.feed_tokens import person_for_token
@@ -132,24 +131,6 @@ async def calendar_miss(anything: str, request: Request) -> Response:
     """Any other path under /calendars/ (a traversal, a wrong suffix): the same plain 404 as an unknown token."""
     _bounded_query(request)
     raise _missing()
-
-
-def subscribe_links(token: str, calendar_name: str) -> dict[str, str]:
-    """The feed's https and webcal addresses, and the one-click subscribe links of the big calendar services.
-
-    Built from the configured base URL, never from the request's Host header (which the client controls)."""
-    base = urlsplit(get_settings().base_url.rstrip("/"))
-    path = f"{base.path}/calendars/{token}.ics"
-    https = urlunsplit((base.scheme, base.netloc, path, "", ""))
-    webcal = urlunsplit(("webcal", base.netloc, path, "", ""))
-    name = quote(calendar_name, safe="")
-    return {
-        "https": https,
-        "webcal": webcal,
-        "google": f"https://calendar.google.com/calendar/render?cid={quote(webcal, safe='')}",
-        "outlook_com": f"https://outlook.live.com/calendar/0/addfromweb?url={quote(https, safe='')}&name={name}",
-        "outlook_365": f"https://outlook.office.com/calendar/0/addfromweb?url={quote(https, safe='')}&name={name}",
-    }
 
 
 @router.get("/subscribe/{token}", response_class=HTMLResponse)

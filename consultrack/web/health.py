@@ -22,15 +22,16 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from calendars.feeds import feed_problems
-from config.private_files import private_dir
 from config.settings import get_settings
 from consultrack.client import database_identity
 from consultrack.web.api import bearer, token_account
 from consultrack.web.security import current_account
 from models.db import read_session
+from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, probe
 
 router = APIRouter(tags=["health"])
 MAIL_CHECK_TTL = 30.0
+MAIL_PROBE_TIMEOUT = 3.0
 _mail_cache: dict[str, Any] = {}
 
 
@@ -56,33 +57,22 @@ def _feeds() -> dict[str, Any]:
 
 
 async def _mail() -> dict[str, Any]:
-    """The sink writes files (a writable mailbox is all it needs); a real server must answer SMTP's greeting."""
+    """Mail goes out as a message would (notifications/mail/transport.py): the sink's mailbox takes a file; a
+    server answers, with TLS or STARTTLS, its certificate and the login as configured."""
     if _mail_cache and time.monotonic() - _mail_cache["at"] < MAIL_CHECK_TTL:
         return _mail_cache["result"]
     settings = get_settings()
+    transport = "local sink" if settings.mail_sink else f"smtp {settings.smtp_host}:{settings.smtp_port}"
     result: dict[str, Any]
-    if settings.mail_sink:
-        box = settings.mailbox_dir
-        try:
-            private_dir(box)
-            probe = box / ".healthz"
-            probe.write_text("ok")
-            probe.unlink()
-            result = {"ok": True, "transport": "local sink", "mailbox": str(box)}
-        except OSError as exc:
-            result = {"ok": False, "transport": "local sink", "error": exc.strerror or type(exc).__name__}
-    else:
-        import aiosmtplib
-
-        client = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=3,
-                                 use_tls=settings.smtp_tls, start_tls=False)
-        try:
-            await client.connect()
-            await client.quit()
-            result = {"ok": True, "transport": f"smtp {settings.smtp_host}:{settings.smtp_port}"}
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            result = {"ok": False, "transport": f"smtp {settings.smtp_host}:{settings.smtp_port}",
-                      "error": type(exc).__name__}
+    try:
+        await probe(settings, timeout=MAIL_PROBE_TIMEOUT)
+        result = {"ok": True, "transport": transport}
+        if settings.mail_sink:
+            result["mailbox"] = str(settings.mailbox_dir)
+    except OSError as exc:  # the sink's mailbox
+        result = {"ok": False, "transport": transport, "error": exc.strerror or type(exc).__name__}
+    except (LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
+        result = {"ok": False, "transport": transport, "error": type(exc.__cause__ or exc).__name__}
     _mail_cache.update(at=time.monotonic(), result=result)
     return result
 

@@ -1,6 +1,7 @@
-"""Rendering e-mails with Jinja2: a plain-text and an autoescaped HTML part for every message, and a subject
-that says what and when. StrictUndefined: a template that names an unknown variable fails to render, and a
-half-rendered mail is never sent."""
+"""Rendering e-mails with Jinja2: every message is three templates, its subject (`<name>.subject.txt`, made one
+line), a plain-text part (`<name>.txt`) and an autoescaped HTML part (`<name>.html`), so the wording lives in
+templates only and `CONSULTRACK_MAIL_TEMPLATES_DIR` can override all of it. StrictUndefined: a template that
+names an unknown variable fails to render, and a half-rendered mail is never sent."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def _environment(override: Path | None) -> Environment:
     )
     env.filters["day"] = long_date
     env.filters["times"] = times
+    env.filters["phrase"] = phrase
     return env
 
 
@@ -85,22 +87,13 @@ def phrase(stage_name: str) -> str:
 
 
 def subject_for(message: str, ctx: dict[str, Any]) -> str:
-    if message == "feed_subscribe":  # sent by `feed token new --send` (calendars): it names no process
-        return one_line(f"Subscribe to your consultation calendar ({ctx['recipient']['name']})")
-    short = ctx["process"]["short_name"]
-    if message == "digest":
-        return one_line(f"{short}: deadlines this week, overdue stages and failed reminders "
-                        f"({long_date(ctx['today'])})")
-    what, due = phrase(ctx["stage"]["name"]), long_date(ctx["due_date"])
-    if message == "stage_started":
-        text = f"{short}: {what} has begun, due {due}"
-    elif message == "escalation":
-        text = f"{short}: {what} from {ctx['member_state']} overdue since {due}"
-    elif ctx["days_left"] < 0:
-        text = f"{short}: {what} was due {due} ({days_text(ctx['days_left'])})"
-    else:
-        text = f"{short}: {what} due {due} ({days_text(ctx['days_left'])})"
-    return one_line(text)
+    """The subject, from `<message>.subject.txt` (so an override directory can reword it like the rest), made one
+    line; RenderError as `render`."""
+    try:
+        return one_line(_environment(get_settings().mail_templates_dir).get_template(f"{message}.subject.txt")
+                        .render(ctx))
+    except TemplateError as exc:
+        raise RenderError(f"template {message}: {type(exc).__name__}: {exc}") from exc
 
 
 def render(message: str, ctx: dict[str, Any]) -> Rendered:
@@ -109,7 +102,6 @@ def render(message: str, ctx: dict[str, Any]) -> Rendered:
     try:
         text = env.get_template(f"{message}.txt").render(ctx)
         html = env.get_template(f"{message}.html").render(ctx)
-        subject = subject_for(message, ctx)
-    except (TemplateError, KeyError) as exc:
+    except TemplateError as exc:
         raise RenderError(f"template {message}: {type(exc).__name__}: {exc}") from exc
-    return Rendered(subject, text, html)
+    return Rendered(subject_for(message, ctx), text, html)

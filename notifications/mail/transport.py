@@ -1,14 +1,24 @@
-"""SMTP through aiosmtplib, one connection for a batch. Failures are sorted by what the sweep should do:
-retry later (4xx, a dropped connection), give up on the message (5xx), or stop and keep everything (login)."""
+"""SMTP through aiosmtplib, one connection for a batch, and the one way out for every message: `route()` says
+where mail goes (the local sink, or the configured server with its TLS, STARTTLS, certificate and login
+settings) and `Route.connection()` opens the connection there. The sweep, `feed token new --send` (`send_now`)
+and /healthz (`probe`) all go through it, so a setting honoured by one is honoured by all.
+
+Failures are sorted by what the sweep should do: retry later (4xx, a dropped connection), give up on the message
+(5xx), or stop and keep everything (login)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
 
 import aiosmtplib
 
+from config.private_files import private_dir
 from config.settings import Settings
 from notifications.mail.message import Envelope
+from notifications.mail.sink import running_sink
 
 
 class _Refusal(Exception):
@@ -71,15 +81,10 @@ def _classify(exc: aiosmtplib.SMTPException, main: list[str] | None = None) -> E
 
 
 class Connection:
-    """`async with Connection(settings, host, port) as smtp: await smtp.send(message)`."""
+    """`async with route.connection() as smtp: await smtp.send(message)`."""
 
-    def __init__(self, settings: Settings, host: str, port: int) -> None:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        self._smtp = aiosmtplib.SMTP(
-            hostname=host, port=port, timeout=settings.smtp_timeout, use_tls=settings.smtp_tls,
-            start_tls=settings.smtp_starttls, validate_certs=settings.smtp_validate_certs,
-            username=settings.smtp_username or None, password=password,
-        )
+    def __init__(self, smtp: aiosmtplib.SMTP) -> None:
+        self._smtp = smtp
 
     async def __aenter__(self) -> Connection:
         await self.open()
@@ -131,3 +136,65 @@ class Connection:
         if failure is not None:
             raise failure
         return reply, {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where messages go while a `route()` block runs."""
+
+    settings: Settings
+    host: str
+    port: int
+    sink: bool
+    """The local sink: plain SMTP on loopback, no login (the server's TLS and login settings are not its own)."""
+
+    def connection(self, *, timeout: float | None = None) -> Connection:
+        """A connection (opened by `open()` or `async with`) honouring every transport setting."""
+        settings = self.settings
+        timeout = settings.smtp_timeout if timeout is None else timeout
+        if self.sink:
+            return Connection(aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=timeout, start_tls=False))
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return Connection(aiosmtplib.SMTP(
+            hostname=self.host, port=self.port, timeout=timeout, use_tls=settings.smtp_tls,
+            start_tls=settings.smtp_starttls, validate_certs=settings.smtp_validate_certs,
+            username=settings.smtp_username or None, password=password,
+        ))
+
+
+@contextmanager
+def route(settings: Settings) -> Iterator[Route]:
+    """The way out for as long as the block runs: the local sink (started here if it is not running) when
+    `mail_sink` is set, else the configured SMTP server."""
+    if settings.mail_sink:
+        with running_sink(settings.mailbox_dir) as (host, port):
+            yield Route(settings, host, port, sink=True)
+    else:
+        yield _server(settings)
+
+
+def _server(settings: Settings) -> Route:
+    return Route(settings, settings.smtp_host, settings.smtp_port, sink=False)
+
+
+async def send_now(settings: Settings, envelope: Envelope) -> tuple[str, dict[str, str]]:
+    """Send one message on its own connection; what `Connection.send` returns or raises (and LoginFailed or
+    ConnectionLost when the server cannot be reached)."""
+    with route(settings) as way:
+        async with way.connection() as smtp:
+            return await smtp.send(envelope)
+
+
+async def probe(settings: Settings, *, timeout: float) -> None:
+    """Show that mail can go out, without sending any. The sink needs only a mailbox it can
+    write (OSError otherwise); a server must take a connection as for a message: greeting, TLS or STARTTLS with
+    its certificate checked as configured, and login (LoginFailed, ConnectionLost, ... otherwise)."""
+    if settings.mail_sink:
+        box = settings.mailbox_dir
+        private_dir(box)
+        check = box / ".healthz"
+        check.write_text("ok")
+        check.unlink()
+        return
+    async with _server(settings).connection(timeout=timeout):
+        pass

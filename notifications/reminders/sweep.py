@@ -22,8 +22,7 @@ from models.reminder import Reminder
 from notifications.mail.ics import deadline_ics
 from notifications.mail.message import Envelope, InvalidAddress, build_message, checked_address
 from notifications.mail.render import RenderError, render
-from notifications.mail.sink import running_sink
-from notifications.mail.transport import Connection, ConnectionLost, LoginFailed, PermanentFailure, TransientFailure
+from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, Route, TransientFailure, route
 from notifications.reminders import claims
 from notifications.reminders.context import load_world, reminder_context, still_wanted
 from notifications.reminders.digest import digest_context
@@ -178,11 +177,10 @@ def _record_sent(item: Outgoing, refused: dict[str, str], batch: Batch, report: 
         report.late += item.late
 
 
-async def _deliver(batch: Batch, host: str, port: int, report: SweepReport) -> bool:
+async def _deliver(batch: Batch, way: Route, report: SweepReport) -> bool:
     """Send a batch over one connection, rendering the next message while the server answers the last.
     True when the server is unusable and the sweep should stop."""
-    settings = batch.settings
-    connection = Connection(settings, host, port)
+    connection = way.connection()
     try:
         await connection.open()
     except (LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
@@ -224,7 +222,7 @@ async def _deliver(batch: Batch, host: str, port: int, report: SweepReport) -> b
                     if reconnects > MAX_RECONNECTS:
                         raise ConnectionLost(f"gave up after {MAX_RECONNECTS} reconnections: {exc}") from exc
                     await connection.close()
-                    connection = Connection(settings, host, port)
+                    connection = way.connection()
                     await connection.open()
                 except (LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as again:
                     batch.unsent_error = str(again)
@@ -253,7 +251,7 @@ async def sweep(*, worker: str | None = None, max_batches: int | None = None) ->
     report = SweepReport()
     batches = 0
     with ExitStack() as stack:
-        endpoint: tuple[str, int] | None = None
+        way: Route | None = None
         while (max_batches is None or batches < max_batches) and not _stop_after_batch.is_set():
             now = clock.now()
             with session_scope() as session:
@@ -266,13 +264,12 @@ async def sweep(*, worker: str | None = None, max_batches: int | None = None) ->
             if not claimed.ids:
                 continue  # all superseded (now skipped) or taken by another sweep: the next rows may be due
             batches += 1
-            if endpoint is None:
-                endpoint = (stack.enter_context(running_sink(settings.mailbox_dir)) if settings.mail_sink
-                            else (settings.smtp_host, settings.smtp_port))
+            if way is None:
+                way = stack.enter_context(route(settings))
             with read_session() as session:
                 batch = Batch(session, claimed.ids, worker, now, settings)
                 try:
-                    stop = await _deliver(batch, *endpoint, report)
+                    stop = await _deliver(batch, way, report)
                 finally:
                     batch.close(report)
             if stop:

@@ -16,6 +16,8 @@ import recurring_ical_events
 import vobject
 from sqlmodel import select
 
+from calendars.feeds import personal_name
+from calendars.subscribe import subscribe_links, subscribe_page_url
 from config.settings import reset_settings
 from models.db import read_session, session_scope
 from models.directory import Person
@@ -117,6 +119,13 @@ def test_golden_digest(march: str) -> None:
     check_golden("digest", rendered)
 
 
+def test_golden_feed_subscribe() -> None:
+    links = subscribe_links("A" * 32, personal_name("Anna Volkova"))
+    rendered = render("feed_subscribe", {"recipient": {"name": "Anna Volkova"}, "links": links,
+                                         "subscribe_url": subscribe_page_url("A" * 32)})
+    check_golden("feed_subscribe", rendered)
+
+
 def test_html_is_autoescaped(march: str) -> None:
     with session_scope() as session:
         stage = session.exec(select(Stage).where(Stage.key == "outline-feedback")).one()
@@ -134,6 +143,26 @@ def test_unknown_variable_fails_loudly(march: str, tmp_path: Path, monkeypatch: 
     reset_settings()
     with pytest.raises(RenderError, match="no_such_thing"):
         rendered_for(row_for("li.wei@example.org", "before", 7), seoul("2025-03-24 10:00"))
+
+
+def test_an_override_directory_rewords_the_subject(march: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subject is a template like the rest: an override directory changes it, line breaks and all made one
+    line, and the parts it does not override stay the shipped ones."""
+    row, now = row_for("anna.volkova@example.org", "before", 7), seoul("2025-03-24 15:00")
+    shipped = rendered_for(row, now)
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "reminder.subject.txt").write_text("[{{ process.short_name }}]\n{{ days_text }} left\n")
+    monkeypatch.setenv("CONSULTRACK_MAIL_TEMPLATES_DIR", str(custom))
+    reset_settings()
+    try:
+        reworded = rendered_for(row, now)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    assert reworded.subject == "[NEASPEC SP 2026-2030] 7 days left"
+    assert (reworded.text, reworded.html) == (shipped.text, shipped.html)
 
 
 def _message(name: str, subject: str, email: str = "li.wei@example.org") -> bytes:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from config.settings import reset_settings
+from notifications.mail.sink import free_port
+from tests.notifications.smtp_server import Recorder, authenticator, certificate
 from tests.web.conftest import ADMIN, ADMIN_PASSWORD, sign_in
 
 
@@ -34,5 +39,38 @@ def test_the_database_identity_names_the_database_not_its_password(monkeypatch: 
         assert one == identity("postgresql+psycopg://tracker:another-password@db.example.org:5432/consultrack")
         assert one != identity("postgresql+psycopg://tracker:first-password@db.example.org:5432/other")
     finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def test_the_mail_probe_goes_as_a_message_would(client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real STARTTLS server on loopback that refuses AUTH before TLS: /healthz says the mail works only when a
+    message would go (STARTTLS, the certificate checked as configured, the login accepted), as the sweep sends."""
+    from consultrack.web import health
+
+    port = free_port()
+    controller = Controller(Recorder(), hostname="127.0.0.1", port=port, tls_context=certificate(tmp_path),
+                            require_starttls=True, authenticator=authenticator("tracker", "s3cret"),
+                            auth_required=True)
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+
+    def mail(**changes: str) -> dict[str, Any]:
+        for name, value in {"MAIL_SINK": "false", "SMTP_PORT": str(port), "SMTP_STARTTLS": "true",
+                            "SMTP_VALIDATE_CERTS": "false", "SMTP_USERNAME": "tracker", "SMTP_PASSWORD": "s3cret",
+                            **changes}.items():
+            monkeypatch.setenv(f"CONSULTRACK_{name}", value)
+        reset_settings()
+        health._mail_cache.clear()
+        return client.get("/healthz").json()["mail"]  # type: ignore[no-any-return]
+
+    controller.start()
+    try:
+        assert mail() == {"ok": True, "transport": f"smtp 127.0.0.1:{port}"}
+        assert not mail(SMTP_VALIDATE_CERTS="true")["ok"]  # a self-signed certificate, checked
+        assert not mail(SMTP_PASSWORD="wrong")["ok"]
+        assert not mail(SMTP_STARTTLS="false")["ok"]  # no login before TLS
+    finally:
+        controller.stop()
+        health._mail_cache.clear()
         monkeypatch.undo()
         reset_settings()
