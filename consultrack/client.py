@@ -15,19 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 from config.settings import get_settings
-from models.errors import Conflict, ConsultrackError, DatabaseBusy, InvalidInput, NotFound, TransitionRefused
+from flows.operations import Operation
+from models.errors import error_for
 
 PROBE_TIMEOUT = 0.5
 TOKEN_FILE = "api-token"  # noqa: S105 - a file name, not a secret
-ROUTES = {
-    "start_stage": ("stages", "start", ("override_reason",)),
-    "advance_stage": ("stages", "advance", ("approver", "note", "decision_text", "decision_date", "proceed_reason",
-                                            "override_reason")),
-    "skip_stage": ("stages", "skip", ("reason",)),
-    "reschedule_stage": ("stages", "reschedule", ("start", "end", "due", "confirm", "reason")),
-    "record_response": ("stages", "responses", ("member_state", "received_on", "channel", "note", "link")),
-    "set_meeting_status": ("meetings", "status", ("status", "reason")),
-}
 
 
 def database_identity() -> str:
@@ -67,35 +59,30 @@ def running_service() -> str | None:
     return url if same_db and facts.get("prefect", {}).get("ok") else None
 
 
-def _through_api(url: str, token: str, name: str, kwargs: dict[str, Any]) -> Any:
+def _through_api(url: str, token: str, operation: Operation, kwargs: dict[str, Any]) -> Any:
+    """POST the operation to its route; a refusal comes back as the error its code names (models/errors.py)."""
     import httpx
 
-    collection, action, fields = ROUTES[name]
-    item = kwargs["stage_key"] if collection == "stages" else kwargs["meeting_key"]
-    path = f"/api/processes/{quote(kwargs['process_key'], safe='')}/{collection}/{quote(item, safe='')}/{action}"
-    body = {k: (v.isoformat() if isinstance(v, date) else str(v) if k == "status" else v)
-            for k, v in kwargs.items() if k in fields and v is not None}
+    path = "/api" + operation.api_path.format(**{k: quote(str(kwargs[k]), safe="") for k in
+                                                 ("process_key", operation.key_parameter)})
+    body = {k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in kwargs.items() if k in operation.parameters and v is not None}
     answer = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     if answer.status_code == 200:
         return answer.json()
     try:
-        message = answer.json().get("error") or answer.text
-    except ValueError:
-        message = answer.text
-    kind = {404: NotFound, 409: Conflict if "already" in str(message) else TransitionRefused,
-            422: InvalidInput, 503: DatabaseBusy}.get(answer.status_code, ConsultrackError)
-    raise kind(f"{message} (via the service at {url})")
+        refusal = answer.json()
+        message, code = refusal.get("error") or answer.text, refusal.get("code")
+    except (ValueError, AttributeError):
+        message, code = answer.text, None
+    raise error_for(code, f"{message} (via the service at {url})")
 
 
-def run_operation(name: str, **kwargs: Any) -> Any:
+def run_operation(operation: Operation, **kwargs: Any) -> Any:
     token = api_token()
     url = running_service() if token else None
     if url is not None and token is not None:
-        return _through_api(url, token, name, kwargs)
-    from flows import stages
+        return _through_api(url, token, operation, kwargs)
     from flows.engine import run
-    from models.enums import MeetingStatus
 
-    if "status" in kwargs:
-        kwargs["status"] = MeetingStatus(kwargs["status"])
-    return run(getattr(stages, name), **kwargs)
+    return run(operation.flow, **kwargs)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 from prefect import Flow, task
@@ -15,9 +17,11 @@ from sqlmodel import Session
 
 from flows.prefect_server import note_process
 from models.db import session_scope
-from models.errors import ConsultrackError
+from models.errors import ConsultrackError, ErrorCode
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def _transient(task: Any, task_run: Any, state: State) -> bool:
@@ -46,6 +50,22 @@ def refusal(exc: ConsultrackError) -> State:
     return Failed(message=f"{type(exc).__name__}: {exc.message}", data=exc)
 
 
+def refusals_as_failures(body: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | State]]:
+    """A flow's body whose refusal (a ConsultrackError) ends the run as `refusal` says, instead of as a crash.
+    Put it under @flow. Prefect validates the parameters against the body's signature, which it reads here with
+    the annotations already evaluated: it would otherwise look their names up in this module, not the body's."""
+
+    @functools.wraps(body)
+    async def refusing(*args: P.args, **kwargs: P.kwargs) -> R | State:
+        try:
+            return await body(*args, **kwargs)
+        except ConsultrackError as exc:
+            return refusal(exc)
+
+    refusing.__signature__ = inspect.signature(body, eval_str=True)  # type: ignore[attr-defined]
+    return refusing
+
+
 def run(flow_fn: Flow[..., Coroutine[Any, Any, Any]], **kwargs: Any) -> Any:
     """Run a flow from synchronous code (the CLI, the demo) and turn a refusal back into its exception."""
     return _raise_refusal(asyncio.run(_run_once(flow_fn, kwargs)))
@@ -60,6 +80,7 @@ class PrefectUnavailable(ConsultrackError):
     """The Prefect API failed around a run: before its body began (nothing was changed) or after (it may have been)."""
 
     http_status = 503
+    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 API_TRIES = (0.5, 1.0, 2.0)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, fail, parse_date, require_database
+
+if TYPE_CHECKING:
+    from flows.operations import Operation
 
 stage_app = typer.Typer(no_args_is_help=True, help="Start, advance, skip and reschedule stages.")
 response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
@@ -25,16 +28,18 @@ def _process_key(process: str | None) -> str:
         return only_process(session, process).key
 
 
-def _run(flow_name: str, **kwargs: Any) -> Any:
+def _run(operation: Operation, **kwargs: Any) -> Any:
     from consultrack.client import run_operation
 
-    return run_operation(flow_name, **kwargs)
+    return run_operation(operation, **kwargs)
 
 
 @stage_app.command("start")
 def start(stage: str, process: ProcessOpt = None, override: OverrideOpt = None, actor: ActorOpt = None) -> None:
     """Start a planned stage (refused while its predecessors are open, unless overridden)."""
-    result = _run("start_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+    from flows.operations import START
+
+    result = _run(START, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
                   override_reason=override)
     console.print(f"{result['stage']} is now {result['state']}")
 
@@ -52,7 +57,9 @@ def advance(
     actor: ActorOpt = None,
 ) -> None:
     """Complete an active stage whose gate is met, and start the stages it unblocks."""
-    result = _run("advance_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+    from flows.operations import ADVANCE
+
+    result = _run(ADVANCE, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
                   approver=approver, note=note, decision_text=decision,
                   decision_date=parse_date(decision_date, "--decision-date"), proceed_reason=proceed,
                   override_reason=override)
@@ -66,7 +73,9 @@ def advance(
 def skip(stage: str, reason: Annotated[str, typer.Option(help="Why the stage is skipped.")],
          process: ProcessOpt = None, actor: ActorOpt = None) -> None:
     """Skip a planned or active stage."""
-    result = _run("skip_stage", process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
+    from flows.operations import SKIP
+
+    result = _run(SKIP, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
                   reason=reason)
     console.print(f"{result['stage']} is now {result['state']}")
 
@@ -112,7 +121,9 @@ def reschedule(
         return
     if not reason:
         fail("--reason is required with --apply", 2)
-    result = _run("reschedule_stage", process_key=key, stage_key=stage, actor=actor_name(actor), reason=reason,
+    from flows.operations import RESCHEDULE
+
+    result = _run(RESCHEDULE, process_key=key, stage_key=stage, actor=actor_name(actor), reason=reason,
                   start=new_start, end=new_end, due=new_due, confirm=confirm)
     console.print(f"rescheduled: {', '.join(result['moved'])}")
 
@@ -138,7 +149,9 @@ def response_record(
     if day is None:
         with read_session() as session:
             day = clock.today(get_process(session, key).timezone)
-    result = _run("record_response", process_key=key, stage_key=stage, member_state=member_state,
+    from flows.operations import RECORD_RESPONSE
+
+    result = _run(RECORD_RESPONSE, process_key=key, stage_key=stage, member_state=member_state,
                   actor=actor_name(actor), received_on=day, channel=channel, note=note, link=link)
     console.print(f"response from {result['member_state']} to {result['stage']} recorded ({result['received_on']})")
 
@@ -146,7 +159,10 @@ def response_record(
 @meeting_app.command("held")
 def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = None) -> None:
     """Record that a meeting took place."""
-    result = _run("set_meeting_status", process_key=_process_key(process), meeting_key=meeting, status="held",
+    from flows.operations import MEETING_STATUS
+    from models.enums import MeetingStatus
+
+    result = _run(MEETING_STATUS, process_key=_process_key(process), meeting_key=meeting, status=MeetingStatus.HELD,
                   actor=actor_name(actor))
     console.print(f"meeting {result['meeting']} is {result['status']}")
 
@@ -155,6 +171,9 @@ def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = Non
 def meeting_cancel(meeting: str, reason: Annotated[str, typer.Option()], process: ProcessOpt = None,
                    actor: ActorOpt = None) -> None:
     """Cancel a meeting; calendars mark it cancelled."""
-    result = _run("set_meeting_status", process_key=_process_key(process), meeting_key=meeting,
-                  status="cancelled", actor=actor_name(actor), reason=reason)
+    from flows.operations import MEETING_STATUS
+    from models.enums import MeetingStatus
+
+    result = _run(MEETING_STATUS, process_key=_process_key(process), meeting_key=meeting,
+                  status=MeetingStatus.CANCELLED, actor=actor_name(actor), reason=reason)
     console.print(f"meeting {result['meeting']} is {result['status']}")

@@ -1,23 +1,51 @@
 """The JSON API under /api: the dashboard's operations for scripts and the CLI, with bearer API tokens.
 
 Tokens, not cookies, authenticate here, so a browser cannot be tricked into calling it (no CSRF surface).
-Viewer tokens may read; changes need an admin's token."""
+Viewer tokens may read; changes need an admin's token. Each operation's route is its path in the registry
+(flows/operations.py); what the routes take and answer is in consultrack/web/schemas.py."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlmodel import col, select
 
 from config import clock
 from consultrack.web.inputs import clean_text
 from consultrack.web.operations import perform
 from consultrack.web.preview import reschedule_preview as dry_run
+from consultrack.web.schemas import (
+    AdvancedOut,
+    AdvanceIn,
+    AuditEntryOut,
+    CheckOut,
+    EventChangeOut,
+    GateOut,
+    MeetingChangedOut,
+    MeetingIn,
+    MeetingMoveOut,
+    Message,
+    ProcessDetailOut,
+    ProcessOut,
+    ReminderChangeOut,
+    RescheduledOut,
+    RescheduleIn,
+    ReschedulePreviewOut,
+    ResponseIn,
+    ResponseOut,
+    ResponseRecordedOut,
+    SkipIn,
+    StageChangedOut,
+    StageDetailOut,
+    StageMoveOut,
+    StageRowOut,
+    StartIn,
+)
 from consultrack.web.security import Forbidden, Unauthorized
+from flows.operations import ADVANCE, MEETING_STATUS, RECORD_RESPONSE, RESCHEDULE, SKIP, START
 from models.account import Account
 from models.audit import entries
 from models.db import read_session
@@ -29,8 +57,6 @@ from models.response import Response
 from models.status import process_status
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `consultrack api-token new`.")
-Text = Annotated[str, Field(max_length=2000)]
-Key = Annotated[str, Field(max_length=200)]
 PathKey = Annotated[str, Path(max_length=200)]
 QueryKey = Annotated[str | None, Query(max_length=200)]
 
@@ -65,52 +91,6 @@ Admin = Annotated[Account, Depends(api_admin)]
 router = APIRouter(prefix="/api", tags=["api"], responses={401: {"description": "no valid token"}})
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StartIn(Input):
-    override_reason: Text | None = None
-
-
-class AdvanceIn(Input):
-    approver: Key | None = None
-    note: Text | None = None
-    decision_text: Text | None = None
-    decision_date: date | None = None
-    proceed_reason: Text | None = None
-    override_reason: Text | None = None
-
-
-class SkipIn(Input):
-    reason: Text
-
-
-class RescheduleIn(Input):
-    start: date | None = None
-    end: date | None = None
-    due: date | None = None
-    confirm: bool = False
-    reason: Text | None = Field(default=None, description="required to apply; ignored by the preview")
-
-
-class ResponseIn(Input):
-    member_state: Key
-    received_on: date | None = Field(default=None, description="default: today in the process's time zone")
-    channel: Key = "e-mail"
-    note: Text = ""
-    link: Text | None = None
-
-
-class MeetingIn(Input):
-    status: Literal["held", "cancelled"]
-    reason: Text | None = None
-
-
-class Message(BaseModel):
-    error: str
-
-
 ONE_LINE = frozenset({"approver", "member_state", "channel", "link"})
 """The text fields that are one line; the others (reasons, notes, decisions) may hold line breaks."""
 
@@ -129,110 +109,115 @@ ERRORS[503] = {"model": Message, "description": "the database is busy (another w
 
 
 @router.get("/processes", responses=ERRORS)
-def processes(_: Reader) -> list[dict[str, Any]]:
+def processes(_: Reader) -> list[ProcessOut]:
     with read_session() as session:
         rows = session.exec(select(Process).order_by(col(Process.id))).all()
-        return [{"key": p.key, "title": p.title, "timezone": p.timezone} for p in rows]
+        return [ProcessOut(key=p.key, title=p.title, timezone=p.timezone) for p in rows]
 
 
 @router.get("/processes/{process_key}", responses=ERRORS)
-def process_detail(process_key: PathKey, _: Reader) -> dict[str, Any]:
+def process_detail(process_key: PathKey, _: Reader) -> ProcessDetailOut:
     with read_session() as session:
         process = get_process(session, process_key)
         status = process_status(session, process, clock.now(), clock.today(process.timezone))
-    return {"key": process.key, "title": process.title, "today": status.today.isoformat(), "stages": [
-        {"key": r.stage.key, "name": r.stage.name, "state": r.stage.state.value, "start": r.stage.start_date,
-         "end": r.stage.end_date, "due": r.stage.due_date, "tentative": r.stage.tentative,
-         "owners": r.stage.owners, "gate": r.gate_text, "days_left": r.days_left, "overdue": r.overdue}
-        for r in status.rows]}
+    return ProcessDetailOut(key=process.key, title=process.title, today=status.today, stages=[
+        StageRowOut(key=r.stage.key, name=r.stage.name, state=r.stage.state.value, start=r.stage.start_date,
+                    end=r.stage.end_date, due=r.stage.due_date, tentative=r.stage.tentative, owners=r.stage.owners,
+                    gate=r.gate_text, days_left=r.days_left, overdue=r.overdue)
+        for r in status.rows])
 
 
 @router.get("/processes/{process_key}/stages/{stage_key}", responses=ERRORS)
-def stage_detail(process_key: PathKey, stage_key: PathKey, _: Reader) -> dict[str, Any]:
+def stage_detail(process_key: PathKey, stage_key: PathKey, _: Reader) -> StageDetailOut:
     with read_session() as session:
         process = get_process(session, process_key)
         stage = get_stage(session, process, stage_key)
         gate = evaluate_gate(session, process, stage, clock.now())
         responses = session.exec(select(Response).where(Response.stage_id == stage.id)).all()
-        return {"key": stage.key, "name": stage.name, "activity": stage.activity, "state": stage.state.value,
-                "start": stage.start_date, "end": stage.end_date, "due": stage.due_date, "version": stage.version,
-                "gate": {"kind": gate.kind.value, "met": gate.met, "missing": gate.missing,
-                         "checks": [{"label": c.label, "done": c.done, "detail": c.detail} for c in gate.checks]},
-                "responses": [{"member_state": r.member_state_code, "received_on": r.received_on,
-                               "channel": r.channel, "note": r.note} for r in responses]}
+        return StageDetailOut(
+            key=stage.key, name=stage.name, activity=stage.activity, state=stage.state.value,
+            start=stage.start_date, end=stage.end_date, due=stage.due_date, version=stage.version,
+            gate=GateOut(kind=gate.kind.value, met=gate.met, missing=gate.missing,
+                         checks=[CheckOut(label=c.label, done=c.done, detail=c.detail) for c in gate.checks]),
+            responses=[ResponseOut(member_state=r.member_state_code, received_on=r.received_on,
+                                   channel=r.channel, note=r.note) for r in responses])
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/start", responses=ERRORS)
+@router.post(START.api_path, responses=ERRORS)
 async def start(process_key: PathKey, stage_key: PathKey, body: StartIn, account: Admin,
-                request: Request) -> dict[str, Any]:
-    return await perform(request.app, "start_stage", process_key=process_key, stage_key=stage_key,
-                         actor=account.username, **_texts(body))
+                request: Request) -> StageChangedOut:
+    return StageChangedOut.model_validate(await perform(
+        request.app, START, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)))
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/advance", responses=ERRORS)
+@router.post(ADVANCE.api_path, responses=ERRORS)
 async def advance(process_key: PathKey, stage_key: PathKey, body: AdvanceIn, account: Admin,
-                  request: Request) -> dict[str, Any]:
-    return await perform(request.app, "advance_stage", process_key=process_key, stage_key=stage_key,
-                         actor=account.username, **_texts(body))
+                  request: Request) -> AdvancedOut:
+    return AdvancedOut.model_validate(await perform(
+        request.app, ADVANCE, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)))
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/skip", responses=ERRORS)
+@router.post(SKIP.api_path, responses=ERRORS)
 async def skip(process_key: PathKey, stage_key: PathKey, body: SkipIn, account: Admin,
-               request: Request) -> dict[str, Any]:
-    return await perform(request.app, "skip_stage", process_key=process_key, stage_key=stage_key,
-                         actor=account.username, **_texts(body, "reason"))
+               request: Request) -> StageChangedOut:
+    return StageChangedOut.model_validate(await perform(
+        request.app, SKIP, process_key=process_key, stage_key=stage_key, actor=account.username,
+        **_texts(body, "reason")))
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/reschedule/preview", responses=ERRORS)
+@router.post(RESCHEDULE.api_path + "/preview", responses=ERRORS)
 def reschedule_preview(process_key: PathKey, stage_key: PathKey, body: RescheduleIn,
-                       account: Admin) -> dict[str, Any]:
+                       account: Admin) -> ReschedulePreviewOut:
     """What the reschedule would change, as the dashboard shows it: stages and meetings that move, reminders
     planned, moved or cancelled, and the calendar events whose SEQUENCE goes up. Nothing is stored. Admins only,
     as on the dashboard: the preview is a change rolled back, and only those who may change ask for one."""
     preview = dry_run(process_key, stage_key, start=body.start, end=body.end, due=body.due, confirm=body.confirm,
                       actor=account.username, now=clock.now())
     plan = preview.plan
-    return {"stages": [{"key": m.key, "old": [m.old_start, m.old_end, m.old_due],
-                        "new": [m.new_start, m.new_end, m.new_due], "because": m.because} for m in plan.stages],
-            "meetings": [{"key": m.key, "old_day": m.old_day, "new_day": m.new_day} for m in plan.meetings],
-            "reminders": [{"person": r.person, "stage": r.stage, "rule": r.rule, "before": r.before,
-                           "after": r.after} for r in preview.reminders],
-            "events": [{"uid": e.uid, "title": e.title, "before": e.before, "after": e.after,
-                        "sequence": list(e.sequence)} for e in preview.events]}
+    return ReschedulePreviewOut(
+        stages=[StageMoveOut(key=m.key, old=[m.old_start, m.old_end, m.old_due],
+                             new=[m.new_start, m.new_end, m.new_due], because=m.because) for m in plan.stages],
+        meetings=[MeetingMoveOut(key=m.key, old_day=m.old_day, new_day=m.new_day) for m in plan.meetings],
+        reminders=[ReminderChangeOut(person=r.person, stage=r.stage, rule=r.rule, before=r.before, after=r.after)
+                   for r in preview.reminders],
+        events=[EventChangeOut(uid=e.uid, title=e.title, before=e.before, after=e.after, sequence=list(e.sequence))
+                for e in preview.events])
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/reschedule", responses=ERRORS)
+@router.post(RESCHEDULE.api_path, responses=ERRORS)
 async def reschedule(process_key: PathKey, stage_key: PathKey, body: RescheduleIn, account: Admin,
-                     request: Request) -> dict[str, Any]:
-    values = _texts(body, "reason")
-    return await perform(request.app, "reschedule_stage", process_key=process_key, stage_key=stage_key,
-                         actor=account.username, **values)
+                     request: Request) -> RescheduledOut:
+    return RescheduledOut.model_validate(await perform(
+        request.app, RESCHEDULE, process_key=process_key, stage_key=stage_key, actor=account.username,
+        **_texts(body, "reason")))
 
 
-@router.post("/processes/{process_key}/stages/{stage_key}/responses", responses=ERRORS)
+@router.post(RECORD_RESPONSE.api_path, responses=ERRORS)
 async def record_response(process_key: PathKey, stage_key: PathKey, body: ResponseIn, account: Admin,
-                          request: Request) -> dict[str, Any]:
+                          request: Request) -> ResponseRecordedOut:
     values = _texts(body, "member_state", "channel")
     if values["received_on"] is None:
         with read_session() as session:
             values["received_on"] = clock.today(get_process(session, process_key).timezone)
     values["note"] = values["note"] or ""
-    return await perform(request.app, "record_response", process_key=process_key, stage_key=stage_key,
-                         actor=account.username, **values)
+    return ResponseRecordedOut.model_validate(await perform(
+        request.app, RECORD_RESPONSE, process_key=process_key, stage_key=stage_key, actor=account.username,
+        **values))
 
 
-@router.post("/processes/{process_key}/meetings/{meeting_key}/status", responses=ERRORS)
+@router.post(MEETING_STATUS.api_path, responses=ERRORS)
 async def meeting_status(process_key: PathKey, meeting_key: PathKey, body: MeetingIn, account: Admin,
-                         request: Request) -> dict[str, Any]:
-    return await perform(request.app, "set_meeting_status", process_key=process_key, meeting_key=meeting_key,
-                         status=MeetingStatus(body.status), actor=account.username,
-                         reason=clean_text(body.reason, "reason", multiline=True))
+                         request: Request) -> MeetingChangedOut:
+    return MeetingChangedOut.model_validate(await perform(
+        request.app, MEETING_STATUS, process_key=process_key, meeting_key=meeting_key,
+        status=MeetingStatus(body.status), actor=account.username,
+        reason=clean_text(body.reason, "reason", multiline=True)))
 
 
 @router.get("/audit", responses=ERRORS)
 def audit(_: Reader, process: QueryKey = None, stage: QueryKey = None, action: QueryKey = None,
-          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditEntryOut]:
     with read_session() as session:
-        return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "process": e.process_key,
-                 "stage": e.stage_key, "before": e.before, "after": e.after, "reason": e.reason}
+        return [AuditEntryOut(id=e.id, at=e.at, actor=e.actor, action=e.action, process=e.process_key,
+                              stage=e.stage_key, before=e.before, after=e.after, reason=e.reason)
                 for e in entries(session, process=process, stage=stage, action=action, limit=limit)]

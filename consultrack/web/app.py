@@ -29,7 +29,7 @@ from consultrack.web.security import (
     flash,
     session_secret,
 )
-from models.errors import ConsultrackError, DatabaseBusy
+from models.errors import ConsultrackError, DatabaseBusy, ErrorCode
 
 log = logging.getLogger("consultrack.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -39,16 +39,22 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+HTTP_CODES = {401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
+              422: ErrorCode.INVALID_INPUT, 500: ErrorCode.INTERNAL}
+"""The code of an error that is not a ConsultrackError (routing, validation, CSRF, a fault), by its HTTP status."""
+
+
+def _error(request: Request, status: int, message: str, code: ErrorCode | None = None) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": message}, status_code=status)
+        return JSONResponse({"error": message, "code": code or HTTP_CODES.get(status, ErrorCode.REFUSED)},
+                            status_code=status)
     return render(request, "error.html", {"status": status, "message": message}, status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConsultrackError)
     async def refused(request: Request, exc: ConsultrackError) -> Response:
-        response = _error(request, exc.http_status, exc.message)
+        response = _error(request, exc.http_status, exc.message, exc.code)
         if isinstance(exc, DatabaseBusy):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -72,8 +78,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
                              for e in exc.errors()[:5])
-        if _wants_json(request):
-            return JSONResponse({"error": problems or "invalid request"}, status_code=422)
         return _error(request, 422, problems or "invalid request")
 
     @app.exception_handler(feeds.PlainRefusal)

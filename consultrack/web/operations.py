@@ -1,4 +1,4 @@
-"""The state-changing operations, shared by the dashboard and the API: each runs its flow (flows/stages.py)."""
+"""Running an operation of the registry (flows/operations.py) for the dashboard and the API."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from models.errors import InvalidInput
-
-OPERATIONS = ("start_stage", "advance_stage", "skip_stage", "reschedule_stage", "record_response",
-              "set_meeting_status")
+from flows.operations import Operation
 
 
-async def perform(app: FastAPI, name: str, **kwargs: Any) -> dict[str, Any]:
-    """Run the named flow and, once it has changed something, tell the service (it wakes the reminder sweep so
-    that the e-mail a transition causes leaves within seconds, not at the next minute)."""
-    if name not in OPERATIONS:
-        raise InvalidInput(f"unknown operation {name!r}")
-    from flows import stages
+async def perform(app: FastAPI, operation: Operation, **kwargs: Any) -> dict[str, Any]:
+    """Run the operation's flow and, once it has changed something, tell the service (it wakes the reminder sweep
+    so that the e-mail a transition causes leaves within seconds, not at the next minute)."""
     from flows.engine import arun
 
-    result: dict[str, Any] = await arun(getattr(stages, name), **kwargs)
+    result: dict[str, Any] = await arun(operation.flow, **kwargs)
     after_change: Callable[[], Awaitable[None]] | None = getattr(app.state, "after_change", None)
     if after_change is not None:
         await after_change()

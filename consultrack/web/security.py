@@ -25,7 +25,7 @@ from config.private_files import private_dir
 from config.settings import get_settings
 from models.account import Account
 from models.enums import AccountRole
-from models.errors import ConsultrackError
+from models.errors import ConsultrackError, ErrorCode
 
 SESSION_COOKIE = "consultrack_session"
 SESSION_IDLE = 8 * 3600
@@ -44,10 +44,12 @@ class LoginRequired(Exception):
 
 class Forbidden(ConsultrackError):
     http_status = 403
+    code = ErrorCode.FORBIDDEN
 
 
 class Unauthorized(ConsultrackError):
     http_status = 401
+    code = ErrorCode.UNAUTHORIZED
 
 
 class CsrfFailed(Exception):

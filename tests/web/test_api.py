@@ -91,6 +91,7 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     admin = bearer(tokens["admin"])
     refused = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert refused.status_code == 409 and "waiting for responses from" in refused.json()["error"]
+    assert refused.json()["code"] == "transition-refused"
     stored = fingerprint()
     preview = api.post(f"{BASE}/reschedule/preview", json={"end": "2025-04-15"}, headers=admin).json()
     assert fingerprint() == stored, "a preview stores nothing"
@@ -105,11 +106,12 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     again = api.post(f"{BASE}/responses", json={"member_state": "JP"}, headers=admin)
     assert again.status_code == 409 and "already responded" in again.json()["error"]
     bad_date = api.post(f"{BASE}/responses", json={"member_state": "JP", "received_on": "20/03/2025"}, headers=admin)
-    assert bad_date.status_code == 422
+    assert bad_date.status_code == 422 and bad_date.json()["code"] == "invalid-input"
     done = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert done.status_code == 200 and done.json()["started"] == ["consultations"]
     twice = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert twice.status_code == 409 and "already advanced" in twice.json()["error"]
+    assert twice.json()["code"] == "conflict"
     detail = api.get(f"/api/processes/{PROCESS}", headers=admin).json()
     assert {s["key"]: s["state"] for s in detail["stages"]}["consultations"] == "active"
     audit = api.get("/api/audit", params={"stage": "outline-feedback", "action": "stage."}, headers=admin).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from consultrack.web.inputs import clean_text, parse_day
 from consultrack.web.operations import perform
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminOnly, AdminPost, SignedIn, flash
+from flows.operations import ADVANCE, OPERATIONS, RECORD_RESPONSE, RESCHEDULE, SKIP, START, Operation
 from models.audience import active_secretariat
 from models.db import read_session
 from models.directory import Person
@@ -96,23 +98,22 @@ def _response_args(form: FormData) -> dict[str, Any]:
             "link": _form_text(form, "link", "the link")}
 
 
-ACTIONS = {
-    "start": ("start_stage", _start_args),
-    "advance": ("advance_stage", _advance_args),
-    "skip": ("skip_stage", _skip_args),
-    "reschedule": ("reschedule_stage", _reschedule_args),
-    "respond": ("record_response", _response_args),
-}
+FORMS: dict[Operation, Callable[[FormData], dict[str, Any]]] = {
+    START: _start_args, ADVANCE: _advance_args, SKIP: _skip_args, RESCHEDULE: _reschedule_args,
+    RECORD_RESPONSE: _response_args}
+"""How each form of the stage page becomes its operation's arguments."""
+ACTIONS = {op.page_action: op for op in OPERATIONS.values() if op.page_action is not None}
+"""The operations the stage page offers, by the last segment of the form's address."""
 
 
-def _done(action: str, result: dict[str, Any]) -> str:
-    if action == "advance":
+def _done(operation: Operation, result: dict[str, Any]) -> str:
+    if operation is ADVANCE:
         started = f"; started {', '.join(result['started'])}" if result["started"] else ""
         return f"{result['stage']} completed{' (gate overridden)' if result['overridden'] else ''}{started}."
-    if action == "reschedule":
+    if operation is RESCHEDULE:
         return f"Rescheduled: {', '.join(result['moved'])}" + (
             f"; meetings moved: {', '.join(result['meetings'])}." if result["meetings"] else ".")
-    if action == "respond":
+    if operation is RECORD_RESPONSE:
         return f"Response from {result['member_state']} recorded (received {result['received_on']})."
     return f"{result['stage']} is now {result['state']}."
 
@@ -123,16 +124,16 @@ async def stage_action(request: Request, process_key: str, stage_key: str, actio
     form = await request.form()
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r} on a stage")
-    operation, parse = ACTIONS[action]
+    operation = ACTIONS[action]
     try:
         result = await perform(request.app, operation, process_key=process_key, stage_key=stage_key,
-                               actor=account.username, **parse(form))
+                               actor=account.username, **FORMS[operation](form))
     except ConsultrackError as exc:
         context = _stage_context(process_key, stage_key)
         context.update(values={k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)},
                        failed=action, error=exc.message)
         return render(request, "stage.html", context, exc.http_status)
-    flash(request, "ok", _done(action, result))
+    flash(request, "ok", _done(operation, result))
     return see_other(f"/p/{quote(process_key)}/stages/{quote(result.get('stage', stage_key))}")
 
 

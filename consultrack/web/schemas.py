@@ -1,0 +1,203 @@
+"""The API's public schemas: what each route takes (`...In`, unknown fields refused) and what it answers (`...Out`).
+The answers are the JSON the API has always sent (tests/web/test_api.py is the contract); instants keep Python's
+ISO form (+00:00, not Z) for that reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from models.errors import ErrorCode
+
+Text = Annotated[str, Field(max_length=2000)]
+Key = Annotated[str, Field(max_length=200)]
+Instant = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartIn(Input):
+    override_reason: Text | None = None
+
+
+class AdvanceIn(Input):
+    approver: Key | None = None
+    note: Text | None = None
+    decision_text: Text | None = None
+    decision_date: date | None = None
+    proceed_reason: Text | None = None
+    override_reason: Text | None = None
+
+
+class SkipIn(Input):
+    reason: Text
+
+
+class RescheduleIn(Input):
+    start: date | None = None
+    end: date | None = None
+    due: date | None = None
+    confirm: bool = False
+    reason: Text | None = Field(default=None, description="required to apply; ignored by the preview")
+
+
+class ResponseIn(Input):
+    member_state: Key
+    received_on: date | None = Field(default=None, description="default: today in the process's time zone")
+    channel: Key = "e-mail"
+    note: Text = ""
+    link: Text | None = None
+
+
+class MeetingIn(Input):
+    status: Literal["held", "cancelled"]
+    reason: Text | None = None
+
+
+class Message(BaseModel):
+    """A refusal: the message, fit to show, and its kind (models/errors.py), for programs to tell refusals apart."""
+
+    error: str
+    code: ErrorCode
+
+
+class ProcessOut(BaseModel):
+    key: str
+    title: str
+    timezone: str
+
+
+class StageRowOut(BaseModel):
+    key: str
+    name: str
+    state: str
+    start: date
+    end: date
+    due: date
+    tentative: bool
+    owners: list[str]
+    gate: str
+    days_left: int | None
+    overdue: bool
+
+
+class ProcessDetailOut(BaseModel):
+    key: str
+    title: str
+    today: date
+    stages: list[StageRowOut]
+
+
+class CheckOut(BaseModel):
+    label: str
+    done: bool
+    detail: str
+
+
+class GateOut(BaseModel):
+    kind: str
+    met: bool
+    missing: list[str]
+    checks: list[CheckOut]
+
+
+class ResponseOut(BaseModel):
+    member_state: str
+    received_on: date
+    channel: str
+    note: str
+
+
+class StageDetailOut(BaseModel):
+    key: str
+    name: str
+    activity: str
+    state: str
+    start: date
+    end: date
+    due: date
+    version: int
+    gate: GateOut
+    responses: list[ResponseOut]
+
+
+class StageChangedOut(BaseModel):
+    """A stage started or skipped."""
+
+    stage: str
+    state: str
+
+
+class AdvancedOut(StageChangedOut):
+    started: list[str]
+    overridden: bool
+    gate: str
+
+
+class RescheduledOut(BaseModel):
+    stage: str
+    moved: list[str]
+    meetings: list[str]
+
+
+class ResponseRecordedOut(BaseModel):
+    stage: str
+    member_state: str
+    received_on: date
+
+
+class MeetingChangedOut(BaseModel):
+    meeting: str
+    status: str
+
+
+class StageMoveOut(BaseModel):
+    key: str
+    old: list[date]
+    new: list[date]
+    because: str
+
+
+class MeetingMoveOut(BaseModel):
+    key: str
+    old_day: date
+    new_day: date
+
+
+class ReminderChangeOut(BaseModel):
+    person: str
+    stage: str
+    rule: str
+    before: Instant | None
+    after: Instant | None
+
+
+class EventChangeOut(BaseModel):
+    uid: str
+    title: str
+    before: str
+    after: str
+    sequence: list[int]
+
+
+class ReschedulePreviewOut(BaseModel):
+    stages: list[StageMoveOut]
+    meetings: list[MeetingMoveOut]
+    reminders: list[ReminderChangeOut]
+    events: list[EventChangeOut]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: Instant
+    actor: str
+    action: str
+    process: str | None
+    stage: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
