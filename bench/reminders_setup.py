@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,7 @@ def add_due_rows(stage_id: int, people: list[int], send_at: datetime, occurrence
 
     with session_scope() as s:
         s.add_all([Reminder(stage_id=stage_id, person_id=p, rule="before", occurrence=occurrence,
-                            offset_days=-occurrence, send_at=send_at, due_date_seen="2025-03-31") for p in people])
+                            offset_days=-occurrence, send_at=send_at, due_date_seen=date(2025, 3, 31)) for p in people])
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import asyncio
 import os
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bench.reminders_setup import add_due_rows, fresh_data_dir, march_with_focal_points, seoul, sink_process
@@ -61,7 +61,7 @@ def add_history(count: int, people: list[int]) -> None:
                     at = past + timedelta(days=s_index % 300, hours=occurrence)
                     chunk.append({"stage_id": stage_id, "person_id": person, "rule": "before",
                                   "occurrence": occurrence, "offset_days": -occurrence, "send_at": at,
-                                  "due_date_seen": "2024-01-01", "status": status, "cc": [], "details": {},
+                                  "due_date_seen": date(2024, 1, 1), "status": status, "cc": [], "details": {},
                                   "attempts": 1, "late": False, "sent_at": at if status == "sent" else None,
                                   "message_id": f"<h.{made}@example.org>" if status == "sent" else None,
                                   "claimed_by": "history", "claimed_at": at})

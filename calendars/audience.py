@@ -7,13 +7,10 @@ is away. Everyone sees what the owner they act for (models.enums.OWNER_OF_ROLE) 
 
 from __future__ import annotations
 
-from models.enums import OWNER_OF_ROLE, Owner, Role
+from models.enums import OWNER_OF_ROLE, Role
 
 
 def concerns(owners: list[str], role: Role) -> bool:
-    """`owners`: the values stored in Stage.owners and Meeting.attendees."""
+    """Whether a stage or meeting of `owners` (the values stored in Stage.owners and Meeting.attendees) concerns
+    a person of `role`; the member-State feeds ask for a focal point's."""
     return OWNER_OF_ROLE[role].value in owners
-
-
-def concerns_member_states(owners: list[str]) -> bool:
-    return Owner.MEMBER_STATES.value in owners

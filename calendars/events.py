@@ -26,8 +26,8 @@ ALARM_BEFORE = timedelta(days=2, hours=15)
 """Before the start of the deadline's day (midnight, the reader's time): 09:00 three days before the due day."""
 
 _OWNER_WORDS = {
-    Owner.SECRETARIAT.value: "the secretariat", Owner.MEMBER_STATES.value: "member States (National Focal Points)",
-    Owner.STAKEHOLDERS.value: "stakeholders", Owner.SOM.value: "the Senior Officials Meeting",
+    Owner.SECRETARIAT: "the secretariat", Owner.MEMBER_STATES: "member States (National Focal Points)",
+    Owner.STAKEHOLDERS: "stakeholders", Owner.SOM: "the Senior Officials Meeting",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -90,7 +90,7 @@ def _sentence(text: str) -> str:
 
 
 def _owners(stage: Stage) -> str:
-    return ", ".join(_OWNER_WORDS.get(o, o) for o in stage.owners)
+    return ", ".join(_OWNER_WORDS[o] for o in stage.who_acts)
 
 
 def stage_span(process: Process, stage: Stage) -> Event:

@@ -303,7 +303,9 @@ def member_state_feed(session: Session, code: str) -> Feed:
         raise NotFound(f"unknown member State {code!r}")
 
     def build() -> Feed:
-        wanted = audience.concerns_member_states
+        def wanted(owners: list[str]) -> bool:
+            return audience.concerns(owners, Role.FOCAL_POINT)
+
         items, newest, _ = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
                                     lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
         body = render(f"Consultations: {state.name}",

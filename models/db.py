@@ -167,7 +167,9 @@ def _private_copy(source: Engine) -> Iterator[Engine]:
     try:
         reader = source.raw_connection()
         try:
-            reader.driver_connection.backup(copy)  # type: ignore[union-attr]
+            driver = reader.driver_connection
+            assert isinstance(driver, sqlite3.Connection)  # `source` is a SQLite engine
+            driver.backup(copy)
         except sqlite3.OperationalError as exc:
             if is_busy(exc):
                 raise DatabaseBusy() from exc

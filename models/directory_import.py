@@ -19,6 +19,7 @@ from models.enums import Role
 from models.errors import InvalidInput
 from models.template import check_timezone
 from models.text import plain
+from models.types import table_of
 from models.yaml_source import load_yaml, read_utf8, validate
 
 
@@ -68,7 +69,7 @@ class PersonIn(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, tz: str | None) -> str | None:
-        return None if tz in (None, "") else check_timezone(tz)
+        return check_timezone(tz) if tz else None
 
     @field_validator("member_state", "language", mode="before")
     @classmethod
@@ -155,7 +156,7 @@ def _upsert_people(session: Session, people: list[PersonIn]) -> tuple[int, int]:
     costs the same per row as a small one."""
     # Core statements on the session's connection (one executemany each): the ORM's bulk paths cost three times
     # as much a row.
-    table, connection = Person.__table__, session.connection()  # type: ignore[attr-defined]
+    table, connection = table_of(Person), session.connection()
     stored: dict[str, Any] = {}
     for row in connection.execute(select(table.c.id, *(table.c[name] for name in _COLUMNS)).order_by(table.c.id)):
         key = row.email.lower()
@@ -166,13 +167,13 @@ def _upsert_people(session: Session, people: list[PersonIn]) -> tuple[int, int]:
     updated = 0
     for person in people:
         fields = (person.name, person.email, person.role, person.member_state, person.timezone, person.language)
-        row = stored.get(person.email)
-        if row is None:
+        existing = stored.get(person.email)
+        if existing is None:
             new.append(dict(zip(_COLUMNS, fields, strict=True), active=True))
             continue
         updated += 1
-        if tuple(row[1:]) != fields:
-            changed.append(dict(zip(_COLUMNS, fields, strict=True), row_id=row.id))
+        if tuple(existing[1:]) != fields:
+            changed.append(dict(zip(_COLUMNS, fields, strict=True), row_id=existing.id))
     if new:
         connection.execute(table.insert(), new)
     if changed:

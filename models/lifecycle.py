@@ -178,6 +178,7 @@ def record_response(session: Session, process_key: str, stage_key: str, member_s
     limits.range_of(stages_of(session, process)).check(received_on, "the date received")
     if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
         raise InvalidInput("a link must be an http(s) address")
+    assert stage.id is not None  # a stored row
     existing = session.exec(select(Response).where(Response.stage_id == stage.id,
                                                    Response.member_state_code == state.code)).first()
     if existing is not None:

@@ -23,6 +23,7 @@ def create_process(session: Session, template: ProcessTemplate, *, actor: str, n
     )
     session.add(process)
     session.flush()
+    assert process.id is not None  # given by the flush
     for position, spec in enumerate(template.stages, start=1):
         stage = Stage(
             process_id=process.id, key=spec.key, position=position, name=spec.name, activity=spec.activity,
@@ -35,6 +36,7 @@ def create_process(session: Session, template: ProcessTemplate, *, actor: str, n
         )
         session.add(stage)
         session.flush()
+        assert stage.id is not None
         for m in spec.meetings:
             session.add(Meeting(
                 process_id=process.id, stage_id=stage.id, key=m.key, title=m.title, day=m.date,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol, TypeVar, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, Select, func
+from sqlmodel import Session, col, select
 
 from models.db import DRY_RUN
 from models.directory import MemberState, Person
@@ -34,7 +36,7 @@ def only_process(session: Session, key: str | None) -> Process:
     """The named process, or the only one there is when no name was given."""
     if key:
         return get_process(session, key)
-    processes = session.exec(select(Process).order_by(Process.id)).all()
+    processes = session.exec(select(Process).order_by(col(Process.id))).all()
     if len(processes) == 1:
         return processes[0]
     if not processes:
@@ -69,7 +71,7 @@ def lock_process(session: Session, key: str) -> Process:
 
 
 def stages_of(session: Session, process: Process) -> list[Stage]:
-    return list(session.exec(select(Stage).where(Stage.process_id == process.id).order_by(Stage.position)).all())
+    return list(session.exec(select(Stage).where(Stage.process_id == process.id).order_by(col(Stage.position))).all())
 
 
 def get_stage(session: Session, process: Process, key: str, *, for_update: bool = False) -> Stage:
@@ -85,7 +87,7 @@ def get_stage(session: Session, process: Process, key: str, *, for_update: bool 
 
 
 def meetings_of(session: Session, process: Process) -> list[Meeting]:
-    query = select(Meeting).where(Meeting.process_id == process.id).order_by(Meeting.day, Meeting.start_time)
+    query = select(Meeting).where(Meeting.process_id == process.id).order_by(col(Meeting.day), col(Meeting.start_time))
     return list(session.exec(query).all())
 
 
@@ -116,7 +118,8 @@ def get_member_state(session: Session, code_or_name: str) -> MemberState:
 def get_person(session: Session, email: str) -> Person:
     wanted = email.strip().lower()
     person = None if _impossible(wanted) else session.exec(
-        select(Person).where(func.lower(Person.email) == wanted).order_by(Person.email != wanted, Person.id)).first()
+        select(Person).where(func.lower(Person.email) == wanted)
+        .order_by(col(Person.email) != wanted, col(Person.id))).first()
     if person is None:
         raise NotFound(f"nobody with the e-mail address {email!r} is in the directory")
     return person
@@ -146,3 +149,23 @@ def meeting_bounds(meeting: Meeting) -> tuple[datetime, datetime]:
 def responded_codes(session: Session, stage: Stage) -> set[str]:
     """The codes of the member States that responded to `stage`."""
     return set(session.exec(select(Response.member_state_code).where(Response.stage_id == stage.id)).all())
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+RowT = TypeVar("RowT", bound=_Stored)
+Columns = TypeVarTuple("Columns")
+
+
+def by_id(rows: Iterable[RowT]) -> dict[int, RowT]:
+    """Stored rows by their id (typed optional, since a row has none until it is stored; these all have one)."""
+    return {row.id: row for row in rows if row.id is not None}
+
+
+def select_rows(session: Session, statement: Select[*Columns]) -> CursorResult[*Columns]:
+    """The rows of a SQLAlchemy select of more columns than sqlmodel's `select` is typed for (four): flushed
+    first, as `Session.exec` does, then run on the session's connection, in its transaction."""
+    session.flush()
+    return session.connection().execute(statement)

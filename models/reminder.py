@@ -5,13 +5,13 @@ deadline, and again for a deadline extended far enough (notifications/reminders/
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.enums import ReminderStatus
+from models.enums import ReminderRule, ReminderStatus
 from models.types import UTCDateTime, enum_column
 
 
@@ -25,11 +25,11 @@ class Reminder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     stage_id: int = Field(foreign_key="stage.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    rule: str = Field(description="stage_started, before, overdue or escalation")
+    rule: ReminderRule = Field(sa_column=enum_column(ReminderRule))
     occurrence: int = Field(description="days before the deadline (before), or the repeat number")
     offset_days: int = Field(description="signed days from the deadline; a reschedule re-derives send_at")
     send_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    due_date_seen: str = Field(default="", description="the deadline the row was planned for (ISO date)")
+    due_date_seen: date = Field(description="the deadline the row was planned for (a digest: its day)")
     status: ReminderStatus = Field(default=ReminderStatus.PENDING, sa_column=enum_column(ReminderStatus))
     cc: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     claimed_by: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.directory import MemberState
 from models.enums import GateKind, StageState
@@ -70,6 +70,6 @@ def process_status(session: Session, process: Process, now: datetime, today: dat
         rows.append(StageRow(stage, evaluate_gate(session, process, stage, now), left, today))
     responses: dict[str, dict[str, Response]] = {s.key: {} for s in stages if s.gate_kind is GateKind.RESPONSES}
     ids = {s.id: s.key for s in stages}
-    for response in session.exec(select(Response).where(Response.stage_id.in_(list(ids)))).all():  # type: ignore[union-attr]
+    for response in session.exec(select(Response).where(col(Response.stage_id).in_(list(ids)))).all():
         responses.setdefault(ids[response.stage_id], {})[response.member_state_code] = response
     return ProcessStatus(process, today, rows, member_states(session), responses)

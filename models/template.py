@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -97,8 +98,8 @@ class Gate(Strict):
 class MeetingSpec(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     title: str
-    date: date
-    end_date: date | None = None
+    date: dt.date  # the field's name shadows the type inside the class: the module names it
+    end_date: dt.date | None = None
     start: time | None = None
     end: time | None = None
     timezone: str

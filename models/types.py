@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Table, inspect
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import SQLModel
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -34,3 +35,11 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None, index: b
         SAEnum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members]),
         nullable=False, default=default, index=index,
     )
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for the bulk statements the ORM would make slow (SQLModel sets
+    `__table__` but does not declare it to type checkers)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table

@@ -103,7 +103,9 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
 
 
 def _rule(row: object) -> str:
+    from models.enums import ReminderRule
     from models.reminder import Reminder
 
     assert isinstance(row, Reminder)
-    return row.rule if row.rule in ("stage_started", "digest") else f"{row.rule} {row.occurrence}"
+    once = row.rule in (ReminderRule.START, ReminderRule.DIGEST)
+    return row.rule.value if once else f"{row.rule.value} {row.occurrence}"

@@ -76,6 +76,7 @@ def build_message(*, sender: str, to: tuple[str, str], cc: list[str], reply_to: 
     from_name, from_addr = parseaddr(sender)
     # Random 128-bit boundaries: the generator would otherwise scan the whole message for a safe one.
     body = MIMEMultipart("alternative", boundary=f"=_ct_alt_{secrets.token_hex(16)}", policy=WIRE)
+    # typeshed types MIMEText's charset as a name; the email package takes a Charset too (quoted-printable here).
     body.attach(MIMEText(rendered.text, "plain", UTF8_QP, policy=WIRE))  # type: ignore[arg-type]
     body.attach(MIMEText(rendered.html, "html", UTF8_QP, policy=WIRE))  # type: ignore[arg-type]
     if ics is None:

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, cast, func, literal, or_, update
+from sqlalchemy import ColumnElement, Connection, CursorResult, String, and_, cast, func, literal, or_, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from models.enums import ReminderStatus
+from models.enums import ReminderRule, ReminderStatus
+from models.queries import select_rows
 from models.reminder import Reminder
 from notifications.mail.message import new_message_id
-from notifications.reminders.planner import DIGEST
 
 PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT
 
@@ -40,12 +41,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _group(stage_id: int, person_id: int, rule: str) -> tuple[int, int, bool]:
-    return (stage_id, person_id, rule == DIGEST)
+def _group(stage_id: int, person_id: int, rule: ReminderRule) -> tuple[int, int, bool]:
+    return (stage_id, person_id, rule is ReminderRule.DIGEST)
 
 
-def _claimable(real: datetime, lease: timedelta) -> Any:
-    return or_(Reminder.status == PENDING, and_(Reminder.status == SENDING, col(Reminder.claimed_at) < real - lease))
+def _claimable(real: datetime, lease: timedelta) -> ColumnElement[bool]:
+    status = col(Reminder.status)
+    return or_(status == PENDING, and_(status == SENDING, col(Reminder.claimed_at) < real - lease))
 
 
 def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime, limit: int, lease: timedelta,
@@ -54,24 +56,25 @@ def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime,
     expired by the real clock `real`. Of several due rows for one (stage, recipient), only the latest is sent:
     the others are recorded as skipped ("7 days left" must not arrive when 1 day is left)."""
     locking = session.get_bind().dialect.name == "postgresql"
-    columns = (Reminder.id, Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.send_at)
-    due = (select(*columns).where(Reminder.status == PENDING, Reminder.send_at <= now,
-                                  or_(col(Reminder.next_attempt_at).is_(None), Reminder.next_attempt_at <= real))
-           .order_by(Reminder.send_at, Reminder.id).limit(limit))
-    stale = (select(*columns).where(Reminder.status == SENDING, col(Reminder.claimed_at) < real - lease)
-             .order_by(Reminder.send_at).limit(limit))
+    columns = (col(Reminder.id), col(Reminder.stage_id), col(Reminder.person_id), col(Reminder.rule),
+               col(Reminder.send_at))
+    status, send_at, retry_at = col(Reminder.status), col(Reminder.send_at), col(Reminder.next_attempt_at)
+    due = (select_columns(*columns).where(status == PENDING, send_at <= now, or_(retry_at.is_(None), retry_at <= real))
+           .order_by(send_at, col(Reminder.id)).limit(limit))
+    stale = (select_columns(*columns).where(status == SENDING, col(Reminder.claimed_at) < real - lease)
+             .order_by(send_at).limit(limit))
     if locking:
         due, stale = due.with_for_update(skip_locked=True), stale.with_for_update(skip_locked=True)
-    candidates = {row.id: row for row in [*session.exec(stale).all(), *session.exec(due).all()]}
+    candidates = {row.id: row for row in [*select_rows(session, stale).all(), *select_rows(session, due).all()]}
     if not candidates:
         return Claimed([], 0, 0)
 
     latest: dict[tuple[int, int, bool], tuple[datetime, int]] = {}
-    siblings = select(*columns).where(
+    siblings = select_columns(*columns).where(
         col(Reminder.stage_id).in_({c.stage_id for c in candidates.values()}),
         col(Reminder.person_id).in_({c.person_id for c in candidates.values()}),
-        col(Reminder.status).in_([PENDING, SENDING, SENT]), Reminder.send_at <= now)
-    for row in [*session.exec(siblings).all(), *candidates.values()]:
+        status.in_([PENDING, SENDING, SENT]), send_at <= now)
+    for row in [*select_rows(session, siblings).all(), *candidates.values()]:
         key = _group(row.stage_id, row.person_id, row.rule)
         latest[key] = max(latest.get(key, (row.send_at, row.id)), (row.send_at, row.id))
 
@@ -88,14 +91,15 @@ def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime,
             record.details = {**record.details, "superseded_by": newest[1], "skipped_at": now.isoformat()}
             skipped += 1
     prefix, suffix = new_message_id(sender, "claim").split(".claim.")
-    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(real, lease)).values(  # type: ignore[call-overload]
+    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(real, lease)).values(
         status=SENDING, claimed_by=worker, claimed_at=real, attempts=Reminder.attempts + 1,
         # One Message-ID per row, kept for every later try: <ct.ROW.TOKEN@domain>.
         message_id=func.coalesce(Reminder.message_id, literal(prefix + ".") + cast(Reminder.id, String)
                                  + literal("." + suffix)),
     ).execution_options(synchronize_session=False))
-    claimed = list(session.exec(select(Reminder.id).where(col(Reminder.id).in_(winners), Reminder.claimed_by == worker,
-                                                          Reminder.claimed_at == real, Reminder.status == SENDING)))
+    claimed = [row_id for row_id in session.exec(select(Reminder.id).where(
+        col(Reminder.id).in_(winners), col(Reminder.claimed_by) == worker, col(Reminder.claimed_at) == real,
+        status == SENDING)) if row_id is not None]  # stored rows: every id is set
     session.flush()
     return Claimed(claimed, skipped, len(candidates))
 
@@ -104,12 +108,14 @@ def finish(db: Session | Connection, row_id: int, worker: str, *, details: dict[
            **values: Any) -> bool:
     """Record the outcome of a claimed row, only while the claim is still ours (a session, or a bare connection
     where one statement per message matters)."""
-    done = db.execute(update(Reminder).where(Reminder.id == row_id, Reminder.status == SENDING,
-                                             Reminder.claimed_by == worker).values(**values)
+    this = col(Reminder.id) == row_id
+    done = db.execute(update(Reminder).where(this, col(Reminder.status) == SENDING,
+                                             col(Reminder.claimed_by) == worker).values(**values)
                       .execution_options(synchronize_session=False))
+    assert isinstance(done, CursorResult)  # what an UPDATE gives, on a session as on a connection
     if done.rowcount == 1 and details:
-        current = db.execute(select(Reminder.details).where(Reminder.id == row_id)).scalar_one()
-        db.execute(update(Reminder).where(Reminder.id == row_id).values(details={**current, **details})
+        current: dict[str, Any] = db.execute(select(col(Reminder.details)).where(this)).scalar_one()
+        db.execute(update(Reminder).where(this).values(details={**current, **details})
                    .execution_options(synchronize_session=False))
     return bool(done.rowcount == 1)
 

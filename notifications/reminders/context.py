@@ -14,17 +14,18 @@ from config.settings import get_settings
 from models import limits
 from models.audience import active_secretariat
 from models.directory import MemberState, Person
-from models.enums import OWNER_OF_ROLE, Owner, ReminderStatus, Role, StageState
+from models.enums import OWNER_OF_ROLE, Owner, ReminderRule, ReminderStatus, Role, StageState
 from models.process import Process, Stage
-from models.queries import deadline_at
+from models.queries import by_id, deadline_at
 from models.reminder import Reminder
 from models.response import Response
 from notifications.mail.render import RenderError, clock_text, days_text
-from notifications.reminders.planner import BEFORE, DIGEST, ESCALATION, OVERDUE, START
 from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
 
-MESSAGE_OF_RULE = {START: "stage_started", BEFORE: "reminder", OVERDUE: "reminder", ESCALATION: "escalation",
-                   DIGEST: "digest"}
+MESSAGE_OF_RULE = {ReminderRule.START: "stage_started", ReminderRule.BEFORE: "reminder",
+                   ReminderRule.OVERDUE: "reminder", ReminderRule.ESCALATION: "escalation",
+                   ReminderRule.DIGEST: "digest"}
+"""The message (notifications/mail/templates) each rule sends."""
 
 TASKS = {
     Owner.MEMBER_STATES: "Send the response of {state} to the secretariat (a reply to this e-mail is enough).",
@@ -51,17 +52,17 @@ class World:
 
 def _reminds_gated_owner(row: Reminder, people: dict[int, Person]) -> bool:
     person = people.get(row.person_id)
-    return (row.rule in (BEFORE, OVERDUE, ESCALATION) and person is not None
+    return (row.rule in (ReminderRule.BEFORE, ReminderRule.OVERDUE, ReminderRule.ESCALATION) and person is not None
             and gated(OWNER_OF_ROLE[person.role]))
 
 
 def load_world(session: Session, rows: list[Reminder], now: datetime | None = None) -> World:
     """`now`: the moment the rows go out, to judge the gates of the stages that remind gated owners."""
     stage_ids = {r.stage_id for r in rows}
-    stages = {s.id: s for s in session.exec(select(Stage).where(col(Stage.id).in_(stage_ids))).all()}
-    processes = {p.id: p for p in session.exec(
-        select(Process).where(col(Process.id).in_({s.process_id for s in stages.values()}))).all()}
-    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in rows})))}
+    stages = by_id(session.exec(select(Stage).where(col(Stage.id).in_(stage_ids))))
+    processes = by_id(session.exec(
+        select(Process).where(col(Process.id).in_({s.process_id for s in stages.values()}))))
+    people = by_id(session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in rows}))))
     responded: dict[int, set[str]] = {sid: set() for sid in stage_ids}
     for stage_id, code in session.exec(select(Response.stage_id, Response.member_state_code)
                                        .where(col(Response.stage_id).in_(stage_ids))).all():
@@ -69,36 +70,37 @@ def load_world(session: Session, rows: list[Reminder], now: datetime | None = No
     secretariat = active_secretariat(session)
     gate_met: dict[int, str] = {}
     if now is not None:
-        for stage_id in sorted({r.stage_id for r in rows if _reminds_gated_owner(r, people)}):  # type: ignore[arg-type]
+        for stage_id in sorted({r.stage_id for r in rows if _reminds_gated_owner(r, people)}):
             stage = stages.get(stage_id)
             if stage is None or stage.state is not StageState.ACTIVE:
                 continue
             why = gate_met_reason(GateAt(session, processes[stage.process_id], stage).status(now))
             if why is not None:
                 gate_met[stage_id] = why
-    return World(stages, processes, people, {m.code: m for m in session.exec(select(MemberState)).all()},  # type: ignore[arg-type]
+    return World(stages, processes, people, {m.code: m for m in session.exec(select(MemberState)).all()},
                  responded, [{"name": p.name, "email": p.email} for p in secretariat], gate_met=gate_met)
 
 
 def still_wanted(world: World, row: Reminder) -> str | None:
     """None when the row should go out; else why not (the planner cancels such rows; this guards the gap)."""
-    if row.rule == DIGEST:
+    if row.rule is ReminderRule.DIGEST:
         return None
     stage = world.stages.get(row.stage_id)
     if stage is None:
         return "stage removed"
-    return why_not_owed(stage, world.people.get(row.person_id), start_notice=row.rule == START,
+    return why_not_owed(stage, world.people.get(row.person_id), start_notice=row.rule is ReminderRule.START,
                         responded=lambda: world.responded.get(stage.id or 0, set()),
                         gate_reason=lambda: world.gate_met.get(stage.id or 0))
 
 
 def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[str, int]:
     focal = session.exec(select(Person).where(Person.role == Role.FOCAL_POINT, Person.member_state_code == state_code)
-                         .order_by(Person.id)).all()
+                         .order_by(col(Person.id))).all()
     names = " and ".join(p.name for p in focal) or "The focal point"
     sent = session.exec(select(func.count()).select_from(Reminder).where(
         Reminder.stage_id == stage.id, col(Reminder.person_id).in_([p.id for p in focal]),
-        col(Reminder.rule).in_([BEFORE, OVERDUE]), Reminder.status == ReminderStatus.SENT)).one()
+        col(Reminder.rule).in_([ReminderRule.BEFORE, ReminderRule.OVERDUE]),
+        Reminder.status == ReminderStatus.SENT)).one()
     return names, int(sent)
 
 
@@ -143,6 +145,6 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
         **public_calendar(process.key, process.short_name, state if owner is Owner.MEMBER_STATES else None),
         "late": late,
     }
-    if row.rule == ESCALATION and state is not None:
+    if row.rule is ReminderRule.ESCALATION and state is not None:
         ctx["focal_points"], ctx["reminders_sent"] = _escalation_facts(session, stage, state.code)
     return MESSAGE_OF_RULE[row.rule], ctx

@@ -6,10 +6,12 @@ when the scheduler fires twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -17,16 +19,17 @@ from config.settings import get_settings
 from models import limits
 from models.audience import active_secretariat
 from models.directory import Person
-from models.enums import ReminderStatus, StageState
+from models.enums import ReminderRule, ReminderStatus, StageState
 from models.process import Process, Stage
-from models.queries import stages_of
+from models.queries import by_id, stages_of
 from models.reminder import Reminder
+from models.types import table_of
 from notifications.mail.render import days_text
 from notifications.reminders.context import World
-from notifications.reminders.planner import DIGEST
 from notifications.reminders.recipients import owing
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _KEY = ["stage_id", "person_id", "rule", "occurrence", "due_date_seen"]  # uq_reminder_key
 
 
@@ -37,17 +40,19 @@ def schedule_digests(session: Session, now: datetime) -> int:
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERTS:
         raise NotImplementedError(f"digests need INSERT ... ON CONFLICT, not written for {dialect}")
-    insert, table = _INSERTS[dialect], Reminder.__table__  # type: ignore[attr-defined]
+    insert, table = _INSERTS[dialect], table_of(Reminder)
     added = 0
     secretariat = active_secretariat(session)
-    for process in session.exec(select(Process).order_by(Process.id)).all():
+    for process in session.exec(select(Process).order_by(col(Process.id))).all():
         stages = stages_of(session, process)
         if not stages:
             continue
         today = now.astimezone(ZoneInfo(process.timezone)).date()
-        for person in secretariat:
-            row = Reminder(stage_id=stages[0].id, person_id=person.id, rule=DIGEST,  # type: ignore[arg-type]
-                           occurrence=today.toordinal(), offset_days=0, send_at=now, due_date_seen=today.isoformat())
+        first_stage = stages[0].id
+        assert first_stage is not None  # a stored row
+        for person_id in by_id(secretariat):
+            row = Reminder(stage_id=first_stage, person_id=person_id, rule=ReminderRule.DIGEST,
+                           occurrence=today.toordinal(), offset_days=0, send_at=now, due_date_seen=today)
             statement = (insert(table).values(**row.model_dump(exclude={"id"}))
                          .on_conflict_do_nothing(index_elements=_KEY).returning(table.c.id))
             added += len(session.connection().execute(statement).all())  # no row back: it was there already
@@ -81,7 +86,7 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
     stage_ids = [s.id for s in stages_of(session, process)]
     failed_rows = session.exec(select(Reminder).where(
         Reminder.status == ReminderStatus.FAILED, col(Reminder.stage_id).in_(stage_ids),
-        col(Reminder.claimed_at) >= now - timedelta(days=7)).order_by(Reminder.claimed_at)).all()
+        col(Reminder.claimed_at) >= now - timedelta(days=7)).order_by(col(Reminder.claimed_at))).all()
     names = {s.id: s.name for s in stages_of(session, process)}
     failed = []
     for f in failed_rows:

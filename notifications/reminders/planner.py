@@ -11,19 +11,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from models import limits
 from models.directory import Person
-from models.enums import ReminderStatus, StageState
+from models.enums import ReminderRule, ReminderStatus, StageState
 from models.process import Process, Stage
-from models.queries import deadline_at, get_process, lock_process, responded_codes, stages_of
+from models.queries import (
+    by_id,
+    deadline_at,
+    get_process,
+    lock_process,
+    responded_codes,
+    select_rows,
+    stages_of,
+)
 from models.reminder import Reminder
 from models.template import ReminderPolicy
+from models.types import table_of
 from notifications.reminders.recipients import (
     GateAt,
     Recipient,
@@ -36,8 +47,7 @@ from notifications.reminders.recipients import (
 )
 from notifications.reminders.workdays import MAX_SHIFT_DAYS, is_working_day, local_morning, working_day_on_or_before
 
-START, BEFORE, OVERDUE, ESCALATION, DIGEST = "stage_started", "before", "overdue", "escalation", "digest"
-Key = tuple[int, int, str, int]
+Key = tuple[int, int, ReminderRule, int]
 RETRY_DETAILS = ("delivered_to", "refused")
 """What a row's tries record in its details (notifications/reminders/claims.py), kept when a change re-plans it."""
 
@@ -46,11 +56,11 @@ RETRY_DETAILS = ("delivered_to", "refused")
 class Planned:
     stage_id: int
     person_id: int
-    rule: str
+    rule: ReminderRule
     occurrence: int
     offset_days: int
     send_at: datetime
-    due_date_seen: str
+    due_date_seen: date
     cc: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -94,10 +104,11 @@ def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPol
     started = stage.started_at
     started_day = started.astimezone(zone).date()
     due, deadline = stage.due_date, deadline_at(stage, process)
-    base = {"stage_id": stage.id, "person_id": who.person.id, "due_date_seen": due.isoformat()}
+    planned = partial(Planned, stage_id=stage.id, person_id=who.person.id, due_date_seen=due)
     rows: list[Planned] = []
     if policy.on_start:
-        rows.append(Planned(**base, rule=START, occurrence=0, offset_days=(started_day - due).days, send_at=started))
+        rows.append(planned(rule=ReminderRule.START, occurrence=0, offset_days=(started_day - due).days,
+                            send_at=started))
     by_day: dict[date, Planned] = {}
     for days in policy.before_days:  # largest first: a closer reminder displaces a farther one on the same day
         nominal = due - timedelta(days=days)
@@ -106,12 +117,13 @@ def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPol
             continue
         send_at = local_morning(day, who.zone, hour)
         if started < send_at < deadline:
-            by_day[day] = Planned(**base, rule=BEFORE, occurrence=days, offset_days=-days, send_at=send_at,
+            by_day[day] = planned(rule=ReminderRule.BEFORE, occurrence=days, offset_days=-days, send_at=send_at,
                                   details=_moved(day, nominal, who.country))
     for n in range(1, policy.overdue_max + 1):
         nominal = due + timedelta(days=n * policy.overdue_every_days)
         day = _after_deadline_day(nominal, due, who.country)
-        by_day[day] = Planned(**base, rule=OVERDUE, occurrence=n, offset_days=n * policy.overdue_every_days,
+        by_day[day] = planned(rule=ReminderRule.OVERDUE, occurrence=n,
+                              offset_days=n * policy.overdue_every_days,
                               send_at=max(local_morning(day, who.zone, hour), deadline),
                               details=_moved(day, nominal, who.country))
     return rows + sorted(by_day.values(), key=lambda p: p.send_at)
@@ -126,8 +138,8 @@ def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: Rem
     for n in range(policy.escalate_after + 1, policy.overdue_max + 1):
         nominal = due + timedelta(days=n * policy.overdue_every_days)
         day = _after_deadline_day(nominal, due, who.country)
-        rows.append(Planned(stage.id, who.person.id, ESCALATION, n, n * policy.overdue_every_days,
-                            max(local_morning(day, who.zone, hour), deadline), due.isoformat(), cc,
+        rows.append(Planned(stage.id, who.person.id, ReminderRule.ESCALATION, n, n * policy.overdue_every_days,
+                            max(local_morning(day, who.zone, hour), deadline), due, cc,
                             _moved(day, nominal, who.country)))
     return rows
 
@@ -135,7 +147,7 @@ def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: Rem
 def _still_owed(planned: Planned, who: Recipient, gate: GateAt, now: datetime) -> bool:
     """A start notice goes to every owner; a reminder to a gated owner only while the gate is not met when it
     would go out (at its time, or now for one already due)."""
-    return planned.rule == START or not gated(who.owner) or not gate.met(max(planned.send_at, now))
+    return planned.rule is ReminderRule.START or not gated(who.owner) or not gate.met(max(planned.send_at, now))
 
 
 def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key, Planned]:
@@ -166,25 +178,24 @@ def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminde
     by stage, filled as needed (a stage that completes cancels every row it had: no query per row)."""
 
     def codes() -> set[str]:
-        if stage.id not in responded:
-            responded[stage.id] = responded_codes(session, stage)  # type: ignore[index]
-        return responded[stage.id]  # type: ignore[index]
+        if row.stage_id not in responded:
+            responded[row.stage_id] = responded_codes(session, stage)
+        return responded[row.stage_id]
 
     return why_not_owed(
-        stage, people.get(row.person_id), start_notice=row.rule == START, responded=codes,
+        stage, people.get(row.person_id), start_notice=row.rule is ReminderRule.START, responded=codes,
         gate_reason=lambda: gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now))),
     ) or "no longer planned"
 
 
-def _rearmed(want: Planned, done_for: list[str]) -> bool:
+def _rearmed(want: Planned, done_for: list[date]) -> bool:
     """May `want` go although its reminder already went (or failed, or was skipped) for an earlier deadline?
     Only once the deadline has moved later by at least the reminder's own distance from it: after an extension
     from 31 March to 30 April, "14 days left" and "7 days left" come again before 30 April; a move by one day
     re-sends only "due today". Never twice for the same deadline, and never for a deadline moved earlier."""
-    if want.rule == START or not done_for:
+    if want.rule is ReminderRule.START or not done_for:
         return not done_for
-    due = date.fromisoformat(want.due_date_seen)
-    return all((due - date.fromisoformat(seen)).days >= max(abs(want.offset_days), 1) for seen in done_for)
+    return all((want.due_date_seen - seen).days >= max(abs(want.offset_days), 1) for seen in done_for)
 
 
 def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
@@ -199,20 +210,21 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     # so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
+    not_digest = col(Reminder.rule) != ReminderRule.DIGEST
     pending = session.exec(select(Reminder).where(col(Reminder.status) == ReminderStatus.PENDING,
-                                                  col(Reminder.stage_id).in_(list(stages)), Reminder.rule != DIGEST)
+                                                  col(Reminder.stage_id).in_(list(stages)), not_digest)
                            .with_for_update()).all()
-    revivable = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(wanting), Reminder.rule != DIGEST,
+    revivable = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(wanting), not_digest,
                                                     col(Reminder.status) == ReminderStatus.CANCELLED)
                              .with_for_update()).all() if wanting else []
-    done_for: dict[Key, list[str]] = {}  # the deadlines each key's history rows were planned for
+    done_for: dict[Key, list[date]] = {}  # the deadlines each key's history rows were planned for
     if wanting:
-        for *key, seen in session.exec(
-                select(Reminder.stage_id, Reminder.person_id, Reminder.rule, Reminder.occurrence,
-                       Reminder.due_date_seen)
-                .where(col(Reminder.stage_id).in_(wanting), Reminder.rule != DIGEST,
+        for stage_id, person_id, rule, occurrence, seen in select_rows(session, select_columns(
+                col(Reminder.stage_id), col(Reminder.person_id), col(Reminder.rule), col(Reminder.occurrence),
+                col(Reminder.due_date_seen))
+                .where(col(Reminder.stage_id).in_(wanting), not_digest,
                        col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED]))).all():
-            done_for.setdefault(tuple(key), []).append(seen)  # type: ignore[arg-type]
+            done_for.setdefault((stage_id, person_id, rule, occurrence), []).append(seen)
     wanted = {key: want for key, want in wanted.items() if _rearmed(want, done_for.get(key, []))}
 
     # Of the open rows of a key, the one planned for the current deadline is reused first (the key with its
@@ -221,8 +233,8 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     for row in [*pending, *revivable]:
         open_rows.setdefault((row.stage_id, row.person_id, row.rule, row.occurrence), []).append(row)
     responded: dict[int, set[str]] = {}
-    people = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in pending})))
-              } if pending else {}
+    people = by_id(session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in pending})))
+                   ) if pending else {}
     for key, rows in open_rows.items():
         want = wanted.pop(key, None)
         chosen = None
@@ -256,7 +268,7 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     if wanted:
         # One INSERT, a parameter set per row: an ORM object per reminder costs a quarter of a millisecond, which
         # a directory import that brings thousands of focal points would feel.
-        session.connection().execute(Reminder.__table__.insert(), [  # type: ignore[attr-defined]
+        session.connection().execute(table_of(Reminder).insert(), [
             {"stage_id": want.stage_id, "person_id": want.person_id, "rule": want.rule,
              "occurrence": want.occurrence, "offset_days": want.offset_days, "send_at": want.send_at,
              "due_date_seen": want.due_date_seen, "status": ReminderStatus.PENDING, "cc": want.cc,
@@ -269,7 +281,7 @@ def replan_all(session: Session, now: datetime) -> ReplanResult:
     """Every process, each under its lock (queries.lock_process) as a transition would take it, so a directory
     import re-plans after, not alongside, a transition of another replica."""
     total = ReplanResult()
-    for key in session.exec(select(Process.key).order_by(Process.id)).all():
+    for key in session.exec(select(Process.key).order_by(col(Process.id))).all():
         part = replan(session, lock_process(session, key), now)
         total.added, total.moved, total.cancelled = (total.added + part.added, total.moved + part.moved,
                                                      total.cancelled + part.cancelled)

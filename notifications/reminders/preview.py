@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, or_, select
 
 from models.directory import Person
-from models.enums import ReminderStatus
+from models.enums import ReminderRule, ReminderStatus
 from models.process import Process, Stage
 from models.reminder import Reminder
 
@@ -34,7 +34,6 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
     # for the zone, holiday and template machinery (a third of its start-up; bench/status_startup.py).
     from notifications.mail.render import subject_for
     from notifications.reminders.context import load_world, reminder_context
-    from notifications.reminders.planner import DIGEST
     from notifications.reminders.recipients import locate
 
     world = load_world(session, rows)
@@ -44,7 +43,7 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
         process: Process = world.processes[stage.process_id]
         zone = locate(person, world.states.get(person.member_state_code or ""), process.timezone)[0]
         subject = ""
-        if subjects and row.rule != DIGEST:
+        if subjects and row.rule is not ReminderRule.DIGEST:
             message, ctx = reminder_context(session, world, row, row.send_at, late=False)
             subject = subject_for(message, ctx)
         lines.append(Line(row, person, stage, zone, subject))
@@ -55,15 +54,13 @@ def upcoming(session: Session, now: datetime, days: int) -> list[Line]:
     """Pending rows due by now + `days` (rows already due first), with the subject they would have then."""
     rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING,
                                                Reminder.send_at <= now + timedelta(days=days))
-                        .order_by(Reminder.send_at, Reminder.id)).all()
+                        .order_by(col(Reminder.send_at), col(Reminder.id))).all()
     return _lines(session, list(rows), subjects=True)
 
 
 def stage_history(session: Session, stage: Stage) -> list[Line]:
-    from notifications.reminders.planner import DIGEST
-
-    rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != DIGEST)
-                        .order_by(Reminder.send_at, Reminder.id)).all()
+    rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != ReminderRule.DIGEST)
+                        .order_by(col(Reminder.send_at), col(Reminder.id))).all()
     return _lines(session, list(rows), subjects=False)
 
 
@@ -71,7 +68,7 @@ def failed(session: Session, process: Process) -> list[Line]:
     stage_ids = select(Stage.id).where(Stage.process_id == process.id)
     rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.FAILED,
                                                col(Reminder.stage_id).in_(stage_ids))
-                        .order_by(Reminder.send_at)).all()
+                        .order_by(col(Reminder.send_at))).all()
     return _lines(session, list(rows), subjects=False)
 
 
@@ -100,8 +97,9 @@ def retrying(session: Session, process: Process) -> list[Waiting]:
     grouped = session.exec(select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))
                            .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.last_error).is_not(None),
                                   col(Reminder.next_attempt_at).is_not(None), col(Reminder.stage_id).in_(stage_ids))
-                           .group_by(Reminder.last_error).order_by(count.desc(), Reminder.last_error)).all()
-    return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped]
+                           .group_by(Reminder.last_error).order_by(count.desc(), col(Reminder.last_error))).all()
+    return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped
+            if next_try is not None]  # none is: the rows are those with a next try
 
 
 def failed_by_stage(session: Session, process: Process) -> list[tuple[Stage, int]]:

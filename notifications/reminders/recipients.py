@@ -56,11 +56,12 @@ def owners_of(session: Session, stage: Stage, fallback_zone: str) -> list[Recipi
     found: dict[int, Recipient] = {}
 
     def add(person: Person, owner: Owner) -> None:
+        assert person.id is not None  # a stored row
         if person.id in found:
             return
         state = states.get(person.member_state_code or "")
         zone, known, country = locate(person, state, fallback_zone)
-        found[person.id] = Recipient(person, owner, state, zone, known, country)  # type: ignore[index]
+        found[person.id] = Recipient(person, owner, state, zone, known, country)
 
     owners = stage.who_acts
     done = responded_codes(session, stage) if stage.owes_responses else set()

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 from config import clock
 from config.settings import Settings, get_settings
 from models.db import get_engine, read_session, session_scope
+from models.enums import ReminderRule
+from models.queries import by_id
 from models.reminder import Reminder
 from notifications.mail.ics import deadline_ics
 from notifications.mail.message import Envelope, InvalidAddress, build_message, checked_address
@@ -26,7 +28,6 @@ from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentF
 from notifications.reminders import claims
 from notifications.reminders.context import load_world, reminder_context, still_wanted
 from notifications.reminders.digest import digest_context
-from notifications.reminders.planner import DIGEST
 
 MAX_RECONNECTS = 2
 _stop_after_batch = threading.Event()
@@ -73,7 +74,7 @@ class Batch:
     def __init__(self, session: Session, ids: list[int], worker: str, now: datetime, settings: Settings) -> None:
         self.session, self.worker, self.now, self.settings = session, worker, now, settings
         self.rows = list(session.exec(select(Reminder).where(col(Reminder.id).in_(ids))
-                                      .order_by(Reminder.send_at, Reminder.id)).all())
+                                      .order_by(col(Reminder.send_at), col(Reminder.id))).all())
         self.world = load_world(session, self.rows, now)
         self.verdicts: list[tuple[int, str, str]] = []
         self.settled: set[int] = set()
@@ -106,7 +107,7 @@ class Batch:
         late = self.now - row.send_at > timedelta(minutes=self.settings.reminder_late_after_minutes)
         world = self.world
         try:
-            if row.rule == DIGEST:
+            if row.rule is ReminderRule.DIGEST:
                 message_name, ctx = "digest", digest_context(self.session, world, row, self.now)
             else:
                 message_name, ctx = reminder_context(self.session, world, row, self.now, late=late)
@@ -118,7 +119,7 @@ class Batch:
                     cc.append(checked_address(address))
                 except InvalidAddress:
                     self.notes.append(f"reminder {row.id}: cc {address!r} dropped: not a valid address")
-            ics = None if row.rule == DIGEST else deadline_ics(world.processes[stage.process_id], stage)
+            ics = None if row.rule is ReminderRule.DIGEST else deadline_ics(world.processes[stage.process_id], stage)
             message = build_message(sender=self.settings.mail_from, to=(person.name, person.email), cc=cc,
                                     reply_to=self.settings.mail_reply_to, rendered=rendered,
                                     message_id=row.message_id, date=self.now, ics=ics)
@@ -145,9 +146,9 @@ class Batch:
                 else:
                     report.failed += claims.mark_failed(session, row_id, self.worker, error=why)
                 self.settled.add(row_id)
-            unsent = [row.id for row in self.rows if row.id not in self.settled]
+            unsent = [row_id for row_id in by_id(self.rows) if row_id not in self.settled]
             for row_id in unsent:
-                claims.mark_retry(session, row_id, self.worker, real=clock.real_now(), tried=False,  # type: ignore[arg-type]
+                claims.mark_retry(session, row_id, self.worker, real=clock.real_now(), tried=False,
                                   error=self.unsent_error, max_attempts=self.settings.reminder_max_attempts)
         if unsent:
             report.retrying += len(unsent)

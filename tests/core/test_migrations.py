@@ -36,7 +36,7 @@ def test_down_and_up_again(data_dir: Path) -> None:
 def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: str) -> None:
     """0005: a reminder re-armed for a later deadline shares the old four-column key; going down keeps the first
     of each key, going up again takes the rows as they are."""
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
     from sqlmodel import select
 
@@ -49,7 +49,7 @@ def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: st
     with session_scope() as s:
         stage, person = s.exec(select(Stage)).first(), s.exec(select(Person)).first()
         assert stage is not None and person is not None
-        for due in ("2025-03-31", "2025-04-30"):
+        for due in (date(2025, 3, 31), date(2025, 4, 30)):
             s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
                            send_at=at, due_date_seen=due))
     url = get_settings().sqlalchemy_url
@@ -61,10 +61,10 @@ def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: st
     migrate(url)
     get_engine().dispose()
     with read_session() as s:
-        assert [r.due_date_seen for r in s.exec(select(Reminder)).all()] == ["2025-03-31"]
+        assert [r.due_date_seen for r in s.exec(select(Reminder)).all()] == [date(2025, 3, 31)]
     with session_scope() as s:  # the widened key is back: the later deadline's row fits again
         s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
-                       send_at=at, due_date_seen="2025-04-30"))
+                       send_at=at, due_date_seen=date(2025, 4, 30)))
 
 
 def test_the_client_of_a_refused_sign_in_goes_down_and_up_with_data(data_dir: Path) -> None:

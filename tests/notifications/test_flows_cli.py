@@ -60,7 +60,7 @@ def test_flows_replan_in_their_transaction_and_a_refusal_changes_no_reminder(nea
     with clock.frozen(seoul("2025-03-11 09:00")):
         run(stages.reschedule_stage, process_key=P, stage_key="outline-feedback", actor=ACTOR, reason="more time",
             end=date(2025, 4, 7), confirm=True)
-    assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING)} == {"2025-04-07"}
+    assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING)} == {date(2025, 4, 7)}
 
 
 def test_remind_commands_and_status_history(neaspec: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

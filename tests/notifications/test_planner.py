@@ -92,12 +92,12 @@ def test_reschedule_moves_pending_rows_and_keeps_history(march: str) -> None:
     seven = by_person("before", 7)
     assert local(seven["sato.yuki@example.org"], "Asia/Tokyo") == "Mon 2025-03-31 09:00"
     assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))} \
-        == {"2025-04-07"}
+        == {date(2025, 4, 7)}
     assert rows(id=sent.id)[0].status is ReminderStatus.SENT  # history is not rewritten
 
 
 def _sato(rule: str, occurrence: int) -> list[tuple[str, ReminderStatus]]:
-    return [(r.due_date_seen, r.status) for r in rows(rule=rule, occurrence=occurrence)
+    return [(r.due_date_seen.isoformat(), r.status) for r in rows(rule=rule, occurrence=occurrence)
             if emails_of([r]) == ["sato.yuki@example.org"] and r.status is not ReminderStatus.CANCELLED]
 
 

@@ -68,7 +68,7 @@ def test_reminders_of_an_earlier_deadline_say_which(client: Any) -> None:
     with session_scope() as s:
         replan_key(s, PROCESS, clock.now())
         sent = s.exec(select(Reminder).where(Reminder.rule == "before").order_by(Reminder.send_at)).first()
-        assert sent is not None and sent.due_date_seen == "2025-03-31"
+        assert sent is not None and sent.due_date_seen == date(2025, 3, 31)
         sent.status = ReminderStatus.SENT
     with session_scope() as s:
         schedule.apply_reschedule(s, PROCESS, "outline-feedback", actor="test", now=clock.now(),
