@@ -69,11 +69,11 @@ def token_new(
     require_database()
     from config import clock
     from models.db import session_scope
-    from models.feed_tokens import issue
+    from models.token_rules import issue_feed_token
 
     with session_scope() as session:
-        issued = issue(session, email, actor=actor_name(actor), now=clock.now(), label=label)
-        person_name, person_email, token_id = issued.person.name, issued.person.email, issued.row.id
+        issued = issue_feed_token(session, email, actor=actor_name(actor), now=clock.now(), label=label)
+        person_name, person_email, token_id = issued.holder.name, issued.holder.email, issued.row.id
     _show_issued(person_email, issued.secret, token_id)
     if send:
         _send_subscribe(person_name, person_email, issued.secret, token_id)
@@ -88,10 +88,10 @@ def token_revoke(
     require_database()
     from config import clock
     from models.db import session_scope
-    from models.feed_tokens import revoke
+    from models.token_rules import revoke_feed_token
 
     with session_scope() as session:
-        row = revoke(session, token, actor=actor_name(actor), now=clock.now())
+        row = revoke_feed_token(session, token, actor=actor_name(actor), now=clock.now())
         token_id = row.id
     console.print(f"feed token {token_id} revoked")
 
@@ -105,11 +105,11 @@ def token_rotate(
     require_database()
     from config import clock
     from models.db import session_scope
-    from models.feed_tokens import rotate
+    from models.token_rules import rotate_feed_token
 
     with session_scope() as session:
-        issued = rotate(session, token, actor=actor_name(actor), now=clock.now())
-        person_email, token_id = issued.person.email, issued.row.id
+        issued = rotate_feed_token(session, token, actor=actor_name(actor), now=clock.now())
+        person_email, token_id = issued.holder.email, issued.row.id
     _show_issued(person_email, issued.secret, token_id)
 
 
@@ -121,10 +121,12 @@ def token_list(
     """List feed tokens (never the secrets: only their ids)."""
     require_database()
     from models.db import read_session
-    from models.feed_tokens import tokens_of
+    from models.queries import get_person
+    from models.token_rules import tokens_of
+    from models.tokens import FeedToken
 
     with read_session() as session:
-        rows = tokens_of(session, person)
+        rows = tokens_of(session, FeedToken, get_person(session, person).id if person else None)
     table = Table("Id", "Person", "Label", "Issued (UTC)", "Revoked (UTC)", title="Feed tokens")
     for token, owner in rows:
         if token.revoked_at is not None and not all_:
