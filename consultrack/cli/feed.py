@@ -13,6 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from calendars.subscribe import subscribe_links, subscribe_page_url
+from config import clock
+from config.settings import get_settings
 from consultrack.cli.common import ActorOpt, actor_name, console, fail, require_database
 
 feed_app = typer.Typer(no_args_is_help=True, help="Calendar feeds: personal tokens, static export.")
@@ -21,8 +24,6 @@ feed_app.add_typer(token_app, name="token")
 
 
 def _show_issued(email: str, secret: str, token_id: int | None) -> None:
-    from calendars.subscribe import subscribe_links, subscribe_page_url
-
     links = subscribe_links(secret, email)
     console.print(f"feed token {token_id} issued for {email}. It is shown only now; keep it secret.")
     console.print(f"  feed:      {links['https']}")
@@ -36,9 +37,6 @@ def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) ->
     import asyncio
 
     from calendars.feeds import personal_name
-    from calendars.subscribe import subscribe_links, subscribe_page_url
-    from config import clock
-    from config.settings import get_settings
     from notifications.mail.message import InvalidAddress, build_message, new_message_id
     from notifications.mail.render import RenderError, render
     from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, send_now
@@ -67,7 +65,6 @@ def token_new(
 ) -> None:
     """Issue a feed token (a person may have several); prints the feed and subscribe addresses once."""
     require_database()
-    from config import clock
     from models.db import session_scope
     from models.token_rules import issue_feed_token
 
@@ -86,7 +83,6 @@ def token_revoke(
 ) -> None:
     """Revoke a token: its feed and subscribe page answer 404 from now on."""
     require_database()
-    from config import clock
     from models.db import session_scope
     from models.token_rules import revoke_feed_token
 
@@ -103,7 +99,6 @@ def token_rotate(
 ) -> None:
     """Revoke a token and issue its replacement for the same person, in one step."""
     require_database()
-    from config import clock
     from models.db import session_scope
     from models.token_rules import rotate_feed_token
 
