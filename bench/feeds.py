@@ -55,10 +55,10 @@ def prepare(data_dir: Path, static_dir: Path) -> str:
     from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR, reset_settings
     from models.db import migrate, read_session, session_scope
     from models.directory_import import import_directory, read_directory
-    from models.feed_tokens import issue
     from models.processes import create_process
     from models.queries import get_person
     from models.template import load_template
+    from models.token_rules import issue_feed_token
 
     reset_settings()
     migrate()
@@ -71,7 +71,7 @@ def prepare(data_dir: Path, static_dir: Path) -> str:
             copy = template.model_copy(update={"key": f"{template.key}-bench{n}",
                                                "short_name": f"{template.short_name} #{n}"})
             create_process(session, copy, actor="bench", now=now)
-        secret = issue(session, PERSON, actor="bench", now=now).secret
+        secret = issue_feed_token(session, PERSON, actor="bench", now=now).secret
     with read_session() as session:
         feed = personal_feed(session, get_person(session, PERSON))
     (static_dir / FEED_FILE).write_bytes(feed.body)

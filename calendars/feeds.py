@@ -34,7 +34,7 @@ from sqlmodel import Session, col, func, select
 from calendars import audience, events
 from calendars.timezone import vtimezone
 from config import clock
-from models import feed_tokens, limits
+from models import limits, token_rules
 from models.audience import zone_of
 from models.audit import AuditEntry
 from models.directory import MemberState, Person
@@ -134,8 +134,8 @@ def _aggregates_sql(scoped: bool) -> str:
 _FINGERPRINT = {True: text(f"SELECT {_aggregates_sql(True)}"), False: text(f"SELECT {_aggregates_sql(False)}")}
 _PERSON_COLUMNS = "person.id, person.name, person.role, person.timezone, member_state.timezone"
 _PERSONAL_PROBE = text(
-    f"SELECT {_PERSON_COLUMNS}, {_aggregates_sql(False)} FROM {feed_tokens.LIVE_FROM_SQL}"
-    f" LEFT JOIN member_state ON member_state.code = person.member_state_code WHERE {feed_tokens.LIVE_WHERE_SQL}")
+    f"SELECT {_PERSON_COLUMNS}, {_aggregates_sql(False)} FROM {token_rules.LIVE_FROM_SQL}"
+    f" LEFT JOIN member_state ON member_state.code = person.member_state_code WHERE {token_rules.LIVE_WHERE_SQL}")
 
 
 def _key(session: Session, kind: str, subject: tuple[Any, ...], aggregates: Sequence[Any]) -> tuple[Any, ...]:
@@ -333,7 +333,7 @@ def personal_feed(session: Session, person: Person) -> Feed:
 def personal_feed_for_token(session: Session, token: str) -> Feed | None:
     """The personal feed a token opens, or None for any miss: one query per request until something changes
     (the token, the person and the aggregates of the fingerprint together)."""
-    row = session.connection().execute(_PERSONAL_PROBE, {"digest": feed_tokens.token_digest(token)}).first()
+    row = session.connection().execute(_PERSONAL_PROBE, {"digest": token_rules.token_digest(token)}).first()
     if row is None:
         return None
     subject = (row[0], row[1], Role(row[2]).value, row[3], row[4])

@@ -18,22 +18,26 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 from prefect import flow, task
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
+from sqlalchemy import text
 
 from config import clock
 from config.settings import get_settings
 from consultrack.web.app import create_app
-from flows import prefect_server
+from flows import prefect_server, reminders
 from flows.deployments import DIGEST_HOUR, SWEEP_EVERY
-
-if TYPE_CHECKING:
-    import uvicorn
+from flows.engine import arun, run
+from models.db import dispose_engines, read_session
+from notifications.reminders.sweep import resume, stop_after_batch
 
 log = logging.getLogger("consultrack.service")
 SWEEP_JOB, DIGEST_JOB, WAKE_JOB = "reminder-sweep", "daily-digest", "reminder-sweep-now"
@@ -42,10 +46,6 @@ PREFECT_CHECK_TTL = 30.0
 
 @task(persist_result=False)
 def database_answers() -> bool:
-    from sqlalchemy import text
-
-    from models.db import read_session
-
     with read_session() as session:
         return session.exec(text("SELECT 1")).first() is not None  # type: ignore[call-overload]
 
@@ -80,8 +80,6 @@ class Service:
             await self.stop()
 
     async def start(self) -> None:
-        from notifications.reminders.sweep import resume
-
         resume()
         started = time.perf_counter()
         try:
@@ -113,8 +111,6 @@ class Service:
             self.prefect_server = prefect_server.start(prefect_server.prefect_home())
             prefect_server.use(self.prefect_server)
             crashed = await prefect_server.crash_abandoned_runs()
-        from flows.engine import arun
-
         await arun(service_started, base_url=get_settings().base_url)
         return crashed
 
@@ -126,8 +122,6 @@ class Service:
     async def stop(self) -> None:
         """No new run starts; a sweep under way sends the rest of its batch and stops; only then does the
         scheduler go (its shutdown cancels the job tasks it still holds, which must be done by then)."""
-        from notifications.reminders.sweep import stop_after_batch
-
         self.stopping = True
         stop_after_batch()
         if self.scheduler.running:
@@ -137,8 +131,6 @@ class Service:
             await asyncio.gather(*self._running, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        from models.db import dispose_engines
-
         dispose_engines()
         if self.prefect_server is not None:
             server, self.prefect_server = self.prefect_server, None
@@ -188,8 +180,6 @@ class Service:
     async def prefect_health(self) -> dict[str, Any]:
         if not self.prefect.get("ok") or time.monotonic() - self._prefect_checked < PREFECT_CHECK_TTL:
             return self.prefect
-        from prefect.client.orchestration import get_client
-
         async with get_client() as client:
             problem = await client.api_healthcheck()
         self._prefect_checked = time.monotonic()
@@ -199,25 +189,17 @@ class Service:
 
 
 def _prefect_api() -> str:
-    from prefect.settings import PREFECT_API_URL
-
     return PREFECT_API_URL.value() or "temporary (started by each flow run's process)"
 
 
 async def _sweep() -> dict[str, Any]:
     """In a worker thread with its own event loop: starting the mail sink and talking SMTP block in places, and
     must not hold up the pages and API requests served on the service's loop."""
-    from flows import reminders
-    from flows.engine import run
-
     result: dict[str, Any] = await asyncio.to_thread(run, reminders.sweep_reminders)
     return result
 
 
 async def _digest() -> dict[str, Any]:
-    from flows import reminders
-    from flows.engine import run
-
     result: dict[str, Any] = await asyncio.to_thread(run, reminders.send_digest)
     return result
 
@@ -247,15 +229,11 @@ def server_config(app: FastAPI) -> uvicorn.Config:
     """How uvicorn serves the app. proxy_headers=False: the app decides whom to believe about the client
     (CONSULTRACK_TRUSTED_PROXIES, consultrack/web/app.py); uvicorn's own default would believe any process on
     127.0.0.1, so a script on the same machine could name any client address and dodge the sign-in throttle."""
-    import uvicorn
-
     return uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
                           proxy_headers=False, server_header=False)
 
 
 def serve(host: str, port: int, *, on_ready: Callable[[], None] | None = None) -> None:
-    import uvicorn
-
     sock = bind(host, port)
     app = build_app()
     if on_ready is not None:

@@ -1,7 +1,7 @@
 """Reminder flows: the sweep (send what is due now), the secretariat's digest, and a full replan.
 
-The service's scheduler (issue 5) triggers `sweep_reminders` every minute and `send_digest` daily; both are safe
-to run late, twice, or in two processes at once (see notifications/reminders/claims.py)."""
+The service's scheduler (consultrack/service.py) triggers `sweep_reminders` every minute and `send_digest` daily;
+both are safe to run late, twice, or in two processes at once (see notifications/reminders/claims.py)."""
 
 from __future__ import annotations
 

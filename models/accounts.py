@@ -1,10 +1,10 @@
-"""Secretariat accounts and API tokens: creating them, checking passwords and tokens. Secrets are stored hashed."""
+"""Secretariat accounts: creating and disabling them, checking passwords, login sessions and the sign-in throttle.
+Secrets are stored hashed. Their API tokens are issued and checked in models/token_rules.py."""
 
 from __future__ import annotations
 
 import hmac
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv6Address, ip_address, ip_network
 
@@ -15,6 +15,7 @@ from sqlmodel import Session, col, delete, select
 from config import clock
 from models.account import Account, LoginFailure, LoginSession
 from models.audit import record
+from models.db import read_session, session_scope
 from models.enums import AccountRole
 from models.errors import Conflict, InvalidInput, NotFound
 from models.tokens import ApiToken, hash_token, new_token
@@ -140,8 +141,6 @@ def attempt_sign_in(username: str, password: str, *, client: str) -> Account:
     It opens its own transactions, each short, so that no lock is held while argon2 works (a quarter of a
     second): the attempt is written first and committed, then counted with every other replica's; one that
     finds too many takes itself back and is refused unchecked; a right password takes it back too."""
-    from models.db import read_session, session_scope
-
     name, now = username.strip().lower()[:64], clock.real_now()
     with session_scope() as session:
         session.exec(delete(LoginFailure).where(LoginFailure.username == name,  # type: ignore[call-overload]
@@ -173,61 +172,8 @@ def _refused_until(session: Session, attempt: LoginFailure, limit: int, *, per_c
 
 
 def _take_back(attempt_id: int | None) -> None:
-    from models.db import session_scope
-
     with session_scope() as session:
         session.exec(delete(LoginFailure).where(LoginFailure.id == attempt_id))  # type: ignore[call-overload]
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    """The secret is shown once, here; only its hash is stored."""
-
-    secret: str
-    token: ApiToken
-
-
-def issue_api_token(session: Session, username: str, *, label: str, actor: str, now: datetime) -> IssuedToken:
-    account = get_account(session, username)
-    if account.disabled:
-        raise InvalidInput(f"account {account.username!r} is disabled")
-    secret = new_token()
-    token = ApiToken(account_id=account.id, token_hash=hash_token(secret), label=label.strip(), created_at=now)
-    session.add(token)
-    session.flush()
-    record(session, at=now, actor=actor, action="api_token.new",
-           after={"username": account.username, "token_id": token.id, "label": token.label})
-    return IssuedToken(secret, token)
-
-
-def revoke_api_token(session: Session, token_id: int, *, actor: str, now: datetime) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no API token #{token_id}")
-    if token.revoked_at is not None:
-        raise Conflict(f"API token #{token_id} was already revoked")
-    token.revoked_at = now
-    record(session, at=now, actor=actor, action="api_token.revoke", after={"token_id": token_id})
-    return token
-
-
-def tokens_of(session: Session) -> list[tuple[ApiToken, Account]]:
-    rows = session.exec(select(ApiToken, Account).where(ApiToken.account_id == Account.id)
-                        .order_by(col(ApiToken.id))).all()
-    return [(t, a) for t, a in rows]
-
-
-def account_for_token(session: Session, secret: str) -> Account | None:
-    """The active account holding this live token, else None. The lookup goes by digest; the final comparison
-    is constant-time so that no timing reveals how much of a guessed digest matched."""
-    digest = hash_token(secret)
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-    if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
-        return None
-    account = session.get(Account, token.account_id)
-    if account is None or account.disabled:
-        return None
-    return account
 
 
 def open_login_session(session: Session, account: Account, *, now: datetime) -> str:

@@ -250,7 +250,3 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
 def load_template(path: Path) -> ProcessTemplate:
     data, node = load_yaml(path)
     return validate(ProcessTemplate, data, node, path)
-
-
-def template_dump(template: ProcessTemplate) -> dict[str, Any]:
-    return template.model_dump(mode="json")

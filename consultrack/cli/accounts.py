@@ -93,12 +93,12 @@ def token_new(
 ) -> None:
     """Issue an API token for an account. It is printed once; only its hash is kept."""
     require_database()
-    from models.accounts import issue_api_token
     from models.db import session_scope
+    from models.token_rules import issue_api_token
 
     with session_scope() as session:
         issued = issue_api_token(session, username, label=label, actor=actor_name(actor), now=clock.now())
-        token_id = issued.token.id
+        token_id = issued.row.id
     if save:
         path = token_file()
         path.unlink(missing_ok=True)
@@ -114,12 +114,13 @@ def token_new(
 def token_list() -> None:
     """Tokens by id, account and label (never the secret)."""
     require_database()
-    from models.accounts import tokens_of
     from models.db import read_session
+    from models.token_rules import tokens_of
+    from models.tokens import ApiToken
 
     table = Table("Id", "Account", "Label", "Created (UTC)", "Status")
     with read_session() as session:
-        for t, a in tokens_of(session):
+        for t, a in tokens_of(session, ApiToken):
             table.add_row(str(t.id), a.username, t.label, f"{t.created_at:%Y-%m-%d %H:%M}",
                           f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live")
     console.print(table)
@@ -129,8 +130,8 @@ def token_list() -> None:
 def token_revoke(token_id: int, actor: ActorOpt = None) -> None:
     """Revoke a token by its id: scripts using it are refused from the next request."""
     require_database()
-    from models.accounts import revoke_api_token
     from models.db import session_scope
+    from models.token_rules import revoke_api_token
 
     with session_scope() as session:
         revoke_api_token(session, token_id, actor=actor_name(actor), now=clock.now())

@@ -13,6 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from calendars.subscribe import subscribe_links, subscribe_page_url
+from config import clock
+from config.settings import get_settings
 from consultrack.cli.common import ActorOpt, actor_name, console, fail, require_database
 
 feed_app = typer.Typer(no_args_is_help=True, help="Calendar feeds: personal tokens, static export.")
@@ -21,8 +24,6 @@ feed_app.add_typer(token_app, name="token")
 
 
 def _show_issued(email: str, secret: str, token_id: int | None) -> None:
-    from calendars.subscribe import subscribe_links, subscribe_page_url
-
     links = subscribe_links(secret, email)
     console.print(f"feed token {token_id} issued for {email}. It is shown only now; keep it secret.")
     console.print(f"  feed:      {links['https']}")
@@ -36,9 +37,6 @@ def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) ->
     import asyncio
 
     from calendars.feeds import personal_name
-    from calendars.subscribe import subscribe_links, subscribe_page_url
-    from config import clock
-    from config.settings import get_settings
     from notifications.mail.message import InvalidAddress, build_message, new_message_id
     from notifications.mail.render import RenderError, render
     from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, send_now
@@ -67,13 +65,12 @@ def token_new(
 ) -> None:
     """Issue a feed token (a person may have several); prints the feed and subscribe addresses once."""
     require_database()
-    from config import clock
     from models.db import session_scope
-    from models.feed_tokens import issue
+    from models.token_rules import issue_feed_token
 
     with session_scope() as session:
-        issued = issue(session, email, actor=actor_name(actor), now=clock.now(), label=label)
-        person_name, person_email, token_id = issued.person.name, issued.person.email, issued.row.id
+        issued = issue_feed_token(session, email, actor=actor_name(actor), now=clock.now(), label=label)
+        person_name, person_email, token_id = issued.holder.name, issued.holder.email, issued.row.id
     _show_issued(person_email, issued.secret, token_id)
     if send:
         _send_subscribe(person_name, person_email, issued.secret, token_id)
@@ -86,12 +83,11 @@ def token_revoke(
 ) -> None:
     """Revoke a token: its feed and subscribe page answer 404 from now on."""
     require_database()
-    from config import clock
     from models.db import session_scope
-    from models.feed_tokens import revoke
+    from models.token_rules import revoke_feed_token
 
     with session_scope() as session:
-        row = revoke(session, token, actor=actor_name(actor), now=clock.now())
+        row = revoke_feed_token(session, token, actor=actor_name(actor), now=clock.now())
         token_id = row.id
     console.print(f"feed token {token_id} revoked")
 
@@ -103,13 +99,12 @@ def token_rotate(
 ) -> None:
     """Revoke a token and issue its replacement for the same person, in one step."""
     require_database()
-    from config import clock
     from models.db import session_scope
-    from models.feed_tokens import rotate
+    from models.token_rules import rotate_feed_token
 
     with session_scope() as session:
-        issued = rotate(session, token, actor=actor_name(actor), now=clock.now())
-        person_email, token_id = issued.person.email, issued.row.id
+        issued = rotate_feed_token(session, token, actor=actor_name(actor), now=clock.now())
+        person_email, token_id = issued.holder.email, issued.row.id
     _show_issued(person_email, issued.secret, token_id)
 
 
@@ -121,10 +116,12 @@ def token_list(
     """List feed tokens (never the secrets: only their ids)."""
     require_database()
     from models.db import read_session
-    from models.feed_tokens import tokens_of
+    from models.queries import get_person
+    from models.token_rules import tokens_of
+    from models.tokens import FeedToken
 
     with read_session() as session:
-        rows = tokens_of(session, person)
+        rows = tokens_of(session, FeedToken, get_person(session, person).id if person else None)
     table = Table("Id", "Person", "Label", "Issued (UTC)", "Revoked (UTC)", title="Feed tokens")
     for token, owner in rows:
         if token.revoked_at is not None and not all_:

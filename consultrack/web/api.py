@@ -65,7 +65,7 @@ def token_account(credentials: HTTPAuthorizationCredentials | None) -> Account |
     """The live account whose API token this is, if any."""
     if credentials is None:
         return None
-    from models.accounts import account_for_token
+    from models.token_rules import account_for_token
 
     with read_session() as session:
         return account_for_token(session, credentials.credentials[:200])

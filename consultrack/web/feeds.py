@@ -21,7 +21,7 @@ from calendars.feeds import Feed, member_state_feed, personal_feed_for_token, pe
 from calendars.subscribe import subscribe_links
 from models.db import read_session
 from models.errors import NotFound
-from models.feed_tokens import person_for_token
+from models.token_rules import person_for_token
 
 MAX_QUERY = 1024
 """Clients add nothing to a feed URL; a longer query string is an attack or a mistake."""

@@ -24,6 +24,8 @@ from config import clock
 from config.private_files import private_dir
 from config.settings import get_settings
 from models.account import Account
+from models.accounts import account_for_login, end_login_session, open_login_session
+from models.db import read_session, session_scope
 from models.enums import AccountRole
 from models.errors import ConsultrackError, ErrorCode
 
@@ -96,9 +98,6 @@ def current_account(request: Request) -> Account | None:
         request.state.expired = True
         secret = None
     if isinstance(secret, str):
-        from models.accounts import account_for_login
-        from models.db import read_session
-
         with read_session() as session:
             account = account_for_login(session, secret)
         if account is None:
@@ -144,9 +143,6 @@ AdminPost = Annotated[Account, Depends(_posting_admin)]
 
 def sign_in(request: Request, account: Account) -> None:
     """A fresh session on login (no fixation): the old contents, CSRF token included, are dropped."""
-    from models.accounts import open_login_session
-    from models.db import session_scope
-
     now = clock.real_now()
     with session_scope() as session:
         secret = open_login_session(session, account, now=now)
@@ -159,9 +155,6 @@ def sign_in(request: Request, account: Account) -> None:
 def sign_out(request: Request) -> None:
     secret = request.session.get(LOGIN_KEY)
     if isinstance(secret, str):
-        from models.accounts import end_login_session
-        from models.db import session_scope
-
         with session_scope() as session:
             end_login_session(session, secret, now=clock.real_now())
     request.session.clear()

@@ -31,11 +31,6 @@ def is_working_day(day: date, country: str | None) -> bool:
     return bool(calendar.is_working_day(day))
 
 
-def holiday_name(day: date, country: str | None) -> str | None:
-    calendar = _calendar(country) if country else None
-    return None if calendar is None else calendar.get(day)
-
-
 def working_day_on_or_before(day: date, country: str | None, *, not_before: date | None = None) -> date | None:
     """The latest working day at or before `day`; None when there is none on or after `not_before`."""
     for back in range(MAX_SHIFT_DAYS + 1):

@@ -22,7 +22,7 @@ from config import clock
 from consultrack.web.app import create_app
 from models.db import session_scope
 from models.directory import Person
-from models.feed_tokens import issue, revoke
+from models.token_rules import issue_feed_token, revoke_feed_token
 from tests.calendars.helpers import personal_body, process_body, state_body
 from tests.conftest import ACTOR
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _issue(email: str) -> str:
     with session_scope() as session:
-        return issue(session, email, actor=ACTOR, now=clock.now()).secret
+        return issue_feed_token(session, email, actor=ACTOR, now=clock.now()).secret
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_bad_requests_never_fail_and_never_leak(client: TestClient, neaspec: str
     anna = _issue(ANNA)
     revoked = _issue(ANNA)
     with session_scope() as session:
-        revoke(session, revoked, actor=ACTOR, now=clock.now())
+        revoke_feed_token(session, revoked, actor=ACTOR, now=clock.now())
     huge = "x=" + "a" * 5000
     cases = {
         f"/calendars/{revoked}.ics": 404,
@@ -238,7 +238,7 @@ def test_changes_and_revocations_apply_on_the_next_request(client: TestClient, n
     assert second.status_code == 200 and second.headers["etag"] != first.headers["etag"]
     assert b"DTEND;VALUE=DATE:20250510" in second.content and second.content == personal_body(ANNA)
     with session_scope() as session:
-        revoke(session, token, actor=ACTOR, now=clock.now())
+        revoke_feed_token(session, token, actor=ACTOR, now=clock.now())
     assert client.get(f"/calendars/{token}.ics").status_code == 404  # although its feed is cached
 
 

@@ -48,15 +48,16 @@ def absurd(neaspec: str) -> str:
 
 
 def _token(email: str) -> str:
-    from models.feed_tokens import issue
+    from models.token_rules import issue_feed_token
 
     with session_scope() as session:
-        return issue(session, email, actor=ACTOR, now=clock.now()).secret
+        return issue_feed_token(session, email, actor=ACTOR, now=clock.now()).secret
 
 
 def _api_token() -> str:
-    from models.accounts import create_account, issue_api_token
+    from models.accounts import create_account
     from models.enums import AccountRole
+    from models.token_rules import issue_api_token
 
     with session_scope() as session:
         create_account(session, "monitor", "a long enough password", AccountRole.VIEWER, actor=ACTOR, now=clock.now())

@@ -14,7 +14,7 @@ from config.settings import reset_settings
 from consultrack.cli import app, common
 from models.db import read_session
 from models.directory import Person
-from models.feed_tokens import person_for_token
+from models.token_rules import person_for_token
 from models.tokens import FeedToken
 from notifications.mail.sink import free_port
 from tests.notifications.smtp_server import Faults, Server

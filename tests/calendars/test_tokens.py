@@ -15,7 +15,15 @@ from models.audit import AuditEntry
 from models.db import read_session, session_scope
 from models.directory import Person
 from models.errors import InvalidInput, NotFound
-from models.feed_tokens import TOKEN_PATTERN, issue, person_for_token, revoke, rotate, tokens_of
+from models.queries import get_person
+from models.token_rules import (
+    TOKEN_PATTERN,
+    issue_feed_token,
+    person_for_token,
+    revoke_feed_token,
+    rotate_feed_token,
+    tokens_of,
+)
 from models.tokens import FeedToken, hash_token, new_token
 from tests.calendars.helpers import process_body, state_body
 from tests.conftest import ACTOR, seoul
@@ -25,7 +33,7 @@ ANNA, LI = "anna.volkova@example.org", "li.wei@example.org"
 
 def _issue(email: str, label: str = "") -> str:
     with session_scope() as session:
-        return issue(session, email, actor=ACTOR, now=clock.now(), label=label).secret
+        return issue_feed_token(session, email, actor=ACTOR, now=clock.now(), label=label).secret
 
 
 def _owner(token: str) -> str | None:
@@ -52,7 +60,7 @@ def test_issue_stores_only_a_hash_of_enough_randomness(neaspec: str) -> None:
 def test_revoked_unknown_malformed_and_inactive_all_miss(neaspec: str) -> None:
     laptop, phone = _issue(ANNA, "laptop"), _issue(ANNA, "phone")
     with session_scope() as session:
-        revoke(session, laptop, actor=ACTOR, now=clock.now())
+        revoke_feed_token(session, laptop, actor=ACTOR, now=clock.now())
     assert _owner(laptop) is None and _owner(phone) == ANNA  # the other token lives on
     for bad in (phone.swapcase(), phone[:-1], phone + "A", "", "../" * 11, "x" * 10_000, "é" * 32,
                 hash_token(phone), phone.replace(phone[0], "/" if phone[0] != "/" else "a", 1)):
@@ -65,28 +73,28 @@ def test_revoked_unknown_malformed_and_inactive_all_miss(neaspec: str) -> None:
 def test_revoke_and_rotate(neaspec: str) -> None:
     old = _issue(ANNA, "laptop")
     with session_scope() as session:
-        new = rotate(session, old, actor=ACTOR, now=clock.now())
+        new = rotate_feed_token(session, old, actor=ACTOR, now=clock.now())
         new_secret, new_id = new.secret, new.row.id
     assert _owner(old) is None and _owner(new_secret) == ANNA
     with read_session() as session:
-        rows = tokens_of(session, ANNA)
+        rows = tokens_of(session, FeedToken, get_person(session, ANNA).id)
     assert [(t.label, t.revoked_at is None) for t, _ in rows] == [("laptop", False), ("laptop", True)]
     with pytest.raises(InvalidInput, match="already revoked"), session_scope() as session:
-        revoke(session, old, actor=ACTOR, now=clock.now())
+        revoke_feed_token(session, old, actor=ACTOR, now=clock.now())
     with pytest.raises(NotFound), session_scope() as session:
-        revoke(session, "999", actor=ACTOR, now=clock.now())
+        revoke_feed_token(session, "999", actor=ACTOR, now=clock.now())
     with session_scope() as session:
-        revoke(session, str(new_id), actor=ACTOR, now=clock.now())  # by the id the list shows
+        revoke_feed_token(session, str(new_id), actor=ACTOR, now=clock.now())  # by the id the list shows
     assert _owner(new_secret) is None
 
 
 def test_no_token_for_strangers_or_inactive_people(neaspec: str) -> None:
     with pytest.raises(NotFound), session_scope() as session:
-        issue(session, "nobody@example.org", actor=ACTOR, now=clock.now())
+        issue_feed_token(session, "nobody@example.org", actor=ACTOR, now=clock.now())
     with session_scope() as session:
         session.exec(select(Person).where(Person.email == LI)).one().active = False
     with pytest.raises(InvalidInput, match="inactive"), session_scope() as session:
-        issue(session, LI, actor=ACTOR, now=clock.now())
+        issue_feed_token(session, LI, actor=ACTOR, now=clock.now())
     with read_session() as session:
         assert session.exec(select(FeedToken)).all() == []
 

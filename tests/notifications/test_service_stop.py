@@ -1,5 +1,5 @@
 """The service stopping while a sweep is sending: the batch on the wire is finished and recorded, nothing after it
-starts, and only then does the service let go of the database (issue 5: no half-sent batch, no lost row)."""
+starts, and only then does the service let go of the database: no half-sent batch, no lost row."""
 
 from __future__ import annotations
 

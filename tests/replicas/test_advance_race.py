@@ -32,8 +32,9 @@ ADMIN = "replica.admin"
 @pytest.fixture
 def token(neaspec: str) -> str:
     from models import lifecycle
-    from models.accounts import create_account, issue_api_token
+    from models.accounts import create_account
     from models.enums import AccountRole
+    from models.token_rules import issue_api_token
 
     at = datetime(2024, 12, 13, 9, 0, tzinfo=SEOUL)
     with session_scope() as session:

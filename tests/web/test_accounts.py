@@ -9,17 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from config import clock
-from models.accounts import (
-    LoginFailed,
-    account_for_token,
-    authenticate,
-    create_account,
-    disable_account,
-    issue_api_token,
-)
+from models.accounts import LoginFailed, authenticate, create_account, disable_account
 from models.db import read_session, session_scope
 from models.enums import AccountRole
 from models.errors import Conflict, InvalidInput
+from models.token_rules import account_for_token, issue_api_token
 
 
 def test_passwords_are_argon2_hashed_and_verified(data_dir: Path) -> None:

@@ -18,8 +18,8 @@ BASE = f"/api/processes/{PROCESS}/stages/outline-feedback"
 
 
 def issue(username: str) -> str:
-    from models.accounts import issue_api_token
     from models.db import session_scope
+    from models.token_rules import issue_api_token
 
     with session_scope() as session:
         return issue_api_token(session, username, label="test", actor="test", now=clock.now()).secret
@@ -76,8 +76,9 @@ def test_tokens_are_stored_hashed(tokens: dict[str, str]) -> None:
 
 
 def test_revoked_token_and_disabled_account_are_refused(api: Any, tokens: dict[str, str]) -> None:
-    from models.accounts import disable_account, revoke_api_token
+    from models.accounts import disable_account
     from models.db import session_scope
+    from models.token_rules import revoke_api_token
 
     with session_scope() as session:
         revoke_api_token(session, 1, actor="test", now=clock.now())

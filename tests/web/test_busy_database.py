@@ -30,7 +30,7 @@ from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, csrf_of
 pytestmark = pytest.mark.slow
 BUSY = "the database is busy, try again"
 WITHIN = 10.0
-"""Seconds: the issue's bound for an answer while the database is held (the wait itself is 5 s)."""
+"""Seconds: the longest an answer may take while the database is held (the wait itself is 5 s)."""
 STAGE = f"/api/processes/{PROCESS}/stages/outline-feedback"
 
 
@@ -58,8 +58,8 @@ def another_writer() -> Iterator[None]:
 
 
 def admin_token() -> str:
-    from models.accounts import issue_api_token
     from models.db import session_scope
+    from models.token_rules import issue_api_token
 
     with session_scope() as session:
         return issue_api_token(session, ADMIN, label="test", actor="test", now=clock.now()).secret

@@ -38,8 +38,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def service(accounts: dict[str, str], data_dir: Path) -> Iterator[dict[str, Any]]:
-    from models.accounts import issue_api_token
     from models.db import session_scope
+    from models.token_rules import issue_api_token
 
     with session_scope() as session:
         token = issue_api_token(session, ADMIN, label="test", actor="test", now=clock.now()).secret

@@ -24,14 +24,15 @@ router = APIRouter()
 
 @router.get("/directory", response_class=HTMLResponse)
 def directory(request: Request, _: SignedIn) -> Response:
-    from models.feed_tokens import tokens_of
+    from models.token_rules import tokens_of
+    from models.tokens import FeedToken
 
     with read_session() as session:
         states = {s.code: s for s in session.exec(select(MemberState)).all()}
         people = list(session.exec(select(Person).order_by(col(Person.member_state_code), col(Person.role),
                                                            col(Person.name))).all())
         live: dict[int, int] = {}
-        for token, person in tokens_of(session):
+        for token, person in tokens_of(session, FeedToken):
             if token.revoked_at is None and person.id is not None:
                 live[person.id] = live.get(person.id, 0) + 1
     return render(request, "directory.html", {"states": states, "people": people, "live_tokens": live,
@@ -42,14 +43,14 @@ def directory(request: Request, _: SignedIn) -> Response:
 async def issue_subscribe_link(request: Request, person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)],
                                account: AdminPost) -> Response:
     """A new personal link; it is shown once, here, because only its hash is kept."""
-    from models.feed_tokens import issue
+    from models.token_rules import issue_feed_token
 
     with session_scope() as session:
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound(f"no person #{person_id}")
-        issued = issue(session, person.email, actor=account.username, now=clock.now(), label="dashboard")
-        name, email_address = issued.person.name, issued.person.email
+        issued = issue_feed_token(session, person.email, actor=account.username, now=clock.now(), label="dashboard")
+        name, email_address = issued.holder.name, issued.holder.email
     link = f"{get_settings().base_url.rstrip('/')}/subscribe/{issued.secret}"
     return render(request, "subscribe_link.html", {"name": name, "email": email_address, "link": link})
 
