@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel import Session
 
+from models.directory import MemberState
 from models.enums import GateKind, MeetingStatus
-from models.process import Process, Stage
+from models.process import Meeting, Process, Stage
 from models.queries import deadline_at, get_meeting, meeting_bounds, member_states, responded_codes
 
 
@@ -61,18 +63,21 @@ def describe_gate(stage: Stage) -> str:
 def evaluate_gate(
     session: Session, process: Process, stage: Stage, now: datetime, inputs: GateInputs | None = None
 ) -> GateStatus:
+    """What the database holds, put to the gate's rule (the rules below are pure: they are tested without one)."""
     inputs = inputs or GateInputs()
     kind = stage.gate_kind
     if kind is GateKind.MANUAL:
-        return _manual(stage, inputs)
+        return manual_gate(stage, inputs)
     if kind is GateKind.RESPONSES:
-        return _responses(session, process, stage, now, inputs)
+        return responses_gate(stage, process, member_states(session), responded_codes(session, stage), now, inputs)
     if kind is GateKind.MEETING_HELD:
-        return _meeting(session, process, stage, now)
-    return _decision(stage, inputs)
+        meeting_key = stage.gate_rule.meeting
+        assert meeting_key is not None  # a meeting_held gate names its meeting (models.template.Gate)
+        return meeting_gate(get_meeting(session, process, meeting_key), now)
+    return decision_gate(stage, inputs)
 
 
-def _manual(stage: Stage, inputs: GateInputs) -> GateStatus:
+def manual_gate(stage: Stage, inputs: GateInputs) -> GateStatus:
     approved = bool(stage.approved_by or (inputs.approver and inputs.note))
     detail = f"approved by {stage.approved_by or inputs.approver}" if approved else ""
     checks = [Check("approved by a member of the secretariat, with a note", approved, detail)]
@@ -80,9 +85,10 @@ def _manual(stage: Stage, inputs: GateInputs) -> GateStatus:
     return GateStatus(GateKind.MANUAL, approved, checks, missing)
 
 
-def _responses(session: Session, process: Process, stage: Stage, now: datetime, inputs: GateInputs) -> GateStatus:
-    states = member_states(session)
-    responded = responded_codes(session, stage)
+def responses_gate(stage: Stage, process: Process, states: Sequence[MemberState], responded: Collection[str],
+                   now: datetime, inputs: GateInputs) -> GateStatus:
+    """Met when the quorum (else every member State) has responded; once the deadline has passed the secretariat
+    may proceed without the rest, with a reason."""
     needed = stage.gate_rule.quorum or len(states)
     checks = [Check(f"response from {s.in_text}", s.code in responded) for s in states]
     waiting = [s.in_text for s in states if s.code not in responded]
@@ -107,10 +113,7 @@ def _responses(session: Session, process: Process, stage: Stage, now: datetime, 
     return GateStatus(GateKind.RESPONSES, met, checks, missing, may_proceed=past_deadline and not met)
 
 
-def _meeting(session: Session, process: Process, stage: Stage, now: datetime) -> GateStatus:
-    meeting_key = stage.gate_rule.meeting
-    assert meeting_key is not None  # a meeting_held gate names its meeting (models.template.Gate)
-    meeting = get_meeting(session, process, meeting_key)
+def meeting_gate(meeting: Meeting, now: datetime) -> GateStatus:
     _, end = meeting_bounds(meeting)
     if meeting.status is MeetingStatus.CANCELLED:
         held, detail = False, "the meeting was cancelled"
@@ -126,7 +129,7 @@ def _meeting(session: Session, process: Process, stage: Stage, now: datetime) ->
     return GateStatus(GateKind.MEETING_HELD, held, checks, missing)
 
 
-def _decision(stage: Stage, inputs: GateInputs) -> GateStatus:
+def decision_gate(stage: Stage, inputs: GateInputs) -> GateStatus:
     label = stage.gate_rule.label or "decision recorded"
     recorded = bool(stage.decision_text or (inputs.decision_text and inputs.decision_date))
     checks = [Check(label, recorded, stage.decision_text or inputs.decision_text or "")]
