@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import httpx
 from prefect import Flow, task
@@ -66,12 +66,12 @@ def refusals_as_failures(body: Callable[P, Awaitable[R]]) -> Callable[P, Awaitab
     return refusing
 
 
-def run(flow_fn: Flow[..., Coroutine[Any, Any, Any]], **kwargs: Any) -> Any:
+def run(flow_fn: Flow[..., Any], **kwargs: Any) -> Any:
     """Run a flow from synchronous code (the CLI, the demo) and turn a refusal back into its exception."""
     return _raise_refusal(asyncio.run(_run_once(flow_fn, kwargs)))
 
 
-async def arun(flow_fn: Flow[..., Coroutine[Any, Any, Any]], **kwargs: Any) -> Any:
+async def arun(flow_fn: Flow[..., Any], **kwargs: Any) -> Any:
     """The same from async code (the web service)."""
     return _raise_refusal(await _run_once(flow_fn, kwargs))
 
@@ -88,7 +88,7 @@ API_TRIES = (0.5, 1.0, 2.0)
 one database, a 5xx, a connection refused or reset); the last failure is reported."""
 
 
-async def _run_once(flow_fn: Flow[..., Coroutine[Any, Any, Any]], kwargs: dict[str, Any]) -> Any:
+async def _run_once(flow_fn: Flow[..., Any], kwargs: dict[str, Any]) -> Any:
     """The flow's result, or the exception it ended with. When the Prefect API fails before the flow's body began
     (creating the run, entering Running) it is tried again; a failure once the body has begun never is, so no change
     is ever applied twice: it is reported, as one message, like any API failure that persists."""
@@ -98,7 +98,9 @@ async def _run_once(flow_fn: Flow[..., Coroutine[Any, Any, Any]], kwargs: dict[s
         began: list[bool] = []
         noted = _BEGAN.set(began)
         try:
-            state = await marked(**kwargs, return_state=True)
+            # Prefect's overloads cannot tell, for a flow of any return type, that an async flow called for its
+            # state gives an awaitable: it is one here, every flow being async.
+            state = await cast("Awaitable[State[Any]]", marked(**kwargs, return_state=True))
             # In a running loop `State.result` hands back a coroutine, so the result is awaited here.
             result = await state.aresult(raise_on_failure=False)
         except Exception as exc:
@@ -140,7 +142,7 @@ def _worth_retrying(exc: httpx.HTTPError) -> bool:
 
 
 _BEGAN: ContextVar[list[bool] | None] = ContextVar("consultrack_flow_body_began", default=None)
-_noting: dict[Flow[..., Coroutine[Any, Any, Any]], Flow[..., Coroutine[Any, Any, Any]]] = {}
+_noting: dict[Flow[..., Any], Flow[..., Any]] = {}
 
 
 async def _body_begins(flow: Any, flow_run: Any, state: Any) -> None:
@@ -152,7 +154,7 @@ async def _body_begins(flow: Any, flow_run: Any, state: Any) -> None:
     await note_process(flow_run.id)
 
 
-def _noting_its_start(flow_fn: Flow[..., Coroutine[Any, Any, Any]]) -> Flow[..., Coroutine[Any, Any, Any]]:
+def _noting_its_start(flow_fn: Flow[..., Any]) -> Flow[..., Any]:
     """The flow with `_body_begins` as a hook; one copy per flow, made once (`with_options` costs ~20 ms)."""
     if flow_fn not in _noting:
         _noting[flow_fn] = flow_fn.with_options(on_running=[*flow_fn.on_running_hooks, _body_begins])
