@@ -287,6 +287,7 @@ async def issue_subscribe_link(request: Request,
     require_account(request)
     check_csrf(request, form.get(CSRF_FIELD))
     account = require_admin(request)
+    from calendars.subscribe import subscribe_page_url
     from models.token_rules import issue_feed_token
 
     with session_scope() as session:
@@ -295,7 +296,7 @@ async def issue_subscribe_link(request: Request,
             raise NotFound(f"no person #{person_id}")
         issued = issue_feed_token(session, person.email, actor=account.username, now=clock.now(), label="dashboard")
         name, email_address = issued.holder.name, issued.holder.email
-    link = f"{get_settings().base_url.rstrip('/')}/subscribe/{issued.secret}"
+    link = subscribe_page_url(issued.secret)
     return render(request, "subscribe_link.html", {"name": name, "email": email_address, "link": link})
 
 
