@@ -43,7 +43,7 @@ class IssuedToken(Generic[RowT, HolderT]):
 
 
 def _issue(session: Session, row: RowT, holder: HolderT) -> IssuedToken[RowT, HolderT]:
-    """Give `row` (its holder, label and time set) a new secret and store it with the secret's hash only."""
+    """Give `row` (its holder, label and time set) a new secret, and store it with only the secret's hash."""
     secret = new_token()
     row.token_hash = hash_token(secret)
     row.label = row.label.strip()
@@ -69,7 +69,7 @@ def tokens_of(session: Session, kind: type[FeedToken] | type[ApiToken],
     query = select(kind, holder).join(holder, col(holder.id) == holder_column)
     if holder_id is not None:
         query = query.where(holder_column == holder_id)
-    return [(t, h) for t, h in session.exec(query.order_by(col(kind.id))).all()]  # type: ignore[misc]
+    return [(t, h) for t, h in session.exec(query.order_by(col(kind.id))).all()]
 
 
 # --- feed tokens ------------------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def issue_feed_token(session: Session, email: str, *, actor: str, now: datetime,
     person = get_person(session, email)
     if not person.active:
         raise InvalidInput(f"{person.email} is inactive; reactivate them before issuing a feed token")
-    issued = _issue(session, FeedToken(person_id=person.id, token_hash="", label=label, created_at=now), person)
+    issued = _issue(session, FeedToken(person_id=person.id, label=label, created_at=now), person)
     record(session, at=now, actor=actor, action="feed_token.issue",
            after={"token_id": issued.row.id, "person": person.email, "label": issued.row.label})
     return issued
@@ -143,7 +143,7 @@ def issue_api_token(session: Session, username: str, *, label: str, actor: str,
     account = get_account(session, username)
     if account.disabled:
         raise InvalidInput(f"account {account.username!r} is disabled")
-    issued = _issue(session, ApiToken(account_id=account.id, token_hash="", label=label, created_at=now), account)
+    issued = _issue(session, ApiToken(account_id=account.id, label=label, created_at=now), account)
     record(session, at=now, actor=actor, action="api_token.new",
            after={"username": account.username, "token_id": issued.row.id, "label": issued.row.label})
     return issued

@@ -10,7 +10,6 @@ from sqlmodel import col, select
 from starlette.responses import HTMLResponse, Response
 
 from config import clock
-from config.settings import get_settings
 from consultrack.web.inputs import ROW_ID_MAX
 from consultrack.web.rendering import render
 from consultrack.web.security import AdminPost, SignedIn
@@ -43,6 +42,7 @@ def directory(request: Request, _: SignedIn) -> Response:
 async def issue_subscribe_link(request: Request, person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)],
                                account: AdminPost) -> Response:
     """A new personal link; it is shown once, here, because only its hash is kept."""
+    from calendars.subscribe import subscribe_page_url
     from models.token_rules import issue_feed_token
 
     with session_scope() as session:
@@ -51,7 +51,7 @@ async def issue_subscribe_link(request: Request, person_id: Annotated[int, PathP
             raise NotFound(f"no person #{person_id}")
         issued = issue_feed_token(session, person.email, actor=account.username, now=clock.now(), label="dashboard")
         name, email_address = issued.holder.name, issued.holder.email
-    link = f"{get_settings().base_url.rstrip('/')}/subscribe/{issued.secret}"
+    link = subscribe_page_url(issued.secret)
     return render(request, "subscribe_link.html", {"name": name, "email": email_address, "link": link})
 
 
