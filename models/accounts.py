@@ -103,6 +103,7 @@ def disable_account(session: Session, username: str, *, actor: str, now: datetim
 def authenticate(session: Session, username: str, password: str) -> Account:
     """The account for a username and password, or LoginFailed. Argon2 verification runs either way."""
     account = session.exec(select(Account).where(Account.username == username.strip().lower())).first()
+    ok: bool
     try:
         ok = _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -143,7 +144,7 @@ def attempt_sign_in(username: str, password: str, *, client: str) -> Account:
     finds too many takes itself back and is refused unchecked; a right password takes it back too."""
     name, now = username.strip().lower()[:64], clock.real_now()
     with session_scope() as session:
-        session.exec(delete(LoginFailure).where(LoginFailure.username == name,  # type: ignore[call-overload]
+        session.exec(delete(LoginFailure).where(col(LoginFailure.username) == name,
                                                 col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))
         attempt = LoginFailure(username=name, client=client_key(client), at=now)
         session.add(attempt)
@@ -173,12 +174,13 @@ def _refused_until(session: Session, attempt: LoginFailure, limit: int, *, per_c
 
 def _take_back(attempt_id: int | None) -> None:
     with session_scope() as session:
-        session.exec(delete(LoginFailure).where(LoginFailure.id == attempt_id))  # type: ignore[call-overload]
+        session.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt_id))
 
 
 def open_login_session(session: Session, account: Account, *, now: datetime) -> str:
     """A new signed-in browser; the secret goes into its (signed) cookie and is not kept here."""
     secret = new_token()
+    assert account.id is not None  # a stored account
     session.add(LoginSession(account_id=account.id, token_hash=hash_token(secret), created_at=now))
     return secret
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar, overload
+from typing import Generic, TypeVar, cast, overload
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -42,10 +43,11 @@ class IssuedToken(Generic[RowT, HolderT]):
     secret: str
 
 
-def _issue(session: Session, row: RowT, holder: HolderT) -> IssuedToken[RowT, HolderT]:
-    """Give `row` (its holder, label and time set) a new secret, and store it with only the secret's hash."""
+def _issue(session: Session, make: Callable[[str], RowT], holder: HolderT) -> IssuedToken[RowT, HolderT]:
+    """A new secret, and the row `make` builds around its hash (the holder, label and time set): only the hash is
+    stored."""
     secret = new_token()
-    row.token_hash = hash_token(secret)
+    row = make(hash_token(secret))
     row.label = row.label.strip()
     session.add(row)
     session.flush()
@@ -69,7 +71,9 @@ def tokens_of(session: Session, kind: type[FeedToken] | type[ApiToken],
     query = select(kind, holder).join(holder, col(holder.id) == holder_column)
     if holder_id is not None:
         query = query.where(holder_column == holder_id)
-    return [(t, h) for t, h in session.exec(query.order_by(col(kind.id))).all()]
+    rows = [(t, h) for t, h in session.exec(query.order_by(col(kind.id))).all()]
+    # The overloads above say which pair each kind gives; the query built from `kind` cannot show it to mypy.
+    return cast("list[tuple[FeedToken, Person]] | list[tuple[ApiToken, Account]]", rows)
 
 
 # --- feed tokens ------------------------------------------------------------------------------------------------
@@ -79,7 +83,10 @@ def issue_feed_token(session: Session, email: str, *, actor: str, now: datetime,
     person = get_person(session, email)
     if not person.active:
         raise InvalidInput(f"{person.email} is inactive; reactivate them before issuing a feed token")
-    issued = _issue(session, FeedToken(person_id=person.id, label=label, created_at=now), person)
+    assert person.id is not None  # a stored person
+    person_id = person.id
+    issued = _issue(session, lambda hashed: FeedToken(person_id=person_id, token_hash=hashed, label=label,
+                                                      created_at=now), person)
     record(session, at=now, actor=actor, action="feed_token.issue",
            after={"token_id": issued.row.id, "person": person.email, "label": issued.row.label})
     return issued
@@ -143,7 +150,10 @@ def issue_api_token(session: Session, username: str, *, label: str, actor: str,
     account = get_account(session, username)
     if account.disabled:
         raise InvalidInput(f"account {account.username!r} is disabled")
-    issued = _issue(session, ApiToken(account_id=account.id, label=label, created_at=now), account)
+    assert account.id is not None  # a stored account
+    account_id = account.id
+    issued = _issue(session, lambda hashed: ApiToken(account_id=account_id, token_hash=hashed, label=label,
+                                                     created_at=now), account)
     record(session, at=now, actor=actor, action="api_token.new",
            after={"username": account.username, "token_id": issued.row.id, "label": issued.row.label})
     return issued

@@ -131,10 +131,10 @@ class Connection:
             self._smtp.close()
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
         delivered = [a for a in envelope.recipients if a not in refused]
-        failure = _refusal(envelope.main, {addr: (r.code, r.message) for addr, r in refused.items()},
+        refusal = _refusal(envelope.main, {addr: (r.code, r.message) for addr, r in refused.items()},
                            f" (the copy to {', '.join(delivered)} was delivered)", delivered)
-        if failure is not None:
-            raise failure
+        if refusal is not None:
+            raise refusal
         return reply, {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
 
 
