@@ -25,6 +25,7 @@ from models.audit import record
 from models.directory import Person
 from models.errors import Conflict, InvalidInput, NotFound
 from models.queries import get_person
+from models.text import check_plain
 from models.tokens import ApiToken, FeedToken, hash_token, new_token
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -48,7 +49,7 @@ def _issue(session: Session, make: Callable[[str], RowT], holder: HolderT) -> Is
     stored."""
     secret = new_token()
     row = make(hash_token(secret))
-    row.label = row.label.strip()
+    row.label = check_plain(row.label.strip(), "the label")
     session.add(row)
     session.flush()
     return IssuedToken(row, holder, secret)

@@ -144,6 +144,7 @@ def test_tokens_never_begin_with_a_dash_and_an_older_one_still_revokes_after_dou
     (("feed", "token", "revoke", "A" * 32), "no feed token (given secret)"),
     (("feed", "token", "rotate", "7"), "no feed token 7"),
     (("feed", "token", "list", "--person", "nobody@example.org"), "nobody with the e-mail address"),
+    (("feed", "token", "new", ANNA, "--label", "laptop\rX-Evil: 1"), "the label contains a carriage return (CR)"),
 ])
 def test_bad_token_commands_fail_cleanly_and_change_nothing(neaspec: str, args: tuple[str, ...],
                                                             message: str) -> None:
