@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from config import clock
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.web.conftest import ADMIN, PROCESS, VIEWER
 
 BASE = f"/api/processes/{PROCESS}/stages/outline-feedback"

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from config import clock
 from config.settings import get_settings
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, csrf_of
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, sign_in
 from tests.web.test_api import api, bearer, issue  # noqa: F401 - the api fixture
 

@@ -17,7 +17,7 @@ from models.process import Stage
 from models.reminder import Reminder
 from models.schedule import apply_reschedule
 from notifications.reminders.planner import replan_key
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.web.conftest import ADMIN, PROCESS
 
 NEW_END = date(2025, 4, 15)

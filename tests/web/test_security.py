@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, VIEWER, VIEWER_PASSWORD, csrf_of, sign_in
 
 STAGE = f"/p/{PROCESS}/stages/outline-feedback"

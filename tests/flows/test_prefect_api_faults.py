@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from config.settings import DIRECTORY_SAMPLES_DIR
 from notifications.mail.sink import free_port
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 from tests.prefect_proxy import prefect_proxy
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from consultrack.cli import app, common
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 ACTOR = ["--actor", "minji.secretariat@example.org"]

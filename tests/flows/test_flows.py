@@ -12,7 +12,7 @@ from flows import stages
 from flows.engine import run
 from models.errors import Conflict, TransitionRefused
 from tests.conftest import ACTOR, seoul
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 P = "neaspec-sp-2026-2030"
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -18,7 +18,7 @@ from models.gates import GateInputs, evaluate_gate
 from models.queries import get_process, get_stage
 from models.tables import AuditEntry
 from tests.conftest import ACTOR, seoul
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 P = "neaspec-sp-2026-2030"
 APPROVE = GateInputs(approver=ACTOR, note="Outline final")

@@ -14,9 +14,9 @@ from models import lifecycle
 from models.db import session_scope
 from models.errors import InvalidInput
 from models.gates import GateInputs
+from tests.cli.test_cli import cli
 from tests.conftest import ACTOR, NEASPEC, seoul
-from tests.core.helpers import fingerprint
-from tests.core.test_cli import cli
+from tests.helpers import fingerprint
 
 NEASPEC_YAML = PROCESS_TEMPLATES_DIR / f"{NEASPEC}.yaml"
 AS_ACTOR = ["--actor", ACTOR]

@@ -15,7 +15,7 @@ from models.enums import Role
 from models.errors import InvalidInput
 from models.queries import get_person, member_states
 from tests.conftest import ACTOR, seoul
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 
 def _import(path: Path) -> dict[str, int]:

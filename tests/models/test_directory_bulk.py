@@ -15,7 +15,7 @@ from models.directory_import import import_directory, read_directory
 from models.enums import Role
 from models.errors import InvalidInput
 from tests.conftest import ACTOR, seoul
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 ROWS = 6000
 HEADER = "name,email,role,member_state,timezone,language\n"

@@ -13,7 +13,7 @@ from models.errors import InvalidInput, TransitionRefused
 from models.queries import get_meeting, get_process, get_stage, stages_of
 from models.schedule import apply_reschedule, plan_reschedule
 from tests.conftest import ACTOR, seoul
-from tests.core.helpers import fingerprint
+from tests.helpers import fingerprint
 
 P = "neaspec-sp-2026-2030"
 
