@@ -62,6 +62,7 @@ def refusals_as_failures(body: Callable[P, Awaitable[R]]) -> Callable[P, Awaitab
         except ConsultrackError as exc:
             return refusal(exc)
 
+    # inspect.signature reads __signature__, which a function object does not declare for type checkers
     refusing.__signature__ = inspect.signature(body, eval_str=True)  # type: ignore[attr-defined]
     return refusing
 
