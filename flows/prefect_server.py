@@ -120,8 +120,9 @@ def start(home: Path, *, timeout: float | None = None) -> PrefectServer:
         port = _free_port()
         child = subprocess.Popen(_command(port), env=_environment(home))
         _children[child.pid] = child
-        server = PrefectServer(pid=child.pid, port=port, owner=os.getpid(), owner_started=_started(os.getpid()),
-                               home=home)
+        server = PrefectServer(
+            pid=child.pid, port=port, owner=os.getpid(), owner_started=_started(os.getpid()), home=home
+        )
         if _wait_healthy(server, child, deadline):
             write_private(home / STATE_FILE, json.dumps({**asdict(server), "home": str(home)}))
             log.info("Prefect server for %s on %s (pid %d)", home, server.api_url, server.pid)
@@ -185,14 +186,17 @@ def temporary_servers(home: Path) -> list[int]:
         except OSError:
             continue
         environ = dict(item.split(b"=", 1) for item in variables if b"=" in item)
-        if (environ.get(b"PREFECT__SERVER_EPHEMERAL") == b"1"
-                and Path(os.fsdecode(environ.get(b"PREFECT_HOME", b""))).resolve() == home.resolve()
-                and _alive(int(entry.name))):
+        if (
+            environ.get(b"PREFECT__SERVER_EPHEMERAL") == b"1"
+            and Path(os.fsdecode(environ.get(b"PREFECT_HOME", b""))).resolve() == home.resolve()
+            and _alive(int(entry.name))
+        ):
             found.append(int(entry.name))
     return found
 
 
 # --- pointing Prefect at it ----------------------------------------------------------------------------------------
+
 
 def use(server: PrefectServer) -> None:
     """Point this process's Prefect at `server`: every client made from now on, in any thread, talks to it.
@@ -225,8 +229,9 @@ async def crash_abandoned_runs() -> list[str]:
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
-    unfinished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-        any_=[StateType.RUNNING, StateType.PENDING])))
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))
+    )
     crashed = []
     host = socket.gethostname()
     async with get_client() as client:
@@ -242,33 +247,64 @@ async def crash_abandoned_runs() -> list[str]:
             else:
                 continue  # another machine's process: not ours to judge
             whose = f"the process running it (pid {pid})" if pid.isdigit() else "the process running it"
-            await client.set_flow_run_state(flow_run.id, Crashed(message=(
-                f"{whose} ended before the run finished; marked crashed when the service started again. Its change "
-                "may or may not have been saved: the audit log says which.")), force=True)
+            await client.set_flow_run_state(
+                flow_run.id,
+                Crashed(
+                    message=(
+                        f"{whose} ended before the run finished; marked crashed when the service started again. "
+                        "Its change may or may not have been saved: the audit log says which."
+                    )
+                ),
+                force=True,
+            )
             crashed.append(flow_run.name)
     if crashed:
-        log.warning("marked %d run(s) left unfinished by a stopped process as crashed: %s", len(crashed),
-                    ", ".join(crashed))
+        log.warning(
+            "marked %d run(s) left unfinished by a stopped process as crashed: %s", len(crashed), ", ".join(crashed)
+        )
     return crashed
 
 
 # --- processes -----------------------------------------------------------------------------------------------------
 
+
 def _command(port: int) -> list[str]:
     import prefect
 
-    return [sys.executable, "-c", _LAUNCH, str(os.getpid()),
-            "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory", APP,
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    return [
+        sys.executable,
+        "-c",
+        _LAUNCH,
+        str(os.getpid()),
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
 
 
 def _environment(home: Path) -> dict[str, str]:
     """As Prefect gives its own temporary server: no UI, the services of a temporary server, our settings."""
     from prefect.settings import get_current_settings
 
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-           "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-           "PREFECT__SERVER_FINAL": "1"}
+    env = {
+        **os.environ,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+        "PREFECT_HOME": str(home),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
     env.pop("PREFECT_API_URL", None)
     return env
 
@@ -320,8 +356,13 @@ def _drain_clients(timeout: float) -> None:
 def _recorded(home: Path) -> PrefectServer | None:
     try:
         data = json.loads((home / STATE_FILE).read_text())
-        return PrefectServer(pid=int(data["pid"]), port=int(data["port"]), owner=int(data["owner"]),
-                             owner_started=data.get("owner_started"), home=home)
+        return PrefectServer(
+            pid=int(data["pid"]),
+            port=int(data["port"]),
+            owner=int(data["owner"]),
+            owner_started=data.get("owner_started"),
+            home=home,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -343,7 +384,7 @@ def _stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def _started(pid: int) -> int | None:
