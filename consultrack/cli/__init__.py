@@ -1,4 +1,10 @@
-"""The `consultrack` command. Reading commands never import Prefect; changing commands run flows."""
+"""The `consultrack` command. Reading commands never import Prefect; changing commands run flows.
+
+The one place for function-local imports: each command imports what it needs inside its own body, so that
+`consultrack --help` and a reading command do not pay for Prefect, Alembic or the web app they never use. Everywhere
+else imports sit at the top of the module, except Prefect where a flow is run (`consultrack/web/operations.py`,
+`flows/operations.py`), Alembic where migrations run (`models/db.py`) and the Prefect client in
+`flows/prefect_server.py`, which must be imported only after `flows/runtime.py` has set Prefect's settings."""
 
 from __future__ import annotations
 

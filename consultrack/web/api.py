@@ -55,6 +55,7 @@ from models.process import Process
 from models.queries import get_process, get_stage
 from models.response import Response
 from models.status import process_status
+from models.token_rules import account_for_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `consultrack api-token new`.")
 PathKey = Annotated[str, Path(max_length=200)]
@@ -65,7 +66,6 @@ def token_account(credentials: HTTPAuthorizationCredentials | None) -> Account |
     """The live account whose API token this is, if any."""
     if credentials is None:
         return None
-    from models.token_rules import account_for_token
 
     with read_session() as session:
         return account_for_token(session, credentials.credentials[:200])

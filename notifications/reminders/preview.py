@@ -12,6 +12,9 @@ from models.directory import Person
 from models.enums import ReminderRule, ReminderStatus
 from models.process import Process, Stage
 from models.reminder import Reminder
+from notifications.mail.render import subject_for
+from notifications.reminders.context import load_world, reminder_context
+from notifications.reminders.recipients import locate
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,6 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
         return []
     # Imported here: `consultrack status` asks for the failed rows on every run, and with none it must not pay
     # for the zone, holiday and template machinery (a third of its start-up; bench/status_startup.py).
-    from notifications.mail.render import subject_for
-    from notifications.reminders.context import load_world, reminder_context
-    from notifications.reminders.recipients import locate
 
     world = load_world(session, rows)
     lines = []

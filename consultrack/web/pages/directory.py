@@ -9,6 +9,7 @@ from fastapi import Path as PathParam
 from sqlmodel import col, select
 from starlette.responses import HTMLResponse, Response
 
+from calendars.subscribe import subscribe_page_url
 from config import clock
 from consultrack.web.inputs import ROW_ID_MAX
 from consultrack.web.rendering import render
@@ -17,14 +18,14 @@ from models.db import read_session, session_scope
 from models.directory import MemberState, Person
 from models.enums import Role
 from models.errors import NotFound
+from models.token_rules import issue_feed_token, tokens_of
+from models.tokens import FeedToken
 
 router = APIRouter()
 
 
 @router.get("/directory", response_class=HTMLResponse)
 def directory(request: Request, _: SignedIn) -> Response:
-    from models.token_rules import tokens_of
-    from models.tokens import FeedToken
 
     with read_session() as session:
         states = {s.code: s for s in session.exec(select(MemberState)).all()}
@@ -45,8 +46,6 @@ async def issue_subscribe_link(
     request: Request, person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)], account: AdminPost
 ) -> Response:
     """A new personal link; it is shown once, here, because only its hash is kept."""
-    from calendars.subscribe import subscribe_page_url
-    from models.token_rules import issue_feed_token
 
     with session_scope() as session:
         person = session.get(Person, person_id)

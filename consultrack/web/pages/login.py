@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, Response
 from consultrack.web.inputs import clean_text
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, check_csrf, flash, sign_in, sign_out
+from models.accounts import attempt_sign_in
 from models.errors import ConsultrackError, InvalidInput
 
 router = APIRouter()
@@ -29,7 +30,6 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = _safe_next(str(form.get("next") or "/"))
     check_csrf(request, form.get(CSRF_FIELD))
-    from models.accounts import attempt_sign_in
 
     try:
         username = clean_text(form.get("username"), "the username", required=True, limit=64) or ""

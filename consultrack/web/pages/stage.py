@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from config import clock
 from consultrack.web.inputs import clean_text, parse_day
 from consultrack.web.operations import perform
+from consultrack.web.preview import reschedule_preview
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminOnly, AdminPost, SignedIn, flash
 from flows.operations import ADVANCE, OPERATIONS, RECORD_RESPONSE, RESCHEDULE, SKIP, START, Operation
@@ -187,7 +188,6 @@ def reschedule_preview_page(
     account: AdminOnly,
 ) -> Response:
     """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
-    from consultrack.web.preview import reschedule_preview
 
     values = {"start": start, "end": end, "due": due, "confirm": confirm}
     context = _stage_context(process_key, stage_key)
