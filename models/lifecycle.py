@@ -42,6 +42,33 @@ def touch(row: Stage | Meeting, now: datetime) -> None:
     row.modified_at = now
 
 
+def changed(
+    session: Session,
+    process: Process,
+    row: Stage | Meeting,
+    *,
+    actor: str,
+    now: datetime,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """A stage or meeting changed: its version is bumped and the change audited, in the same transaction."""
+    touch(row, now)
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=action,
+        process_key=process.key,
+        stage_key=row.key,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
 def _not_blank(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise InvalidInput(f"{what} is required")
@@ -86,14 +113,13 @@ def start_stage(
     stage.state, stage.started_at = StageState.ACTIVE, now
     if blocking:
         stage.override_reason = override_reason
-    touch(stage, now)
-    record(
+    changed(
         session,
-        at=now,
+        process,
+        stage,
         actor=actor,
+        now=now,
         action="stage.start" if not blocking else "stage.start.override",
-        process_key=process.key,
-        stage_key=stage.key,
         before=before,
         after=snapshot(stage),
         reason=override_reason if blocking else None,
@@ -154,14 +180,13 @@ def advance_stage(
         stage.proceed_reason = inputs.proceed_reason
     if overridden:
         stage.override_reason = override_reason
-    touch(stage, now)
-    record(
+    changed(
         session,
-        at=now,
+        process,
+        stage,
         actor=actor,
+        now=now,
         action="stage.advance.override" if overridden else "stage.advance",
-        process_key=process.key,
-        stage_key=stage.key,
         before=before,
         after={
             **snapshot(stage),
@@ -192,14 +217,13 @@ def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}; only a planned or active stage is skipped")
     before = snapshot(stage)
     stage.state = StageState.SKIPPED
-    touch(stage, now)
-    record(
+    changed(
         session,
-        at=now,
+        process,
+        stage,
         actor=actor,
+        now=now,
         action="stage.skip",
-        process_key=process.key,
-        stage_key=stage.key,
         before=before,
         after=snapshot(stage),
         reason=reason,
@@ -253,14 +277,13 @@ def record_response(
         recorded_at=now,
     )
     session.add(response)
-    touch(stage, now)
-    record(
+    changed(
         session,
-        at=now,
+        process,
+        stage,
         actor=actor,
+        now=now,
         action="response.record",
-        process_key=process.key,
-        stage_key=stage.key,
         after={
             "member_state": state.code,
             "received_on": received_on.isoformat(),
@@ -291,14 +314,13 @@ def set_meeting_status(
         _not_blank(reason, "a reason to cancel a meeting")
     before = {"status": meeting.status.value}
     meeting.status = status
-    touch(meeting, now)
-    record(
+    changed(
         session,
-        at=now,
+        process,
+        meeting,
         actor=actor,
+        now=now,
         action=f"meeting.{status.value}",
-        process_key=process.key,
-        stage_key=meeting.key,
         before=before,
         after={"status": status.value},
         reason=reason,

@@ -8,10 +8,9 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from models import limits
-from models.audit import record
 from models.enums import StageState
 from models.errors import InvalidInput, TransitionRefused
-from models.lifecycle import snapshot, touch
+from models.lifecycle import changed, snapshot, touch
 from models.process import Meeting, Process
 from models.queries import get_stage, lock_process, stages_of
 from models.text import check_plain
@@ -200,14 +199,13 @@ def apply_reschedule(
         stage.start_date, stage.end_date, stage.due_date = move.new_start, move.new_end, move.new_due
         if move.confirms:
             stage.tentative, stage.tentative_note = False, None
-        touch(stage, now)
-        record(
+        changed(
             session,
-            at=now,
+            process,
+            stage,
             actor=actor,
+            now=now,
             action="stage.reschedule",
-            process_key=process.key,
-            stage_key=stage.key,
             before=before,
             after=snapshot(stage),
             reason=reason if move.key == stage_key else f"{move.because} ({reason})",
@@ -217,14 +215,13 @@ def apply_reschedule(
         meeting = meetings[mmove.key]
         length = meeting.end_day - meeting.day
         meeting.day, meeting.end_day = mmove.new_day, mmove.new_day + length
-        touch(meeting, now)
-        record(
+        changed(
             session,
-            at=now,
+            process,
+            meeting,
             actor=actor,
+            now=now,
             action="meeting.reschedule",
-            process_key=process.key,
-            stage_key=meeting.key,
             before={"day": mmove.old_day.isoformat()},
             after={"day": mmove.new_day.isoformat()},
             reason=reason,
