@@ -12,6 +12,7 @@ def run_cli(*args: str, data_dir: Path, env_extra: dict[str, str] | None = None,
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
+    env["CONSULTRACK_PREFECT_IDLE_SECONDS"] = "0"  # no Prefect server kept after the test (tests/conftest.py)
     env["CONSULTRACK_DATA_DIR"] = str(data_dir)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "consultrack", *args], capture_output=True, text=True, env=env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import getpass
 import os
@@ -23,6 +24,7 @@ console = Console(highlight=False)
 if not console.is_terminal:
     console = Console(highlight=False, width=int(os.environ.get("COLUMNS", "140")))
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+NOT_WRITABLE = "make the data directory writable by this user, or point CONSULTRACK_DATA_DIR at one"
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -48,6 +50,10 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except ConsultrackError as exc:
             fail(exc.message, exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            fail(f"cannot write {exc.filename or 'the data directory'} ({exc.strerror}): {NOT_WRITABLE}")
 
     return wrapper
 
