@@ -21,6 +21,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -34,7 +35,7 @@ from models.errors import ConsultrackError
 log = logging.getLogger("consultrack.prefect")
 HEALTH_TIMEOUT = 1.0
 """How long a command waits for a recorded server to answer before it takes it for unhealthy."""
-RECORD_WAIT = 300.0
+RECORD_WAIT = 150.0
 """A kept server its starter never recorded (the starter was killed) stops after this long."""
 
 # The watchdog: starts the server (through prefect_server's launcher, so the server dies with the watchdog), tells
@@ -112,12 +113,28 @@ except subprocess.TimeoutExpired:
 """
 
 _in_use: list[IO[str]] = []
+_early: list[threading.Thread] = []
+_found: list[PrefectServer | None] = []
 
 
 class DataNotWritable(ConsultrackError):
     """A change needs Prefect's home (in the data directory) writable: Prefect records the run there."""
 
     http_status = 503
+
+
+def start_early() -> None:
+    """Find or start the kept server in a thread while the command imports its flows and reads its input, so a
+    server started now is ready sooner; `for_this_command` takes what it found. The thread does not hold up the
+    exit of a command refused before it runs a flow: a server started for it stops after its idle time."""
+    if get_settings().prefect_idle_seconds > 0 and not _early:
+        _early.append(threading.Thread(target=_find_early, daemon=True))
+        _early[0].start()
+
+
+def _find_early() -> None:
+    if prefect_server.configured_api_url() is None and os.access(prefect_server.prefect_home(), os.W_OK):
+        _found.append(_find_or_start(prefect_server.prefect_home()))
 
 
 def for_this_command() -> PrefectServer | None:
@@ -130,6 +147,18 @@ def for_this_command() -> PrefectServer | None:
     if not os.access(home, os.W_OK):
         raise DataNotWritable(f"cannot write {home} (not writable): make the data directory writable by this user, "
                               "or point CONSULTRACK_DATA_DIR at one")
+    if _early:
+        _early[0].join()
+        server = _found[0] if _found else None
+    else:
+        server = _find_or_start(home)
+    if server is not None:
+        prefect_server.use(server)
+    return server
+
+
+def _find_or_start(home: Path) -> PrefectServer | None:
+    """The server recorded for `home` when it answers, else one started and kept (unless idle is 0), held in use."""
     idle = get_settings().prefect_idle_seconds
     try:
         with prefect_server.exclusive(home):
@@ -143,7 +172,6 @@ def for_this_command() -> PrefectServer | None:
     except (OSError, RuntimeError) as exc:
         log.warning("no kept Prefect server for %s (%s): this command starts its own", home, exc)
         return None
-    prefect_server.use(server)
     return server
 
 

@@ -73,6 +73,18 @@ def parse_date(value: str | None, what: str) -> date | None:
     return day
 
 
+def start_prefect_early() -> None:
+    """A change is coming: the Prefect server it runs on is found, or started and kept, while the command imports its
+    flows and reads its input (flows/kept_server.py). Not when the change may go through a service's API (we hold
+    a token, consultrack/client.py): it needs no Prefect here."""
+    from consultrack.client import api_token
+
+    if api_token() is None:
+        from flows.kept_server import start_early
+
+        start_early()
+
+
 def require_database() -> None:
     """Reading commands use an existing database; they never create one by accident."""
     settings = get_settings()
