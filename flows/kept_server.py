@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from config.private_files import private_dir, write_private
+from config.private_files import private_dir, private_file, write_private
 from config.settings import get_settings
 from flows import prefect_server
 from flows.prefect_server import PrefectServer
@@ -185,8 +185,7 @@ def start(home: Path, idle: float) -> PrefectServer:
     for _ in range(3):  # the free port found may be taken before uvicorn binds it: try another
         port = prefect_server.free_port()
         launch = [prefect_server.LAUNCH, *prefect_server.uvicorn_arguments(port)]
-        with (home / "server.log").open("ab") as output:
-            os.chmod(home / "server.log", 0o600)
+        with private_file(home / "server.log").open("ab") as output:
             watchdog = subprocess.Popen(
                 [sys.executable, "-c", _WATCHDOG, str(home), str(idle), str(RECORD_WAIT)],
                 env=prefect_server.server_environment(home), cwd=home, stdin=subprocess.PIPE,

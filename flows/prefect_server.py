@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING
 import httpx
 
 from config import clock
-from config.private_files import private_dir, write_private
+from config.private_files import private_dir, private_file, write_private
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -211,7 +211,7 @@ def retire_kept(home: Path, timeout: float) -> None:
 @contextlib.contextmanager
 def exclusive(home: Path) -> Iterator[None]:
     """Held around "find or start" (and a service's start): two commands started at once start one server."""
-    with (home / LOCK_FILE).open("a") as lock:
+    with (private_file(home / LOCK_FILE)).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -225,7 +225,7 @@ def hold_in_use(home: Path) -> IO[str]:
 
 
 def _in_use_file(home: Path) -> IO[str]:
-    return (home / IN_USE_FILE).open("a")
+    return private_file(home / IN_USE_FILE).open("a")
 
 
 def _lock(file: IO[str], kind: int, timeout: float) -> bool:
