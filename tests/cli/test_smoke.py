@@ -12,6 +12,7 @@ def run_cli(*args: str, data_dir: Path, env_extra: dict[str, str] | None = None,
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
+    env["CONSULTRACK_PREFECT_IDLE_SECONDS"] = "0"  # no Prefect server kept after the test (tests/conftest.py)
     env["CONSULTRACK_DATA_DIR"] = str(data_dir)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "consultrack", *args], capture_output=True, text=True, env=env,
@@ -73,7 +74,7 @@ def test_the_data_directory_and_its_secrets_are_owner_only(tmp_path: Path) -> No
     for directory in (tmp_path / "fresh", data, data / "prefect"):
         assert mode(directory) == 0o700, directory
     files = [data / "consultrack.db", data / "prefect" / "prefect.db", data / "api-token",
-             *data.glob("consultrack.db-*"), *(data / "prefect").glob("prefect.db-*")]
+             *data.glob("consultrack.db-*"), *(data / "prefect").glob("prefect.db-*"), data / "prefect" / "server.lock"]
     assert {str(f): oct(mode(f)) for f in files} == {str(f): oct(0o600) for f in files}
 
     # A database an older version made world-readable is tightened the next time it is opened.
