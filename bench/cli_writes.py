@@ -35,8 +35,10 @@ SETUP = [["response", "record", "outline-feedback", member, "--channel", "e-mail
 WRITES = [
     ("record a response", ["response", "record", "outline-feedback", "JP", "--channel", "e-mail", *ACTOR]),
     ("advance", ["stage", "advance", "outline-feedback", *ACTOR]),
-    ("reschedule", ["stage", "reschedule", "consultations", "--end", "2025-05-30", "--apply", "--reason", "bench",
-                    *ACTOR]),
+    (
+        "reschedule",
+        ["stage", "reschedule", "consultations", "--end", "2025-05-30", "--apply", "--reason", "bench", *ACTOR],
+    ),
     ("meeting held", ["meeting", "held", "som27-egm", *ACTOR]),
     ("meeting cancelled", ["meeting", "cancel", "nfp-2025-04", "--reason", "bench", *ACTOR]),
 ]
@@ -94,9 +96,11 @@ def main() -> None:
         print(f"{'remind run, nothing due':<40} {remind:8.2f}")
         later = statistics.median(took for _, took in writes[1:])
         print(f"\nkept server idle stop: {args.idle} s (CONSULTRACK_PREFECT_IDLE_SECONDS)")
-        for what, ratio, goal in (("first change / import prefect", writes[0][1] / prefect_import, 4.0),
-                                  ("median of changes 2-5 / import prefect", later / prefect_import, 2.0),
-                                  ("remind run, nothing due / import sqlmodel", remind / sqlmodel_import, 1.5)):
+        for what, ratio, goal in (
+            ("first change / import prefect", writes[0][1] / prefect_import, 4.0),
+            ("median of changes 2-5 / import prefect", later / prefect_import, 2.0),
+            ("remind run, nothing due / import sqlmodel", remind / sqlmodel_import, 1.5),
+        ):
             print(f"{what:<44} {ratio:5.2f}x  (goal at most {goal}x: {'met' if ratio <= goal else 'NOT met'})")
     finally:
         stop_kept_server(data / "prefect")

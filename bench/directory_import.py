@@ -34,14 +34,22 @@ def write_people(path: Path, count: int, *, renamed: bool) -> None:
         out = csv.writer(handle)
         out.writerow(["name", "email", "role", "member_state", "timezone", "language"])
         for n in range(count):
-            role = ("focal_point" if n % 50 == 0 else "alternate_focal_point" if n % 50 == 1
-                    else "som_delegate" if n % 5 == 0 else "stakeholder")
+            role = (
+                "focal_point"
+                if n % 50 == 0
+                else "alternate_focal_point"
+                if n % 50 == 1
+                else "som_delegate"
+                if n % 5 == 0
+                else "stakeholder"
+            )
             state = CODES[n % 6] if role != "stakeholder" else ""
             email = f"person.{n}@example.org"
             if renamed and n % 10 == 3:
                 email = email.upper()
-            out.writerow([f"{'Renamed ' if renamed else ''}Person {n}", email, role, state, ZONES[n % 6],
-                          "en" if n % 3 else ""])
+            out.writerow(
+                [f"{'Renamed ' if renamed else ''}Person {n}", email, role, state, ZONES[n % 6], "en" if n % 3 else ""]
+            )
 
 
 def process_in_march() -> None:
@@ -60,8 +68,14 @@ def process_in_march() -> None:
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
-        lifecycle.advance_stage(s, P, "annotated-outline", actor=ACTOR, now=seoul("2025-03-03 10:00"),
-                                inputs=GateInputs(approver="minji.secretariat@example.org", note="bench"))
+        lifecycle.advance_stage(
+            s,
+            P,
+            "annotated-outline",
+            actor=ACTOR,
+            now=seoul("2025-03-03 10:00"),
+            inputs=GateInputs(approver="minji.secretariat@example.org", note="bench"),
+        )
 
 
 def import_file(path: Path) -> tuple[float, dict[str, int]]:
@@ -117,14 +131,18 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL at 127.0.0.1:5432 instead of SQLite")
     args = parser.parse_args()
     results = {size: one_size(size, args.postgres) for size in (args.small, args.large)}
-    print(f"directory import on {'PostgreSQL' if args.postgres else 'SQLite'} "
-          "(read, validate, upsert, re-plan; one transaction)")
+    print(
+        f"directory import on {'PostgreSQL' if args.postgres else 'SQLite'} "
+        "(read, validate, upsert, re-plan; one transaction)"
+    )
     print(f"{'':<26}{args.small:>12,} rows {args.large:>14,} rows   per-row ratio")
     for index, label in enumerate(("new people", "the same people updated")):
         small, large = results[args.small][index], results[args.large][index]
         small_row, large_row = small / args.small * 1e6, large / args.large * 1e6
-        print(f"{label:<26}{small:9.2f} s {small_row:5.0f} us/row {large:8.2f} s {large_row:5.0f} us/row   "
-              f"{large_row / small_row:5.2f}x")
+        print(
+            f"{label:<26}{small:9.2f} s {small_row:5.0f} us/row {large:8.2f} s {large_row:5.0f} us/row   "
+            f"{large_row / small_row:5.2f}x"
+        )
     print("goal: per-row ratio near 1.00x (linear), and each import of the large file under 30 s")
 
 

@@ -65,11 +65,13 @@ def prepare(data_dir: Path, static_dir: Path) -> str:
     now = datetime(2025, 3, 20, tzinfo=UTC)
     template = load_template(PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml")
     with session_scope() as session:
-        import_directory(session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample",
-                         actor="bench", now=now)
+        import_directory(
+            session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample", actor="bench", now=now
+        )
         for n in range(3):
-            copy = template.model_copy(update={"key": f"{template.key}-bench{n}",
-                                               "short_name": f"{template.short_name} #{n}"})
+            copy = template.model_copy(
+                update={"key": f"{template.key}-bench{n}", "short_name": f"{template.short_name} #{n}"}
+            )
             create_process(session, copy, actor="bench", now=now)
         secret = issue_feed_token(session, PERSON, actor="bench", now=now).secret
     with read_session() as session:
@@ -99,8 +101,10 @@ def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int, p
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         # Each client waits between requests, uniformly 0 to twice the pause: independent calendar clients are
         # not in lockstep, and a fixed pause would have all of them fire together (one burst of 64 a period).
-        script.write(f"function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)) end\n"
-                     f"function delay() return {pause_ms} > 0 and math.random(0, {2 * pause_ms}) or 0 end\n")
+        script.write(
+            f"function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)) end\n"
+            f"function delay() return {pause_ms} > 0 and math.random(0, {2 * pause_ms}) or 0 end\n"
+        )
         script.flush()
         out = subprocess.run([*args, "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -135,8 +139,12 @@ asyncio.run(main())
 
 
 def run_httpx(url: str, headers: dict[str, str], seconds: int, connections: int, pause_ms: int = 0) -> Result:
-    out = subprocess.run([sys.executable, "-c", _HTTPX_CLIENT, url, json.dumps(headers), str(seconds),
-                          str(connections), str(pause_ms)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _HTTPX_CLIENT, url, json.dumps(headers), str(seconds), str(connections), str(pause_ms)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     found = json.loads(out)
     return Result(found["rps"], found["p99"], str(found["statuses"]))
 
@@ -156,22 +164,44 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="Alternating runs of each; the median is shown.")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--pauses", type=int, nargs="*", default=[500, 200],
-                        help="Also measure p99 with clients pausing this many ms between requests.")
+    parser.add_argument(
+        "--pauses",
+        type=int,
+        nargs="*",
+        default=[500, 200],
+        help="Also measure p99 with clients pausing this many ms between requests.",
+    )
     args = parser.parse_args()
     load = run_wrk if _have_wrk() else run_httpx
     if load is run_httpx:
-        print("warning: wrk is not installed (apt-get install wrk); a single Python client process is the load "
-              "generator, and it saturates before the server does: the ratios then measure the client\n")
+        print(
+            "warning: wrk is not installed (apt-get install wrk); a single Python client process is the load "
+            "generator, and it saturates before the server does: the ratios then measure the client\n"
+        )
     work = Path(tempfile.mkdtemp(prefix="consultrack-bench-feeds-"))
     static_dir = work / "static"
     static_dir.mkdir()
     secret = prepare(work / "data", static_dir)
     port = _port()
     env = dict(os.environ, CONSULTRACK_DATA_DIR=str(work / "data"), CONSULTRACK_BENCH_STATIC=str(static_dir))
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.feeds:bench_app",
-                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                               "--no-access-log"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.feeds:bench_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     feed_url, static_url = f"{base}/calendars/{secret}.ics", f"{base}{STATIC_PREFIX}/{FEED_FILE}"
     try:
@@ -184,13 +214,17 @@ def main() -> None:
         else:
             raise SystemExit("the server did not start")
         assert feed.status_code == 200 and feed.content == static.content, "the two must serve the same bytes"
-        not_modified = {"feed": {"If-None-Match": feed.headers["etag"]},
-                        "static": {"If-None-Match": static.headers["etag"]}}
+        not_modified = {
+            "feed": {"If-None-Match": feed.headers["etag"]},
+            "static": {"If-None-Match": static.headers["etag"]},
+        }
         assert httpx.get(feed_url, headers=not_modified["feed"]).status_code == 304
         assert httpx.get(static_url, headers=not_modified["static"]).status_code == 304
-        print(f"load generator: {load.__name__.removeprefix('run_')}, {args.connections} connections, "
-              f"{args.seconds} s a run, median of {args.rounds} alternating runs, one uvicorn worker, "
-              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs\n")
+        print(
+            f"load generator: {load.__name__.removeprefix('run_')}, {args.connections} connections, "
+            f"{args.seconds} s a run, median of {args.rounds} alternating runs, one uvicorn worker, "
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs\n"
+        )
         for url in (feed_url, static_url):  # warm up
             load(url, {}, 1, args.connections)
         rows = []
@@ -202,24 +236,32 @@ def main() -> None:
                     runs[name].append(load(url, headers, args.seconds, args.connections))
             dynamic, baseline = (sorted(runs[n], key=lambda r: r.rps)[len(runs[n]) // 2] for n in ("feed", "static"))
             rows.append((label, dynamic, baseline, 0.8 if conditional else 0.5))
-        print(f"{'reply':<20} {'feed req/s':>11} {'static req/s':>13} {'ratio':>7} {'goal':>6}  "
-              f"{'feed p99':>9} {'static p99':>10}  statuses (feed / static)")
+        print(
+            f"{'reply':<20} {'feed req/s':>11} {'static req/s':>13} {'ratio':>7} {'goal':>6}  "
+            f"{'feed p99':>9} {'static p99':>10}  statuses (feed / static)"
+        )
         for label, dynamic, baseline, goal in rows:
             ratio = dynamic.rps / baseline.rps
-            print(f"{label:<20} {dynamic.rps:>11.0f} {baseline.rps:>13.0f} {ratio:>6.2f}x {goal:>5.1f}x  "
-                  f"{dynamic.p99_ms:>7.1f}ms {baseline.p99_ms:>8.1f}ms  {dynamic.statuses} / {baseline.statuses}"
-                  f"  {'ok' if ratio >= goal else 'BELOW GOAL'}")
+            print(
+                f"{label:<20} {dynamic.rps:>11.0f} {baseline.rps:>13.0f} {ratio:>6.2f}x {goal:>5.1f}x  "
+                f"{dynamic.p99_ms:>7.1f}ms {baseline.p99_ms:>8.1f}ms  {dynamic.statuses} / {baseline.statuses}"
+                f"  {'ok' if ratio >= goal else 'BELOW GOAL'}"
+            )
         print(f"\np99 latency at {args.connections} concurrent clients (goal < 50 ms):")
         saturated = rows[0][1].p99_ms
-        print(f"  saturated, each client sends its next request at once: feed {saturated:.1f} ms, "
-              f"static {rows[0][2].p99_ms:.1f} ms (by Little's law about clients / throughput)")
+        print(
+            f"  saturated, each client sends its next request at once: feed {saturated:.1f} ms, "
+            f"static {rows[0][2].p99_ms:.1f} ms (by Little's law about clients / throughput)"
+        )
         for pause in args.pauses:
             dynamic = load(feed_url, {}, args.seconds, args.connections, pause)
             baseline = load(static_url, {}, args.seconds, args.connections, pause)
-            print(f"  each client pausing {pause} ms on average (0-{2 * pause} ms) between requests: "
-                  f"feed {dynamic.p99_ms:.1f} ms at {dynamic.rps:.0f} req/s, "
-                  f"static {baseline.p99_ms:.1f} ms at {baseline.rps:.0f} req/s: "
-                  f"{'ok' if dynamic.p99_ms < 50 else 'ABOVE GOAL'}")
+            print(
+                f"  each client pausing {pause} ms on average (0-{2 * pause} ms) between requests: "
+                f"feed {dynamic.p99_ms:.1f} ms at {dynamic.rps:.0f} req/s, "
+                f"static {baseline.p99_ms:.1f} ms at {baseline.rps:.0f} req/s: "
+                f"{'ok' if dynamic.p99_ms < 50 else 'ABOVE GOAL'}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)

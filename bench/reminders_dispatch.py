@@ -75,16 +75,20 @@ def main() -> None:
             print(f"round {round_}: raw {raws[-1]:.3f} s, tracker {tracked:.3f} s, ratio {raws[-1] / tracked:.2f}x")
     stored = len(list((data / "mailbox").glob("*.eml")))
     settings = get_settings()
-    print(f"database: {settings.sqlalchemy_url.split(':')[0]}, batch size {settings.reminder_batch_size}, "
-          f"message size {len(sample)} bytes, {stored} files in the sink (expected {2 * args.count * args.rounds})")
+    print(
+        f"database: {settings.sqlalchemy_url.split(':')[0]}, batch size {settings.reminder_batch_size}, "
+        f"message size {len(sample)} bytes, {stored} files in the sink (expected {2 * args.count * args.rounds})"
+    )
     raw, tracked = statistics.median(raws), statistics.median(tracks)
     print(timed(f"raw aiosmtplib, one connection ({args.count})", raw, args.count))
     print(timed(f"tracker sweep ({args.count} reminders)", tracked, args.count))
     ratio = raw / tracked
     print(f"tracker / raw throughput (medians): {ratio:.2f}x (goal >= 0.70x) {'OK' if ratio >= 0.7 else 'BELOW GOAL'}")
     best = min(raws) / min(tracks)
-    print(f"tracker / raw throughput (best of {args.rounds} each): {best:.2f}x; the sink and other load on the "
-          f"machine make single rounds vary")
+    print(
+        f"tracker / raw throughput (best of {args.rounds} each): {best:.2f}x; the sink and other load on the "
+        f"machine make single rounds vary"
+    )
 
 
 if __name__ == "__main__":

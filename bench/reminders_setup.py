@@ -61,12 +61,24 @@ def march_with_focal_points(people: int) -> tuple[int, list[int]]:
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
-        lifecycle.advance_stage(s, P, "annotated-outline", actor=ACTOR, now=seoul("2025-03-03 10:00"),
-                                inputs=GateInputs(approver="minji.secretariat@example.org", note="bench"))
+        lifecycle.advance_stage(
+            s,
+            P,
+            "annotated-outline",
+            actor=ACTOR,
+            now=seoul("2025-03-03 10:00"),
+            inputs=GateInputs(approver="minji.secretariat@example.org", note="bench"),
+        )
         codes = ["CN", "KP", "JP", "MN", "KR", "RU"]
         for n in range(people):
-            s.add(Person(name=f"Focal Point {n}", email=f"fp{n}@example.org", role=Role.FOCAL_POINT,
-                         member_state_code=codes[n % 6]))
+            s.add(
+                Person(
+                    name=f"Focal Point {n}",
+                    email=f"fp{n}@example.org",
+                    role=Role.FOCAL_POINT,
+                    member_state_code=codes[n % 6],
+                )
+            )
         s.flush()
         stage_id = s.exec(select(Stage.id).where(Stage.key == "outline-feedback")).one()
         ids = list(s.exec(select(Person.id).where(Person.email.like("fp%@example.org")).order_by(Person.id)).all())
@@ -79,8 +91,20 @@ def add_due_rows(stage_id: int, people: list[int], send_at: datetime, occurrence
     from models.reminder import Reminder
 
     with session_scope() as s:
-        s.add_all([Reminder(stage_id=stage_id, person_id=p, rule="before", occurrence=occurrence,
-                            offset_days=-occurrence, send_at=send_at, due_date_seen=date(2025, 3, 31)) for p in people])
+        s.add_all(
+            [
+                Reminder(
+                    stage_id=stage_id,
+                    person_id=p,
+                    rule="before",
+                    occurrence=occurrence,
+                    offset_days=-occurrence,
+                    send_at=send_at,
+                    due_date_seen=date(2025, 3, 31),
+                )
+                for p in people
+            ]
+        )
 
 
 @contextmanager
@@ -89,8 +113,12 @@ def sink_process(mailbox: Path) -> Iterator[int]:
     from notifications.mail.sink import free_port
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "notifications.mail.sink", "--mailbox", str(mailbox),
-                                "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notifications.mail.sink", "--mailbox", str(mailbox), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     process.stdout.readline()  # "mail sink on ..."
     os.environ["CONSULTRACK_SMTP_PORT"] = str(port)

@@ -37,17 +37,48 @@ def add_history(count: int, people: list[int]) -> None:
     stages = max(1, count // (len(people) * 5))
     per_process = 10  # history comes from past cycles: earlier processes whose stages are all completed
     with engine.begin() as conn:
-        conn.execute(insert(Process), [
-            {"key": f"past-{n}", "title": f"Past process {n}", "short_name": f"P{n}", "timezone": "Asia/Seoul",
-             "source": "history", "reminder_policy": {}, "template_name": "", "created_at": past}
-            for n in range(-(-stages // per_process))])
-        process_ids = list(conn.execute(select(Process.id).where(Process.key.like("past-%"))
-                                        .order_by(Process.id)).scalars())
-        conn.execute(insert(Stage), [
-            {"process_id": process_ids[n // per_process], "key": f"past-{n}", "position": n % per_process,
-             "name": f"Past stage {n}", "activity": "history", "start_date": past.date(), "end_date": past.date(),
-             "due_date": past.date(), "owners": ["member_states"], "depends_on": [], "gate_kind": "manual",
-             "gate": {}, "state": "completed", "version": 1, "modified_at": past} for n in range(stages)])
+        conn.execute(
+            insert(Process),
+            [
+                {
+                    "key": f"past-{n}",
+                    "title": f"Past process {n}",
+                    "short_name": f"P{n}",
+                    "timezone": "Asia/Seoul",
+                    "source": "history",
+                    "reminder_policy": {},
+                    "template_name": "",
+                    "created_at": past,
+                }
+                for n in range(-(-stages // per_process))
+            ],
+        )
+        process_ids = list(
+            conn.execute(select(Process.id).where(Process.key.like("past-%")).order_by(Process.id)).scalars()
+        )
+        conn.execute(
+            insert(Stage),
+            [
+                {
+                    "process_id": process_ids[n // per_process],
+                    "key": f"past-{n}",
+                    "position": n % per_process,
+                    "name": f"Past stage {n}",
+                    "activity": "history",
+                    "start_date": past.date(),
+                    "end_date": past.date(),
+                    "due_date": past.date(),
+                    "owners": ["member_states"],
+                    "depends_on": [],
+                    "gate_kind": "manual",
+                    "gate": {},
+                    "state": "completed",
+                    "version": 1,
+                    "modified_at": past,
+                }
+                for n in range(stages)
+            ],
+        )
         stage_ids = list(conn.execute(select(Stage.id).where(Stage.key.like("past-%"))).scalars())
     made = 0
     chunk: list[dict[str, object]] = []
@@ -59,12 +90,26 @@ def add_history(count: int, people: list[int]) -> None:
                         break
                     status = STATUSES[made % len(STATUSES)]
                     at = past + timedelta(days=s_index % 300, hours=occurrence)
-                    chunk.append({"stage_id": stage_id, "person_id": person, "rule": "before",
-                                  "occurrence": occurrence, "offset_days": -occurrence, "send_at": at,
-                                  "due_date_seen": date(2024, 1, 1), "status": status, "cc": [], "details": {},
-                                  "attempts": 1, "late": False, "sent_at": at if status == "sent" else None,
-                                  "message_id": f"<h.{made}@example.org>" if status == "sent" else None,
-                                  "claimed_by": "history", "claimed_at": at})
+                    chunk.append(
+                        {
+                            "stage_id": stage_id,
+                            "person_id": person,
+                            "rule": "before",
+                            "occurrence": occurrence,
+                            "offset_days": -occurrence,
+                            "send_at": at,
+                            "due_date_seen": date(2024, 1, 1),
+                            "status": status,
+                            "cc": [],
+                            "details": {},
+                            "attempts": 1,
+                            "late": False,
+                            "sent_at": at if status == "sent" else None,
+                            "message_id": f"<h.{made}@example.org>" if status == "sent" else None,
+                            "claimed_by": "history",
+                            "claimed_at": at,
+                        }
+                    )
                     made += 1
             if len(chunk) >= 50_000:
                 conn.execute(insert(Reminder), chunk)
@@ -125,8 +170,13 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", nargs=2, default=None, metavar=("EMPTY_URL", "HISTORY_URL"),
-                        help="two empty PostgreSQL databases instead of SQLite files")
+    parser.add_argument(
+        "--database-url",
+        nargs=2,
+        default=None,
+        metavar=("EMPTY_URL", "HISTORY_URL"),
+        help="two empty PostgreSQL databases instead of SQLite files",
+    )
     args = parser.parse_args()
     urls = args.database_url or [None, None]
     setups = {}
@@ -150,16 +200,22 @@ def main() -> None:
                 busy, idle, replan, sent = asyncio.run(one_round(at))
                 assert sent == args.due, (label, sent)
                 results[label].append((busy, idle, replan))
-                print(f"round {round_} {label:>17}: sweep of {sent} due {busy * 1000:8.1f} ms, "
-                      f"idle sweep {idle * 1000:6.2f} ms, replan {replan * 1000:7.1f} ms")
+                print(
+                    f"round {round_} {label:>17}: sweep of {sent} due {busy * 1000:8.1f} ms, "
+                    f"idle sweep {idle * 1000:6.2f} ms, replan {replan * 1000:7.1f} ms"
+                )
     best = {label: tuple(min(run[n] for run in runs) for n in range(3)) for label, runs in results.items()}
     (empty_busy, empty_idle, empty_replan), (hist_busy, hist_idle, hist_replan) = best["empty table"], best[history]
     print(f"{'':24}{'empty table':>14}{history:>18}{'ratio':>8}")
-    print(f"{'sweep, ' + str(args.due) + ' due (ms)':24}{empty_busy * 1000:14.1f}{hist_busy * 1000:18.1f}"
-          f"{hist_busy / empty_busy:7.2f}x")
+    print(
+        f"{'sweep, ' + str(args.due) + ' due (ms)':24}{empty_busy * 1000:14.1f}{hist_busy * 1000:18.1f}"
+        f"{hist_busy / empty_busy:7.2f}x"
+    )
     print(f"{'idle sweep (ms)':24}{empty_idle * 1000:14.2f}{hist_idle * 1000:18.2f}{hist_idle / empty_idle:7.2f}x")
-    print(f"{'replan after a change (ms)':24}{empty_replan * 1000:14.1f}{hist_replan * 1000:18.1f}"
-          f"{hist_replan / empty_replan:7.2f}x")
+    print(
+        f"{'replan after a change (ms)':24}{empty_replan * 1000:14.1f}{hist_replan * 1000:18.1f}"
+        f"{hist_replan / empty_replan:7.2f}x"
+    )
     worst = max(hist_busy / empty_busy, hist_idle / empty_idle, hist_replan / empty_replan)
     print(f"goal: at most 1.5x -> {'OK' if worst <= 1.5 else 'ABOVE GOAL'} (worst ratio {worst:.2f}x)")
 

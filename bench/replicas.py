@@ -49,8 +49,11 @@ def one_round(replicas: int, reminders: int, prefect_api: str, work: Path) -> di
         dispose_engines()
         with CountingSink() as sink:
             started = time.perf_counter()
-            running = start_replicas(replicas, lambda n: replica_env(data_dir, url, sink.port, prefect_api,
-                                                                     data_dir / f"prefect-{n}"), data_dir)
+            running = start_replicas(
+                replicas,
+                lambda n: replica_env(data_dir, url, sink.port, prefect_api, data_dir / f"prefect-{n}"),
+                data_dir,
+            )
             wait_all(running, timeout=1800)
             wall = time.perf_counter() - started
             counts = sink.handler.snapshot()
@@ -83,21 +86,28 @@ def main() -> None:
                 for replicas in (1, 2):
                     results[replicas].append(one_round(replicas, args.reminders, server.api_url, work))
                     r = results[replicas][-1]
-                    print(f"  {replicas} replica(s): {int(r['due'])} sent, {int(r['duplicates'])} duplicates, "
-                          f"window {r['window']:.1f} s, wall {r['wall']:.1f} s", flush=True)
+                    print(
+                        f"  {replicas} replica(s): {int(r['due'])} sent, {int(r['duplicates'])} duplicates, "
+                        f"window {r['window']:.1f} s, wall {r['wall']:.1f} s",
+                        flush=True,
+                    )
 
     def best(replicas: int, key: str) -> float:
         return min(r[key] for r in results[replicas])
 
     due = results[1][0]["due"]
-    print(f"\nReminder dispatch on one PostgreSQL database, {int(due)} reminders, {os.cpu_count()} CPU(s), "
-          f"best of {args.rounds}:")
+    print(
+        f"\nReminder dispatch on one PostgreSQL database, {int(due)} reminders, {os.cpu_count()} CPU(s), "
+        f"best of {args.rounds}:"
+    )
     print(f"{'':<14}{'msg/s (dispatch window)':>26}{'msg/s (wall, incl. start-up)':>32}")
     for replicas in (1, 2):
-        print(f"{replicas} replica(s){'':<3}{due / best(replicas, 'window'):>26.0f}"
-              f"{due / best(replicas, 'wall'):>32.0f}")
-    print(f"ratio 2 / 1{'':<3}{best(1, 'window') / best(2, 'window'):>25.2f}x"
-          f"{best(1, 'wall') / best(2, 'wall'):>31.2f}x")
+        print(
+            f"{replicas} replica(s){'':<3}{due / best(replicas, 'window'):>26.0f}{due / best(replicas, 'wall'):>32.0f}"
+        )
+    print(
+        f"ratio 2 / 1{'':<3}{best(1, 'window') / best(2, 'window'):>25.2f}x{best(1, 'wall') / best(2, 'wall'):>31.2f}x"
+    )
     print("duplicates: " + str(sum(int(r["duplicates"]) for rs in results.values() for r in rs)))
 
 

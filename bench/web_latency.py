@@ -34,8 +34,7 @@ ADVANCES = ["outline-feedback", "consultations", "drafting", "draft-review", "re
 
 def environment(data_dir: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULTRACK_", "PREFECT_"))}
-    env.update(CONSULTRACK_DATA_DIR=str(data_dir), CONSULTRACK_NOW=NOW,
-               CONSULTRACK_BASE_URL=f"http://127.0.0.1:{port}")
+    env.update(CONSULTRACK_DATA_DIR=str(data_dir), CONSULTRACK_NOW=NOW, CONSULTRACK_BASE_URL=f"http://127.0.0.1:{port}")
     return env
 
 
@@ -48,8 +47,9 @@ def free_port() -> int:
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    done = subprocess.run([*CONSULTRACK, *args], env=env, input=stdin, capture_output=True, text=True, check=False,
-                          cwd=ROOT)
+    done = subprocess.run(
+        [*CONSULTRACK, *args], env=env, input=stdin, capture_output=True, text=True, check=False, cwd=ROOT
+    )
     if done.returncode != 0:
         raise SystemExit(f"consultrack {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -74,8 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--cold-runs", type=int, default=3)
-    parser.add_argument("--pause", type=float, default=0.0,
-                        help="seconds between transitions (each wakes a sweep that sends the new stage's notices)")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between transitions (each wakes a sweep that sends the new stage's notices)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="consultrack-bench-web-"))
     served, cold = work / "served", work / "cold"
@@ -83,8 +87,11 @@ def main() -> None:
     try:
         print("building the demo data (once)...", flush=True)
         run(["demo", "--until", NOW[:10]], environment(served, port))
-        run(["account", "create", "bench", "--role", "admin", "--password-stdin", "--actor", "bench"],
-            environment(served, port), stdin="bench password 123\n")
+        run(
+            ["account", "create", "bench", "--role", "admin", "--password-stdin", "--actor", "bench"],
+            environment(served, port),
+            stdin="bench password 123\n",
+        )
         shutil.copytree(served, cold, ignore=shutil.ignore_patterns("prefect", "mailbox"))
         token = run(["api-token", "new", "bench", "--actor", "bench"], environment(served, port)).split()[-1]
 
@@ -107,8 +114,9 @@ def main() -> None:
             with httpx.Client(base_url=url, follow_redirects=False, timeout=30) as client:
                 login = client.get("/login").text
                 csrf = login.split('name="csrf_token" value="')[1].split('"')[0]
-                signed_in = client.post("/login", data={"csrf_token": csrf, "username": "bench",
-                                                        "password": "bench password 123"})
+                signed_in = client.post(
+                    "/login", data={"csrf_token": csrf, "username": "bench", "password": "bench password 123"}
+                )
                 if signed_in.status_code != 303:
                     raise SystemExit(f"could not sign in: {signed_in.status_code}")
                 pages = {
@@ -121,8 +129,12 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             for stage in ADVANCES:
                 started = time.perf_counter()
-                answer = httpx.post(f"{url}/api/processes/{PROCESS}/stages/{stage}/advance", headers=headers,
-                                    json={"override_reason": "benchmark"}, timeout=60)
+                answer = httpx.post(
+                    f"{url}/api/processes/{PROCESS}/stages/{stage}/advance",
+                    headers=headers,
+                    json={"override_reason": "benchmark"},
+                    timeout=60,
+                )
                 api.append(time.perf_counter() - started)
                 answer.raise_for_status()
                 time.sleep(args.pause)
@@ -141,8 +153,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     floor = percentile(results["static stylesheet (baseline)"], 0.95)
-    print("\nload average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-          + f" on {os.cpu_count()} CPUs: absolute figures scale with it, the ratios much less")
+    print(
+        "\nload average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        + f" on {os.cpu_count()} CPUs: absolute figures scale with it, the ratios much less"
+    )
     print(f"\nPage latency over loopback, demo data, {args.requests} requests each (real uvicorn, signed in)")
     print(f"  {'':32} {'p50 ms':>8} {'p95 ms':>8} {'p95 / baseline':>15}")
     for name, samples in results.items():
@@ -150,10 +165,14 @@ def main() -> None:
         goal = "" if "baseline" in name else ("   goal < 100 ms: " + ("met" if p95 < 100 else "NOT met"))
         print(f"  {name:32} {statistics.median(samples):8.1f} {p95:8.1f} {p95 / floor:14.1f}x{goal}")
     warm = statistics.median(api)
-    print(f"\nStage transition (advance with override), {len(api)} through the API with Prefect warm"
-          f" ({args.pause:g} s apart):")
-    print(f"  median {warm:.3f} s, max {max(api):.3f} s   goal < 0.5 s: {'met' if warm < 0.5 else 'NOT met'}"
-          f" (each: {', '.join(f'{x:.2f}' for x in api)})")
+    print(
+        f"\nStage transition (advance with override), {len(api)} through the API with Prefect warm"
+        f" ({args.pause:g} s apart):"
+    )
+    print(
+        f"  median {warm:.3f} s, max {max(api):.3f} s   goal < 0.5 s: {'met' if warm < 0.5 else 'NOT met'}"
+        f" (each: {', '.join(f'{x:.2f}' for x in api)})"
+    )
     cold_median = statistics.median(cli)
     print(f"Same transition from a cold CLI process (no service), {len(cli)} runs:")
     print(f"  median {cold_median:.2f} s, max {max(cli):.2f} s   -> the service is {cold_median / warm:.0f}x faster")

@@ -26,8 +26,10 @@ ALARM_BEFORE = timedelta(days=2, hours=15)
 """Before the start of the deadline's day (midnight, the reader's time): 09:00 three days before the due day."""
 
 _OWNER_WORDS = {
-    Owner.SECRETARIAT: "the secretariat", Owner.MEMBER_STATES: "member States (National Focal Points)",
-    Owner.STAKEHOLDERS: "stakeholders", Owner.SOM: "the Senior Officials Meeting",
+    Owner.SECRETARIAT: "the secretariat",
+    Owner.MEMBER_STATES: "member States (National Focal Points)",
+    Owner.STAKEHOLDERS: "stakeholders",
+    Owner.SOM: "the Senior Officials Meeting",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -113,8 +115,11 @@ def deadline(process: Process, stage: Stage, *, reader_zone: str | None = None, 
     event = _base(process, "deadline", stage.key, stage, status, f"Deadline: {stage.name} ({process.short_name})")
     _all_day(event, stage.due_date, stage.due_date)
     ends = deadline_at(stage, process)
-    lines = [_sentence(stage.activity), f"Who acts: {_owners(stage)}.",
-             f"Due by the end of {stage.due_date:%d %B %Y}, {process.timezone} time."]
+    lines = [
+        _sentence(stage.activity),
+        f"Who acts: {_owners(stage)}.",
+        f"Due by the end of {stage.due_date:%d %B %Y}, {process.timezone} time.",
+    ]
     if reader_zone and reader_zone != process.timezone:
         local = ends.astimezone(ZoneInfo(reader_zone))
         lines.append(f"That is {local:%H:%M} on {local:%d %B %Y} in {reader_zone}.")

@@ -122,8 +122,11 @@ def clear_cache() -> None:
 
 def _aggregates_sql(scoped: bool) -> str:
     where = " WHERE process_id = :process_id" if scoped else ""
-    parts = [f"(SELECT {agg} FROM {table}{where})" for table in ("stage", "meeting")
-             for agg in ("count(*)", "sum(version)", "max(modified_at)")]
+    parts = [
+        f"(SELECT {agg} FROM {table}{where})"
+        for table in ("stage", "meeting")
+        for agg in ("count(*)", "sum(version)", "max(modified_at)")
+    ]
     where = " WHERE id = :process_id" if scoped else ""
     parts += [f"(SELECT {agg} FROM process{where})" for agg in ("count(*)", "max(id)", "max(created_at)")]
     parts.append("(SELECT max(at) FROM audit_entry)")
@@ -135,7 +138,8 @@ _FINGERPRINT = {True: text(f"SELECT {_aggregates_sql(True)}"), False: text(f"SEL
 _PERSON_COLUMNS = "person.id, person.name, person.role, person.timezone, member_state.timezone"
 _PERSONAL_PROBE = text(
     f"SELECT {_PERSON_COLUMNS}, {_aggregates_sql(False)} FROM {token_rules.LIVE_FROM_SQL}"
-    f" LEFT JOIN member_state ON member_state.code = person.member_state_code WHERE {token_rules.LIVE_WHERE_SQL}")
+    f" LEFT JOIN member_state ON member_state.code = person.member_state_code WHERE {token_rules.LIVE_WHERE_SQL}"
+)
 
 
 def _key(session: Session, kind: str, subject: tuple[Any, ...], aggregates: Sequence[Any]) -> tuple[Any, ...]:
@@ -144,8 +148,13 @@ def _key(session: Session, kind: str, subject: tuple[Any, ...], aggregates: Sequ
     key once superseded never comes back; the counts catch rows added or removed. The key names the database
     too (one process may serve several, as the tests do) and the UTC day, which decides which cancelled
     events are retired."""
-    return (kind, tuple(str(v) for v in subject), tuple(str(v) for v in aggregates),
-            _database(session.get_bind().engine), clock.now().date())
+    return (
+        kind,
+        tuple(str(v) for v in subject),
+        tuple(str(v) for v in aggregates),
+        _database(session.get_bind().engine),
+        clock.now().date(),
+    )
 
 
 @lru_cache(maxsize=16)
@@ -181,10 +190,14 @@ def _load(session: Session, process_id: int | None) -> list[_Rows]:
         query = query.where(Process.id == process_id)
     found = []
     for process in session.exec(query).all():
-        stages = list(session.exec(select(Stage).where(Stage.process_id == process.id)
-                                   .order_by(col(Stage.position))).all())
-        meetings = list(session.exec(select(Meeting).where(Meeting.process_id == process.id)
-                                     .order_by(col(Meeting.day), col(Meeting.key))).all())
+        stages = list(
+            session.exec(select(Stage).where(Stage.process_id == process.id).order_by(col(Stage.position))).all()
+        )
+        meetings = list(
+            session.exec(
+                select(Meeting).where(Meeting.process_id == process.id).order_by(col(Meeting.day), col(Meeting.key))
+            ).all()
+        )
         found.append(_Rows(process, stages, meetings))
     return found
 
@@ -221,12 +234,15 @@ def _beyond_reason(row: Stage | Meeting) -> str | None:
     wrong = sorted({d for d in days if not limits.plausible(d)})
     if not wrong:
         return None
-    return (f"its dates ({', '.join(d.isoformat() for d in wrong)}) are outside {limits.EARLIEST.year}-"
-            f"{limits.LATEST.year}; reschedule it")
+    return (
+        f"its dates ({', '.join(d.isoformat() for d in wrong)}) are outside {limits.EARLIEST.year}-"
+        f"{limits.LATEST.year}; reschedule it"
+    )
 
 
-def _rendered(process: Process, row: Stage | Meeting, build: Callable[[], list[Event]],
-              skipped: list[Skipped]) -> list[Event]:
+def _rendered(
+    process: Process, row: Stage | Meeting, build: Callable[[], list[Event]], skipped: list[Skipped]
+) -> list[Event]:
     """The row's events, or none when it cannot be rendered: logged and listed in `skipped`, so that one bad row
     costs its own events and never the feed."""
     why = _beyond_reason(row)
@@ -250,8 +266,12 @@ def _meeting_events(process: Process, meeting: Meeting, stage: Stage | None) -> 
     return [events.meeting_event(process, meeting, stage)]
 
 
-def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meeting: Callable[[Meeting], bool],
-             deadline: Callable[[Process, Stage], Event]) -> tuple[list[Event], datetime, list[Skipped]]:
+def _collect(
+    groups: list[_Rows],
+    want_stage: Callable[[Stage], bool],
+    want_meeting: Callable[[Meeting], bool],
+    deadline: Callable[[Process, Stage], Event],
+) -> tuple[list[Event], datetime, list[Skipped]]:
     today = clock.now().date()
     items: list[Event] = []
     skipped: list[Skipped] = []
@@ -279,8 +299,10 @@ def _collect(groups: list[_Rows], want_stage: Callable[[Stage], bool], want_meet
 def feed_problems(session: Session) -> list[Skipped]:
     """The stages and meetings every feed leaves out, for /healthz: computed as the process feeds would (once
     per change, like a feed)."""
-    return _cached(_key(session, "problems", (), _fingerprint(session, None)),
-                   lambda: _collect(_load(session, None), lambda s: True, lambda m: True, events.deadline)[2])
+    return _cached(
+        _key(session, "problems", (), _fingerprint(session, None)),
+        lambda: _collect(_load(session, None), lambda s: True, lambda m: True, events.deadline)[2],
+    )
 
 
 def process_feed(session: Session, process_key: str) -> Feed:
@@ -288,8 +310,9 @@ def process_feed(session: Session, process_key: str) -> Feed:
     process = get_process(session, process_key)
 
     def build() -> Feed:
-        items, newest, _ = _collect(_load(session, process.id), lambda s: True, lambda m: True,
-                                    lambda p, s: events.deadline(p, s))
+        items, newest, _ = _collect(
+            _load(session, process.id), lambda s: True, lambda m: True, lambda p, s: events.deadline(p, s)
+        )
         body = render(process.short_name, f"{process.title}: stages, deadlines and meetings.", items)
         return _feed(session, body, newest, f"{process.key}.ics")
 
@@ -306,10 +329,17 @@ def member_state_feed(session: Session, code: str) -> Feed:
         def wanted(owners: list[str]) -> bool:
             return audience.concerns(owners, Role.FOCAL_POINT)
 
-        items, newest, _ = _collect(_load(session, None), lambda s: wanted(s.owners), lambda m: wanted(m.attendees),
-                                    lambda p, s: events.deadline(p, s, reader_zone=state.timezone))
-        body = render(f"Consultations: {state.name}",
-                      f"Deadlines and meetings for {state.in_text} and its National Focal Points.", items)
+        items, newest, _ = _collect(
+            _load(session, None),
+            lambda s: wanted(s.owners),
+            lambda m: wanted(m.attendees),
+            lambda p, s: events.deadline(p, s, reader_zone=state.timezone),
+        )
+        body = render(
+            f"Consultations: {state.name}",
+            f"Deadlines and meetings for {state.in_text} and its National Focal Points.",
+            items,
+        )
         return _feed(session, body, newest, f"{state.code}.ics")
 
     subject = (state.code, state.name, state.name_in_text, state.timezone)
@@ -326,8 +356,9 @@ def personal_feed(session: Session, person: Person) -> Feed:
     It names nobody else and carries no e-mail address at all."""
     state = session.get(MemberState, person.member_state_code) if person.member_state_code else None
     subject = (person.id, person.name, person.role.value, person.timezone, state.timezone if state else None)
-    return _cached(_key(session, "person", subject, _fingerprint(session, None)),
-                   lambda: _render_personal(session, person, state))
+    return _cached(
+        _key(session, "person", subject, _fingerprint(session, None)), lambda: _render_personal(session, person, state)
+    )
 
 
 def personal_feed_for_token(session: Session, token: str) -> Feed | None:
@@ -354,17 +385,28 @@ def _render_personal(session: Session, person: Person, state: MemberState | None
     def mine(owners: list[str]) -> bool:
         return audience.concerns(owners, person.role)
 
-    items, newest, _ = _collect(groups, lambda s: mine(s.owners), lambda m: mine(m.attendees),
-                                lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True))
-    body = render(personal_name(person.name),
-                  f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.", items)
+    items, newest, _ = _collect(
+        groups,
+        lambda s: mine(s.owners),
+        lambda m: mine(m.attendees),
+        lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True),
+    )
+    body = render(
+        personal_name(person.name),
+        f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.",
+        items,
+    )
     return _feed(session, body, newest, "consultations.ics")
 
 
 def public_feeds(session: Session) -> list[tuple[str, Feed]]:
     """Every public feed with its path under /calendars/, as the web app serves it (and `feed export` writes)."""
-    found = [(f"processes/{p.key}.ics", process_feed(session, p.key))
-             for p in session.exec(select(Process).order_by(col(Process.id))).all()]
-    found += [(f"member-states/{s.code}.ics", member_state_feed(session, s.code))
-              for s in session.exec(select(MemberState).order_by(col(MemberState.code))).all()]
+    found = [
+        (f"processes/{p.key}.ics", process_feed(session, p.key))
+        for p in session.exec(select(Process).order_by(col(Process.id))).all()
+    ]
+    found += [
+        (f"member-states/{s.code}.ics", member_state_feed(session, s.code))
+        for s in session.exec(select(MemberState).order_by(col(MemberState.code))).all()
+    ]
     return found

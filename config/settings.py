@@ -22,12 +22,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Holds the SQLite file, Prefect's home and the mail sink.")
     database_url: str | None = Field(default=None, description="Any SQLAlchemy URL; SQLite in data_dir when unset.")
     database_lock_wait_seconds: float = Field(
-        default=5.0, gt=0, le=60, description="How long a change waits for a lock another writer holds (SQLite's "
-                                              "busy timeout, PostgreSQL's lock_timeout) before it is refused as busy.")
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long a change waits for a lock another writer holds (SQLite's "
+        "busy timeout, PostgreSQL's lock_timeout) before it is refused as busy.",
+    )
 
     prefect_idle_seconds: float = Field(
-        default=600, ge=0, le=86400, description="How long a Prefect server a command started is kept for the next "
-                                                 "commands once idle; 0: each command starts and stops its own.")
+        default=600,
+        ge=0,
+        le=86400,
+        description="How long a Prefect server a command started is kept for the next "
+        "commands once idle; 0: each command starts and stops its own.",
+    )
 
     # The clock: when set, the system believes it is this instant (tests and the demo stand on any day).
     now: AwareDatetime | None = None
@@ -55,16 +63,20 @@ class Settings(BaseSettings):
     reminder_max_attempts: int = 8
 
     trusted_proxies: str = Field(
-        default="", description="Comma-separated addresses or CIDR networks of the reverse proxies in front of the "
-                                "service (e.g. 127.0.0.1 for deploy/up's nginx): only a request from one of them may "
-                                "name its client in X-Forwarded-For. Empty: the connecting address is the client.")
+        default="",
+        description="Comma-separated addresses or CIDR networks of the reverse proxies in front of the "
+        "service (e.g. 127.0.0.1 for deploy/up's nginx): only a request from one of them may "
+        "name its client in X-Forwarded-For. Empty: the connecting address is the client.",
+    )
 
     # Where the service is reachable for the CLI; when nothing answers there, the CLI runs flows locally.
     service_url: str | None = None
     session_secret: SecretStr | None = None
     scheduler: Literal["apscheduler", "prefect"] = Field(
-        default="apscheduler", description="'apscheduler' in every service process, or 'prefect' deployments served by "
-                                           "'consultrack worker' (see docs/deploy.md).")
+        default="apscheduler",
+        description="'apscheduler' in every service process, or 'prefect' deployments served by "
+        "'consultrack worker' (see docs/deploy.md).",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -107,8 +119,11 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"CONSULTRACK_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: "
-                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        problems = "; ".join(
+            f"CONSULTRACK_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         raise InvalidSettings(f"invalid settings: {problems}") from None
 
 

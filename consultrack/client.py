@@ -63,10 +63,14 @@ def _through_api(url: str, token: str, operation: Operation, kwargs: dict[str, A
     """POST the operation to its route; a refusal comes back as the error its code names (models/errors.py)."""
     import httpx
 
-    path = "/api" + operation.api_path.format(**{k: quote(str(kwargs[k]), safe="") for k in
-                                                 ("process_key", operation.key_parameter)})
-    body = {k: (v.isoformat() if isinstance(v, date) else v)
-            for k, v in kwargs.items() if k in operation.parameters and v is not None}
+    path = "/api" + operation.api_path.format(
+        **{k: quote(str(kwargs[k]), safe="") for k in ("process_key", operation.key_parameter)}
+    )
+    body = {
+        k: (v.isoformat() if isinstance(v, date) else v)
+        for k, v in kwargs.items()
+        if k in operation.parameters and v is not None
+    }
     answer = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     if answer.status_code == 200:
         return answer.json()

@@ -70,15 +70,31 @@ def build_demo(until: date, *, reset: bool = True, say: Callable[[str], object] 
             if event.do == "start":
                 run(stages.start_stage, process_key=history.process, stage_key=event.stage, actor=history.actor)
             elif event.do == "advance":
-                run(stages.advance_stage, process_key=history.process, stage_key=event.stage, actor=history.actor,
-                    approver=event.approver, note=event.note, proceed_reason=event.proceed_reason)
+                run(
+                    stages.advance_stage,
+                    process_key=history.process,
+                    stage_key=event.stage,
+                    actor=history.actor,
+                    approver=event.approver,
+                    note=event.note,
+                    proceed_reason=event.proceed_reason,
+                )
             else:
                 assert event.member_state
-                run(stages.record_response, process_key=history.process, stage_key=event.stage,
-                    member_state=event.member_state, actor=history.actor,
-                    received_on=event.at.astimezone(zone).date(), channel=event.channel, note=event.note or "")
-        say(f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} {event.do} {event.stage}"
-            + (f" ({event.member_state})" if event.member_state else ""))
+                run(
+                    stages.record_response,
+                    process_key=history.process,
+                    stage_key=event.stage,
+                    member_state=event.member_state,
+                    actor=history.actor,
+                    received_on=event.at.astimezone(zone).date(),
+                    channel=event.channel,
+                    note=event.note or "",
+                )
+        say(
+            f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} {event.do} {event.stage}"
+            + (f" ({event.member_state})" if event.member_state else "")
+        )
     sweep_reminders_until(end, say)
     clock.set_now(end)
 
@@ -101,5 +117,7 @@ def sweep_reminders_until(moment: datetime, say: Callable[[str], object]) -> Non
         with clock.frozen(due):
             report = run(reminders.sweep_reminders)
         if report["sent"]:
-            say(f"{due.astimezone(ZoneInfo('Asia/Seoul')):%Y-%m-%d %H:%M} reminders: {report['sent']} e-mail(s) "
-                f"to the local mailbox")
+            say(
+                f"{due.astimezone(ZoneInfo('Asia/Seoul')):%Y-%m-%d %H:%M} reminders: {report['sent']} e-mail(s) "
+                f"to the local mailbox"
+            )

@@ -88,18 +88,34 @@ class Service:
             log.error("Prefect did not start: %s", exc)
             self.prefect = {"ok": False, "detail": f"did not start: {type(exc).__name__}: {exc}"}
         else:
-            self.prefect = {"ok": True, "started_in_seconds": round(time.perf_counter() - started, 2),
-                            "api": _prefect_api(), "server": self._prefect_server_detail(),
-                            "runs_marked_crashed": crashed}
+            self.prefect = {
+                "ok": True,
+                "started_in_seconds": round(time.perf_counter() - started, 2),
+                "api": _prefect_api(),
+                "server": self._prefect_server_detail(),
+                "runs_marked_crashed": crashed,
+            }
         if get_settings().scheduler == "prefect":
             return  # the Prefect server schedules the sweep and the digest; `consultrack worker` runs them
         zone = self.scheduler.timezone
-        self.scheduler.add_job(self._job, IntervalTrigger(seconds=SWEEP_EVERY.total_seconds(), timezone=zone),
-                               args=[SWEEP_JOB, _sweep],
-                               id=SWEEP_JOB, coalesce=True, max_instances=1, misfire_grace_time=30)
-        self.scheduler.add_job(self._job, CronTrigger(hour=DIGEST_HOUR, minute=0, timezone=zone),
-                               args=[DIGEST_JOB, _digest], id=DIGEST_JOB, coalesce=True, max_instances=1,
-                               misfire_grace_time=3 * 3600)
+        self.scheduler.add_job(
+            self._job,
+            IntervalTrigger(seconds=SWEEP_EVERY.total_seconds(), timezone=zone),
+            args=[SWEEP_JOB, _sweep],
+            id=SWEEP_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=30,
+        )
+        self.scheduler.add_job(
+            self._job,
+            CronTrigger(hour=DIGEST_HOUR, minute=0, timezone=zone),
+            args=[DIGEST_JOB, _digest],
+            id=DIGEST_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3 * 3600,
+        )
         self.scheduler.start()
         await self.wake_sweep()  # catch up at once on what fell due while the service was down
 
@@ -163,19 +179,32 @@ class Service:
     async def wake_sweep(self) -> None:
         """Run a sweep now (after a change), without waiting for the next minute."""
         if self.scheduler.running and not self.stopping:
-            self.scheduler.add_job(self._job, args=[SWEEP_JOB, _sweep], id=WAKE_JOB, replace_existing=True,
-                                   misfire_grace_time=None, coalesce=True)
+            self.scheduler.add_job(
+                self._job,
+                args=[SWEEP_JOB, _sweep],
+                id=WAKE_JOB,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
 
     # --- health ---------------------------------------------------------------------------------------------
 
     def scheduler_health(self) -> dict[str, Any]:
         if get_settings().scheduler == "prefect":
             return {"ok": True, "running": False, "detail": "Prefect deployments, run by 'consultrack worker'"}
-        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
-                for job in self.scheduler.get_jobs()} if self.scheduler.running else {}
+        jobs = (
+            {job.id: job.next_run_time.isoformat() if job.next_run_time else None for job in self.scheduler.get_jobs()}
+            if self.scheduler.running
+            else {}
+        )
         last = self.last_runs.get(SWEEP_JOB)
-        return {"ok": self.scheduler.running and (last is None or last["ok"]), "running": self.scheduler.running,
-                "next_runs": jobs, "last_runs": self.last_runs}
+        return {
+            "ok": self.scheduler.running and (last is None or last["ok"]),
+            "running": self.scheduler.running,
+            "next_runs": jobs,
+            "last_runs": self.last_runs,
+        }
 
     async def prefect_health(self) -> dict[str, Any]:
         if not self.prefect.get("ok") or time.monotonic() - self._prefect_checked < PREFECT_CHECK_TTL:
@@ -183,8 +212,11 @@ class Service:
         async with get_client() as client:
             problem = await client.api_healthcheck()
         self._prefect_checked = time.monotonic()
-        self.prefect = {**self.prefect, "ok": problem is None,
-                        **({"detail": f"API unhealthy: {type(problem).__name__}"} if problem else {})}
+        self.prefect = {
+            **self.prefect,
+            "ok": problem is None,
+            **({"detail": f"API unhealthy: {type(problem).__name__}"} if problem else {}),
+        }
         return self.prefect
 
 
@@ -229,8 +261,14 @@ def server_config(app: FastAPI) -> uvicorn.Config:
     """How uvicorn serves the app. proxy_headers=False: the app decides whom to believe about the client
     (CONSULTRACK_TRUSTED_PROXIES, consultrack/web/app.py); uvicorn's own default would believe any process on
     127.0.0.1, so a script on the same machine could name any client address and dodge the sign-in throttle."""
-    return uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
-                          proxy_headers=False, server_header=False)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def serve(host: str, port: int, *, on_ready: Callable[[], None] | None = None) -> None:

@@ -48,14 +48,26 @@ def deployments() -> list[RunnerDeployment]:
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
     # `to_deployment` is Prefect's sync-or-async dual: called outside an event loop it returns the deployment itself.
     return [
-        cast("RunnerDeployment", reminders.sweep_reminders.to_deployment(
-            name=SWEEP_DEPLOYMENT, schedule=Interval(SWEEP_EVERY, timezone=zone), concurrency_limit=one_at_a_time,
-            tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
-            description="Send the reminders due now (safe late, twice, or from several workers: rows are claimed).",
-        )),
-        cast("RunnerDeployment", reminders.send_digest.to_deployment(
-            name=DIGEST_DEPLOYMENT, schedule=Cron(f"0 {DIGEST_HOUR} * * *", timezone=zone),
-            concurrency_limit=one_at_a_time, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
-            description="The secretariat's daily digest (once a day, however often it fires).",
-        )),
+        cast(
+            "RunnerDeployment",
+            reminders.sweep_reminders.to_deployment(
+                name=SWEEP_DEPLOYMENT,
+                schedule=Interval(SWEEP_EVERY, timezone=zone),
+                concurrency_limit=one_at_a_time,
+                tags=TAGS,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                description="Send the reminders due now (safe late, twice, or from several workers: rows are claimed).",
+            ),
+        ),
+        cast(
+            "RunnerDeployment",
+            reminders.send_digest.to_deployment(
+                name=DIGEST_DEPLOYMENT,
+                schedule=Cron(f"0 {DIGEST_HOUR} * * *", timezone=zone),
+                concurrency_limit=one_at_a_time,
+                tags=TAGS,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                description="The secretariat's daily digest (once a day, however often it fires).",
+            ),
+        ),
     ]

@@ -118,11 +118,14 @@ async def _run_once(flow_fn: Flow[..., Any], kwargs: dict[str, Any]) -> Any:
             return result
         why = _api_failure(failure)
         if began:
-            raise PrefectUnavailable(f"the Prefect API failed while '{name}' ran ({why}): the change may have been "
-                                     "saved; check 'consultrack audit' before trying again") from None
+            raise PrefectUnavailable(
+                f"the Prefect API failed while '{name}' ran ({why}): the change may have been "
+                "saved; check 'consultrack audit' before trying again"
+            ) from None
         if pause is None or not _worth_retrying(failure):
-            raise PrefectUnavailable(f"the Prefect API refused to start '{name}' ({why}): nothing was changed; "
-                                     "try again") from None
+            raise PrefectUnavailable(
+                f"the Prefect API refused to start '{name}' ({why}): nothing was changed; try again"
+            ) from None
         await asyncio.sleep(pause)
     raise AssertionError("unreachable")
 

@@ -145,8 +145,10 @@ def for_this_command() -> PrefectServer | None:
         return None
     home = prefect_server.prefect_home()
     if not os.access(home, os.W_OK):
-        raise DataNotWritable(f"cannot write {home} (not writable): make the data directory writable by this user, "
-                              "or point CONSULTRACK_DATA_DIR at one")
+        raise DataNotWritable(
+            f"cannot write {home} (not writable): make the data directory writable by this user, "
+            "or point CONSULTRACK_DATA_DIR at one"
+        )
     if _early:
         _early[0].join()
         server = _found[0] if _found else None
@@ -188,19 +190,26 @@ def start(home: Path, idle: float) -> PrefectServer:
         with private_file(home / "server.log").open("ab") as output:
             watchdog = subprocess.Popen(
                 [sys.executable, "-c", _WATCHDOG, str(home), str(idle), str(RECORD_WAIT)],
-                env=prefect_server.server_environment(home), cwd=home, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=output, start_new_session=True)
+                env=prefect_server.server_environment(home),
+                cwd=home,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=output,
+                start_new_session=True,
+            )
         assert watchdog.stdin is not None and watchdog.stdout is not None
         with watchdog.stdin:
             watchdog.stdin.write(json.dumps(launch).encode() + b"\n")
         with watchdog.stdout:
             pid = int(watchdog.stdout.readline() or 0)
-        server = PrefectServer(pid=pid, port=port, owner=watchdog.pid,
-                               owner_started=prefect_server.started(watchdog.pid), home=home)
+        server = PrefectServer(
+            pid=pid, port=port, owner=watchdog.pid, owner_started=prefect_server.started(watchdog.pid), home=home
+        )
         if pid and prefect_server.wait_healthy(server, watchdog, deadline):
             write_private(home / prefect_server.STATE_FILE, json.dumps({**prefect_server.record(server), "kept": idle}))
-            log.info("kept Prefect server for %s on %s (pid %d, idle stop after %.0f s)", home, server.api_url,
-                     pid, idle)
+            log.info(
+                "kept Prefect server for %s on %s (pid %d, idle stop after %.0f s)", home, server.api_url, pid, idle
+            )
             return server
         watchdog.kill()  # its server dies with it (the launcher's parent-death signal)
         watchdog.wait()

@@ -50,19 +50,38 @@ class Operation:
         return found
 
 
-START = Operation("start_stage", "stage", "start", ("override_reason",), ("stage.start", "stage.start.override"),
-                  page_action="start")
-ADVANCE = Operation("advance_stage", "stage", "advance",
-                    ("approver", "note", "decision_text", "decision_date", "proceed_reason", "override_reason"),
-                    ("stage.advance", "stage.advance.override"), page_action="advance")
+START = Operation(
+    "start_stage", "stage", "start", ("override_reason",), ("stage.start", "stage.start.override"), page_action="start"
+)
+ADVANCE = Operation(
+    "advance_stage",
+    "stage",
+    "advance",
+    ("approver", "note", "decision_text", "decision_date", "proceed_reason", "override_reason"),
+    ("stage.advance", "stage.advance.override"),
+    page_action="advance",
+)
 SKIP = Operation("skip_stage", "stage", "skip", ("reason",), ("stage.skip",), page_action="skip")
-RESCHEDULE = Operation("reschedule_stage", "stage", "reschedule", ("reason", "start", "end", "due", "confirm"),
-                       ("stage.reschedule", "meeting.reschedule"), page_action="reschedule")
-RECORD_RESPONSE = Operation("record_response", "stage", "responses",
-                            ("member_state", "received_on", "channel", "note", "link"), ("response.record",),
-                            page_action="respond")
-MEETING_STATUS = Operation("set_meeting_status", "meeting", "status", ("status", "reason"),
-                           ("meeting.held", "meeting.cancelled"))
+RESCHEDULE = Operation(
+    "reschedule_stage",
+    "stage",
+    "reschedule",
+    ("reason", "start", "end", "due", "confirm"),
+    ("stage.reschedule", "meeting.reschedule"),
+    page_action="reschedule",
+)
+RECORD_RESPONSE = Operation(
+    "record_response",
+    "stage",
+    "responses",
+    ("member_state", "received_on", "channel", "note", "link"),
+    ("response.record",),
+    page_action="respond",
+)
+MEETING_STATUS = Operation(
+    "set_meeting_status", "meeting", "status", ("status", "reason"), ("meeting.held", "meeting.cancelled")
+)
 
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (START, ADVANCE, SKIP, RESCHEDULE, RECORD_RESPONSE,
-                                                           MEETING_STATUS)}
+OPERATIONS: dict[str, Operation] = {
+    op.name: op for op in (START, ADVANCE, SKIP, RESCHEDULE, RECORD_RESPONSE, MEETING_STATUS)
+}

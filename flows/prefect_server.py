@@ -126,11 +126,13 @@ def start(home: Path, *, timeout: float | None = None) -> PrefectServer:
         stop_abandoned(home)
         for _ in range(3):  # the free port found may be taken before uvicorn binds it: try another
             port = free_port()
-            child = subprocess.Popen([sys.executable, "-c", LAUNCH, str(os.getpid()), *uvicorn_arguments(port)],
-                                     env=server_environment(home))
+            child = subprocess.Popen(
+                [sys.executable, "-c", LAUNCH, str(os.getpid()), *uvicorn_arguments(port)], env=server_environment(home)
+            )
             _children[child.pid] = child
-            server = PrefectServer(pid=child.pid, port=port, owner=os.getpid(), owner_started=started(os.getpid()),
-                                   home=home)
+            server = PrefectServer(
+                pid=child.pid, port=port, owner=os.getpid(), owner_started=started(os.getpid()), home=home
+            )
             if wait_healthy(server, child, deadline):
                 write_private(home / STATE_FILE, json.dumps(record(server)))
                 log.info("Prefect server for %s on %s (pid %d)", home, server.api_url, server.pid)
@@ -208,6 +210,7 @@ def retire_kept(home: Path, timeout: float) -> None:
 
 # --- between processes: who finds or starts, who is using it -------------------------------------------------------
 
+
 @contextlib.contextmanager
 def exclusive(home: Path) -> Iterator[None]:
     """Held around "find or start" (and a service's start): two commands started at once start one server."""
@@ -252,14 +255,17 @@ def temporary_servers(home: Path) -> list[int]:
         except OSError:
             continue
         environ = dict(item.split(b"=", 1) for item in variables if b"=" in item)
-        if (environ.get(b"PREFECT__SERVER_EPHEMERAL") == b"1"
-                and Path(os.fsdecode(environ.get(b"PREFECT_HOME", b""))).resolve() == home.resolve()
-                and _alive(int(entry.name))):
+        if (
+            environ.get(b"PREFECT__SERVER_EPHEMERAL") == b"1"
+            and Path(os.fsdecode(environ.get(b"PREFECT_HOME", b""))).resolve() == home.resolve()
+            and _alive(int(entry.name))
+        ):
             found.append(int(entry.name))
     return found
 
 
 # --- pointing Prefect at it ----------------------------------------------------------------------------------------
+
 
 def use(server: PrefectServer) -> None:
     """Point this process's Prefect at `server`: every client made from now on, in any thread, talks to it.
@@ -292,8 +298,9 @@ async def crash_abandoned_runs() -> list[str]:
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
-    unfinished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-        any_=[StateType.RUNNING, StateType.PENDING])))
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))
+    )
     crashed = []
     host = socket.gethostname()
     async with get_client() as client:
@@ -309,33 +316,61 @@ async def crash_abandoned_runs() -> list[str]:
             else:
                 continue  # another machine's process: not ours to judge
             whose = f"the process running it (pid {pid})" if pid.isdigit() else "the process running it"
-            await client.set_flow_run_state(flow_run.id, Crashed(message=(
-                f"{whose} ended before the run finished; marked crashed when the service started again. Its change "
-                "may or may not have been saved: the audit log says which.")), force=True)
+            await client.set_flow_run_state(
+                flow_run.id,
+                Crashed(
+                    message=(
+                        f"{whose} ended before the run finished; marked crashed when the service started again. "
+                        "Its change may or may not have been saved: the audit log says which."
+                    )
+                ),
+                force=True,
+            )
             crashed.append(flow_run.name)
     if crashed:
-        log.warning("marked %d run(s) left unfinished by a stopped process as crashed: %s", len(crashed),
-                    ", ".join(crashed))
+        log.warning(
+            "marked %d run(s) left unfinished by a stopped process as crashed: %s", len(crashed), ", ".join(crashed)
+        )
     return crashed
 
 
 # --- processes -----------------------------------------------------------------------------------------------------
 
+
 def uvicorn_arguments(port: int) -> list[str]:
     """After `python`: the server Prefect itself starts as its temporary server."""
     import prefect
 
-    return ["-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory", APP,
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    return [
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
 
 
 def server_environment(home: Path) -> dict[str, str]:
     """As Prefect gives its own temporary server: no UI, the services of a temporary server, our settings."""
     from prefect.settings import get_current_settings
 
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-           "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-           "PREFECT__SERVER_FINAL": "1"}
+    env = {
+        **os.environ,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+        "PREFECT_HOME": str(home),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
     env.pop("PREFECT_API_URL", None)
     return env
 
@@ -392,8 +427,13 @@ def _drain_clients(timeout: float) -> None:
 def _recorded(home: Path) -> PrefectServer | None:
     try:
         data = json.loads((home / STATE_FILE).read_text())
-        return PrefectServer(pid=int(data["pid"]), port=int(data["port"]), owner=int(data["owner"]),
-                             owner_started=data.get("owner_started"), home=home)
+        return PrefectServer(
+            pid=int(data["pid"]),
+            port=int(data["port"]),
+            owner=int(data["owner"]),
+            owner_started=data.get("owner_started"),
+            home=home,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -415,7 +455,7 @@ def _stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def started(pid: int) -> int | None:

@@ -20,8 +20,9 @@ from notifications.reminders.planner import replan_all
 @refusals_as_failures
 async def create_process(template_path: Path, actor: str) -> dict[str, Any]:
     template = load_template(template_path)
-    process = in_transaction(lambda s: create_process_rule(
-        s, template, actor=actor, now=clock.now(), template_name=template_path.name))
+    process = in_transaction(
+        lambda s: create_process_rule(s, template, actor=actor, now=clock.now(), template_name=template_path.name)
+    )
     return {"process": process.key, "stages": len(template.stages)}
 
 
@@ -29,8 +30,9 @@ async def create_process(template_path: Path, actor: str) -> dict[str, Any]:
 @refusals_as_failures
 async def import_directory_file(path: Path, actor: str) -> dict[str, int]:
     directory = read_directory(path)
-    return in_transaction(lambda s: _then_replan(s, import_directory(
-        s, directory, source=str(path), actor=actor, now=clock.now())))
+    return in_transaction(
+        lambda s: _then_replan(s, import_directory(s, directory, source=str(path), actor=actor, now=clock.now()))
+    )
 
 
 @flow(name="set-up", flow_run_name="set up from {directory_path.name} and {template_path.name}", persist_result=False)

@@ -28,62 +28,134 @@ async def _apply(operation: Any, process_key: str) -> Any:
 
 @flow(name="start-stage", flow_run_name="{process_key}: start {stage_key}", persist_result=False)
 @refusals_as_failures
-async def start_stage(process_key: str, stage_key: str, actor: str,
-                      override_reason: str | None = None) -> dict[str, Any]:
-    stage = await _apply(lambda s: lifecycle.start_stage(
-        s, process_key, stage_key, actor=actor, now=clock.now(), override_reason=override_reason), process_key)
+async def start_stage(
+    process_key: str, stage_key: str, actor: str, override_reason: str | None = None
+) -> dict[str, Any]:
+    stage = await _apply(
+        lambda s: lifecycle.start_stage(
+            s, process_key, stage_key, actor=actor, now=clock.now(), override_reason=override_reason
+        ),
+        process_key,
+    )
     return {"stage": stage.key, "state": stage.state.value}
 
 
 @flow(name="advance-stage", flow_run_name="{process_key}: advance {stage_key}", persist_result=False)
 @refusals_as_failures
-async def advance_stage(process_key: str, stage_key: str, actor: str, approver: str | None = None,
-                        note: str | None = None, decision_text: str | None = None,
-                        decision_date: date | None = None, proceed_reason: str | None = None,
-                        override_reason: str | None = None) -> dict[str, Any]:
+async def advance_stage(
+    process_key: str,
+    stage_key: str,
+    actor: str,
+    approver: str | None = None,
+    note: str | None = None,
+    decision_text: str | None = None,
+    decision_date: date | None = None,
+    proceed_reason: str | None = None,
+    override_reason: str | None = None,
+) -> dict[str, Any]:
     inputs = GateInputs(approver, note, decision_text, decision_date, proceed_reason)
-    result = await _apply(lambda s: lifecycle.advance_stage(
-        s, process_key, stage_key, actor=actor, now=clock.now(), inputs=inputs,
-        override_reason=override_reason), process_key)
-    return {"stage": result.stage.key, "state": result.stage.state.value, "started": result.started,
-            "overridden": result.overridden, "gate": result.gate.summary}
+    result = await _apply(
+        lambda s: lifecycle.advance_stage(
+            s, process_key, stage_key, actor=actor, now=clock.now(), inputs=inputs, override_reason=override_reason
+        ),
+        process_key,
+    )
+    return {
+        "stage": result.stage.key,
+        "state": result.stage.state.value,
+        "started": result.started,
+        "overridden": result.overridden,
+        "gate": result.gate.summary,
+    }
 
 
 @flow(name="skip-stage", flow_run_name="{process_key}: skip {stage_key}", persist_result=False)
 @refusals_as_failures
 async def skip_stage(process_key: str, stage_key: str, actor: str, reason: str) -> dict[str, Any]:
-    stage = await _apply(lambda s: lifecycle.skip_stage(
-        s, process_key, stage_key, actor=actor, now=clock.now(), reason=reason), process_key)
+    stage = await _apply(
+        lambda s: lifecycle.skip_stage(s, process_key, stage_key, actor=actor, now=clock.now(), reason=reason),
+        process_key,
+    )
     return {"stage": stage.key, "state": stage.state.value}
 
 
 @flow(name="reschedule-stage", flow_run_name="{process_key}: reschedule {stage_key}", persist_result=False)
 @refusals_as_failures
-async def reschedule_stage(process_key: str, stage_key: str, actor: str, reason: str, start: date | None = None,
-                           end: date | None = None, due: date | None = None,
-                           confirm: bool = False) -> dict[str, Any]:
-    plan = await _apply(lambda s: schedule.apply_reschedule(
-        s, process_key, stage_key, actor=actor, now=clock.now(), reason=reason, start=start, end=end, due=due,
-        confirm=confirm), process_key)
+async def reschedule_stage(
+    process_key: str,
+    stage_key: str,
+    actor: str,
+    reason: str,
+    start: date | None = None,
+    end: date | None = None,
+    due: date | None = None,
+    confirm: bool = False,
+) -> dict[str, Any]:
+    plan = await _apply(
+        lambda s: schedule.apply_reschedule(
+            s,
+            process_key,
+            stage_key,
+            actor=actor,
+            now=clock.now(),
+            reason=reason,
+            start=start,
+            end=end,
+            due=due,
+            confirm=confirm,
+        ),
+        process_key,
+    )
     return {"stage": stage_key, "moved": [m.key for m in plan.stages], "meetings": [m.key for m in plan.meetings]}
 
 
-@flow(name="record-response", flow_run_name="{process_key}: response to {stage_key} from {member_state}",
-      persist_result=False)
+@flow(
+    name="record-response",
+    flow_run_name="{process_key}: response to {stage_key} from {member_state}",
+    persist_result=False,
+)
 @refusals_as_failures
-async def record_response(process_key: str, stage_key: str, member_state: str, actor: str, received_on: date,
-                          channel: str = "e-mail", note: str = "", link: str | None = None) -> dict[str, Any]:
-    response = await _apply(lambda s: lifecycle.record_response(
-        s, process_key, stage_key, member_state, received_on=received_on, actor=actor, now=clock.now(),
-        channel=channel, note=note, link=link), process_key)
-    return {"stage": stage_key, "member_state": response.member_state_code,
-            "received_on": response.received_on.isoformat()}
+async def record_response(
+    process_key: str,
+    stage_key: str,
+    member_state: str,
+    actor: str,
+    received_on: date,
+    channel: str = "e-mail",
+    note: str = "",
+    link: str | None = None,
+) -> dict[str, Any]:
+    response = await _apply(
+        lambda s: lifecycle.record_response(
+            s,
+            process_key,
+            stage_key,
+            member_state,
+            received_on=received_on,
+            actor=actor,
+            now=clock.now(),
+            channel=channel,
+            note=note,
+            link=link,
+        ),
+        process_key,
+    )
+    return {
+        "stage": stage_key,
+        "member_state": response.member_state_code,
+        "received_on": response.received_on.isoformat(),
+    }
 
 
 @flow(name="meeting-status", flow_run_name="{process_key}: meeting {meeting_key} {status}", persist_result=False)
 @refusals_as_failures
-async def set_meeting_status(process_key: str, meeting_key: str, status: MeetingStatus, actor: str,
-                             reason: str | None = None) -> dict[str, Any]:
-    meeting = await _apply(lambda s: lifecycle.set_meeting_status(
-        s, process_key, meeting_key, status, actor=actor, now=clock.now(), reason=reason), process_key)
+async def set_meeting_status(
+    process_key: str, meeting_key: str, status: MeetingStatus, actor: str, reason: str | None = None
+) -> dict[str, Any]:
+    meeting = await _apply(
+        lambda s: lifecycle.set_meeting_status(
+            s, process_key, meeting_key, status, actor=actor, now=clock.now(), reason=reason
+        ),
+        process_key,
+    )
     return {"meeting": meeting.key, "status": meeting.status.value}

@@ -49,8 +49,9 @@ class LoginThrottled(InvalidInput):
 
     def __init__(self, wait: timedelta) -> None:
         minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        super().__init__(f"too many failed sign-ins with this username: try again in {minutes} minute"
-                         + ("s" if minutes > 1 else ""))
+        super().__init__(
+            f"too many failed sign-ins with this username: try again in {minutes} minute" + ("s" if minutes > 1 else "")
+        )
 
 
 def _username(value: str) -> str:
@@ -60,8 +61,9 @@ def _username(value: str) -> str:
     return name
 
 
-def create_account(session: Session, username: str, password: str, role: AccountRole, *, actor: str,
-                   now: datetime) -> Account:
+def create_account(
+    session: Session, username: str, password: str, role: AccountRole, *, actor: str, now: datetime
+) -> Account:
     name = _username(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -90,11 +92,13 @@ def disable_account(session: Session, username: str, *, actor: str, now: datetim
     if account.disabled:
         raise Conflict(f"account {account.username!r} is already disabled")
     account.disabled = True
-    for token in session.exec(select(ApiToken).where(ApiToken.account_id == account.id,
-                                                     col(ApiToken.revoked_at).is_(None))).all():
+    for token in session.exec(
+        select(ApiToken).where(ApiToken.account_id == account.id, col(ApiToken.revoked_at).is_(None))
+    ).all():
         token.revoked_at = now
-    for login in session.exec(select(LoginSession).where(LoginSession.account_id == account.id,
-                                                         col(LoginSession.ended_at).is_(None))).all():
+    for login in session.exec(
+        select(LoginSession).where(LoginSession.account_id == account.id, col(LoginSession.ended_at).is_(None))
+    ).all():
         login.ended_at = now
     record(session, at=now, actor=actor, action="account.disable", after={"username": account.username})
     return account
@@ -144,14 +148,22 @@ def attempt_sign_in(username: str, password: str, *, client: str) -> Account:
     finds too many takes itself back and is refused unchecked; a right password takes it back too."""
     name, now = username.strip().lower()[:64], clock.real_now()
     with session_scope() as session:
-        session.exec(delete(LoginFailure).where(col(LoginFailure.username) == name,
-                                                col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW))
+        session.exec(
+            delete(LoginFailure).where(
+                col(LoginFailure.username) == name, col(LoginFailure.at) <= now - LOGIN_FAILURE_WINDOW
+            )
+        )
         attempt = LoginFailure(username=name, client=client_key(client), at=now)
         session.add(attempt)
     with read_session() as session:
-        until = [when for when in (_refused_until(session, attempt, MAX_LOGIN_FAILURES, per_client=True),
-                                   _refused_until(session, attempt, MAX_LOGIN_FAILURES_PER_USERNAME, per_client=False))
-                 if when is not None]
+        until = [
+            when
+            for when in (
+                _refused_until(session, attempt, MAX_LOGIN_FAILURES, per_client=True),
+                _refused_until(session, attempt, MAX_LOGIN_FAILURES_PER_USERNAME, per_client=False),
+            )
+            if when is not None
+        ]
     if until:
         _take_back(attempt.id)
         raise LoginThrottled(max(until) - now)  # when both limits are reached, until both have passed
@@ -164,8 +176,11 @@ def attempt_sign_in(username: str, password: str, *, client: str) -> Account:
 def _refused_until(session: Session, attempt: LoginFailure, limit: int, *, per_client: bool) -> datetime | None:
     """While `limit` other refused sign-ins with the attempt's username (from its client, or from all) fall in
     the window, the attempt is refused: until the oldest of the latest `limit` ages out. None: go on."""
-    query = select(LoginFailure.at).where(LoginFailure.username == attempt.username, LoginFailure.id != attempt.id,
-                                          col(LoginFailure.at) > attempt.at - LOGIN_FAILURE_WINDOW)
+    query = select(LoginFailure.at).where(
+        LoginFailure.username == attempt.username,
+        LoginFailure.id != attempt.id,
+        col(LoginFailure.at) > attempt.at - LOGIN_FAILURE_WINDOW,
+    )
     if per_client:
         query = query.where(LoginFailure.client == attempt.client)
     latest = session.exec(query.order_by(col(LoginFailure.at).desc()).limit(limit)).all()
@@ -188,8 +203,9 @@ def open_login_session(session: Session, account: Account, *, now: datetime) -> 
 def account_for_login(session: Session, secret: str) -> Account | None:
     """The active account of a live login session, else None (ended, unknown, or the account disabled)."""
     digest = hash_token(secret)
-    found = session.exec(select(LoginSession, Account).where(LoginSession.token_hash == digest,
-                                                             LoginSession.account_id == Account.id)).first()
+    found = session.exec(
+        select(LoginSession, Account).where(LoginSession.token_hash == digest, LoginSession.account_id == Account.id)
+    ).first()
     if found is None:
         return None
     login, account = found

@@ -41,15 +41,29 @@ def record(
 ) -> AuditEntry:
     """Add an entry to the caller's transaction, so the change and its record commit together."""
     entry = AuditEntry(
-        at=at, actor=actor, action=action, process_key=process_key, stage_key=stage_key,
-        before=before, after=after, reason=reason,
+        at=at,
+        actor=actor,
+        action=action,
+        process_key=process_key,
+        stage_key=stage_key,
+        before=before,
+        after=after,
+        reason=reason,
     )
     session.add(entry)
     return entry
 
 
-def entries(session: Session, *, process: str | None = None, stage: str | None = None, action: str | None = None,
-            actor: str | None = None, before: int | None = None, limit: int = 100) -> list[AuditEntry]:
+def entries(
+    session: Session,
+    *,
+    process: str | None = None,
+    stage: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
     """Newest first, filtered as every face offers it: exact process and stage keys, an action prefix
     ("stage." for all stage changes), part of the actor's name, and `before` an entry id (paging). A filter with
     control characters is refused (models/text.py): PostgreSQL would fail on a NUL, and nothing stored holds one."""

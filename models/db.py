@@ -102,8 +102,13 @@ def engine_for(url: str, *, readonly: bool = False) -> Engine:
         if not readonly:
             event.listen(engine, "begin", _begin_immediate)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                               connect_args={"options": f"-c lock_timeout={round(wait * 1000)}"})
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"options": f"-c lock_timeout={round(wait * 1000)}"},
+        )
     event.listen(engine, "handle_error", _busy_as_refusal)
     _owner_only(engine)
     return _engines.setdefault(key, engine)

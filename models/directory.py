@@ -14,8 +14,11 @@ class MemberState(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=2, description="ISO 3166-1 alpha-2")
     name: str
     timezone: str = Field(description="IANA zone of the focal point's office by default")
-    name_in_text: str = Field(default="", description="the name inside a sentence, with its article where it has "
-                              "one ('the Russian Federation'); empty: the name")
+    name_in_text: str = Field(
+        default="",
+        description="the name inside a sentence, with its article where it has "
+        "one ('the Russian Federation'); empty: the name",
+    )
 
     @property
     def in_text(self) -> str:

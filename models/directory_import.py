@@ -39,8 +39,10 @@ class MemberStateIn(BaseModel):
     @model_validator(mode="after")
     def _name_in_text_ends_with_the_name(self) -> MemberStateIn:
         if self.name_in_text and not self.name_in_text.endswith(self.name):
-            raise ValueError(f"name_in_text {self.name_in_text!r} must end with the name {self.name!r} "
-                             "(the name with its article, such as 'the Russian Federation')")
+            raise ValueError(
+                f"name_in_text {self.name_in_text!r} must end with the name {self.name!r} "
+                "(the name with its article, such as 'the Russian Federation')"
+            )
         return self
 
 
@@ -139,8 +141,13 @@ def import_directory(session: Session, directory: DirectoryIn, *, source: str, a
     session.flush()
     people_added, people_updated = _upsert_people(session, directory.people)
     added, updated = added + people_added, updated + people_updated
-    record(session, at=now, actor=actor, action="directory.import",
-           after={"source": source, "added": added, "updated": updated})
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="directory.import",
+        after={"source": source, "added": added, "updated": updated},
+    )
     return {"added": added, "updated": updated}
 
 
@@ -177,8 +184,12 @@ def _upsert_people(session: Session, people: list[PersonIn]) -> tuple[int, int]:
     if new:
         connection.execute(table.insert(), new)
     if changed:
-        connection.execute(table.update().where(table.c.id == bindparam("row_id"))
-                           .values({name: bindparam(name) for name in _COLUMNS}), changed)
+        connection.execute(
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(name) for name in _COLUMNS}),
+            changed,
+        )
         for held in [o for o in session.identity_map.values() if isinstance(o, Person)]:
             session.expire(held)  # what this session already held is read again when next used
     return len(new), updated

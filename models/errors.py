@@ -73,7 +73,8 @@ class DatabaseBusy(ConsultrackError):
 
 
 _BY_CODE: dict[ErrorCode, type[ConsultrackError]] = {
-    kind.code: kind for kind in (NotFound, InvalidInput, TransitionRefused, Conflict, DatabaseBusy)}
+    kind.code: kind for kind in (NotFound, InvalidInput, TransitionRefused, Conflict, DatabaseBusy)
+}
 
 
 def error_for(code: str | None, message: str) -> ConsultrackError:

@@ -85,8 +85,14 @@ def manual_gate(stage: Stage, inputs: GateInputs) -> GateStatus:
     return GateStatus(GateKind.MANUAL, approved, checks, missing)
 
 
-def responses_gate(stage: Stage, process: Process, states: Sequence[MemberState], responded: Collection[str],
-                   now: datetime, inputs: GateInputs) -> GateStatus:
+def responses_gate(
+    stage: Stage,
+    process: Process,
+    states: Sequence[MemberState],
+    responded: Collection[str],
+    now: datetime,
+    inputs: GateInputs,
+) -> GateStatus:
     """Met when the quorum (else every member State) has responded; once the deadline has passed the secretariat
     may proceed without the rest, with a reason."""
     needed = stage.gate_rule.quorum or len(states)
@@ -102,12 +108,14 @@ def responses_gate(stage: Stage, process: Process, states: Sequence[MemberState]
         if past_deadline:
             if inputs.proceed_reason:
                 met = True
-                checks.append(Check("the deadline has passed and the secretariat decided to proceed", True,
-                                    inputs.proceed_reason))
+                checks.append(
+                    Check("the deadline has passed and the secretariat decided to proceed", True, inputs.proceed_reason)
+                )
                 missing.clear()
             else:
-                missing.append(f"the deadline ({stage.due_date:%d %B %Y}) has passed: "
-                               "the secretariat may proceed with a reason")
+                missing.append(
+                    f"the deadline ({stage.due_date:%d %B %Y}) has passed: the secretariat may proceed with a reason"
+                )
         else:
             missing[-1] += f"; deadline {stage.due_date:%d %B %Y}"
     return GateStatus(GateKind.RESPONSES, met, checks, missing, may_proceed=past_deadline and not met)

@@ -27,8 +27,12 @@ from models.text import check_plain
 
 def snapshot(stage: Stage) -> dict[str, Any]:
     return {
-        "state": stage.state.value, "start": stage.start_date.isoformat(), "end": stage.end_date.isoformat(),
-        "due": stage.due_date.isoformat(), "tentative": stage.tentative, "version": stage.version,
+        "state": stage.state.value,
+        "start": stage.start_date.isoformat(),
+        "end": stage.end_date.isoformat(),
+        "due": stage.due_date.isoformat(),
+        "tentative": stage.tentative,
+        "version": stage.version,
     }
 
 
@@ -64,8 +68,9 @@ def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> 
     return [by_key[k] for k in stage.depends_on if by_key[k].is_open]
 
 
-def start_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
-                override_reason: str | None = None) -> Stage:
+def start_stage(
+    session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, override_reason: str | None = None
+) -> Stage:
     _plain(override_reason, "the reason to override")
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
@@ -74,26 +79,47 @@ def start_stage(session: Session, process_key: str, stage_key: str, *, actor: st
     blocking = _blocking_predecessors(session, process, stage)
     if blocking and not (override_reason and override_reason.strip()):
         names = ", ".join(f"{s.key} ({s.state.value})" for s in blocking)
-        raise TransitionRefused(f"cannot start {stage.key}: it depends on {names}; "
-                                "complete those first or override with a reason")
+        raise TransitionRefused(
+            f"cannot start {stage.key}: it depends on {names}; complete those first or override with a reason"
+        )
     before = snapshot(stage)
     stage.state, stage.started_at = StageState.ACTIVE, now
     if blocking:
         stage.override_reason = override_reason
     touch(stage, now)
-    record(session, at=now, actor=actor, action="stage.start" if not blocking else "stage.start.override",
-           process_key=process.key, stage_key=stage.key, before=before, after=snapshot(stage),
-           reason=override_reason if blocking else None)
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="stage.start" if not blocking else "stage.start.override",
+        process_key=process.key,
+        stage_key=stage.key,
+        before=before,
+        after=snapshot(stage),
+        reason=override_reason if blocking else None,
+    )
     return stage
 
 
-def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
-                  inputs: GateInputs | None = None, override_reason: str | None = None,
-                  start_next: bool = True) -> AdvanceResult:
+def advance_stage(
+    session: Session,
+    process_key: str,
+    stage_key: str,
+    *,
+    actor: str,
+    now: datetime,
+    inputs: GateInputs | None = None,
+    override_reason: str | None = None,
+    start_next: bool = True,
+) -> AdvanceResult:
     """Complete an active stage whose gate is met (or overridden with a reason), then start what it unblocks."""
     inputs = inputs or GateInputs()
-    for value, what in ((inputs.note, "the approval note"), (inputs.decision_text, "the decision text"),
-                        (inputs.proceed_reason, "the reason to proceed"), (override_reason, "the reason to override")):
+    for value, what in (
+        (inputs.note, "the approval note"),
+        (inputs.decision_text, "the decision text"),
+        (inputs.proceed_reason, "the reason to proceed"),
+        (override_reason, "the reason to override"),
+    ):
         _plain(value, what)
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
@@ -129,23 +155,36 @@ def advance_stage(session: Session, process_key: str, stage_key: str, *, actor: 
     if overridden:
         stage.override_reason = override_reason
     touch(stage, now)
-    record(session, at=now, actor=actor, action="stage.advance.override" if overridden else "stage.advance",
-           process_key=process.key, stage_key=stage.key, before=before,
-           after={**snapshot(stage), "gate": gate.summary, "approved_by": stage.approved_by,
-                  "decision": stage.decision_text},
-           reason=override_reason if overridden else (inputs.proceed_reason or inputs.note))
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="stage.advance.override" if overridden else "stage.advance",
+        process_key=process.key,
+        stage_key=stage.key,
+        before=before,
+        after={
+            **snapshot(stage),
+            "gate": gate.summary,
+            "approved_by": stage.approved_by,
+            "decision": stage.decision_text,
+        },
+        reason=override_reason if overridden else (inputs.proceed_reason or inputs.note),
+    )
     started: list[str] = []
     if start_next:
         for successor in stages_of(session, process):
-            if (stage.key in successor.depends_on and successor.state is StageState.PLANNED
-                    and not _blocking_predecessors(session, process, successor)):
+            if (
+                stage.key in successor.depends_on
+                and successor.state is StageState.PLANNED
+                and not _blocking_predecessors(session, process, successor)
+            ):
                 start_stage(session, process.key, successor.key, actor=actor, now=now)
                 started.append(successor.key)
     return AdvanceResult(stage, gate, started, overridden)
 
 
-def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
-               reason: str) -> Stage:
+def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, reason: str) -> Stage:
     reason = _not_blank(reason, "a reason to skip a stage")
     process = lock_process(session, process_key)
     stage = get_stage(session, process, stage_key, for_update=True)
@@ -154,14 +193,33 @@ def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str
     before = snapshot(stage)
     stage.state = StageState.SKIPPED
     touch(stage, now)
-    record(session, at=now, actor=actor, action="stage.skip", process_key=process.key, stage_key=stage.key,
-           before=before, after=snapshot(stage), reason=reason)
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="stage.skip",
+        process_key=process.key,
+        stage_key=stage.key,
+        before=before,
+        after=snapshot(stage),
+        reason=reason,
+    )
     return stage
 
 
-def record_response(session: Session, process_key: str, stage_key: str, member_state: str, *, received_on: date,
-                    actor: str, now: datetime, channel: str = "e-mail", note: str = "",
-                    link: str | None = None) -> Response:
+def record_response(
+    session: Session,
+    process_key: str,
+    stage_key: str,
+    member_state: str,
+    *,
+    received_on: date,
+    actor: str,
+    now: datetime,
+    channel: str = "e-mail",
+    note: str = "",
+    link: str | None = None,
+) -> Response:
     _plain(channel, "the channel", multiline=False)
     _plain(note, "the note")
     _plain(link, "the link", multiline=False)
@@ -179,23 +237,51 @@ def record_response(session: Session, process_key: str, stage_key: str, member_s
     if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
         raise InvalidInput("a link must be an http(s) address")
     assert stage.id is not None  # a stored row
-    existing = session.exec(select(Response).where(Response.stage_id == stage.id,
-                                                   Response.member_state_code == state.code)).first()
+    existing = session.exec(
+        select(Response).where(Response.stage_id == stage.id, Response.member_state_code == state.code)
+    ).first()
     if existing is not None:
         raise Conflict(f"{state.name} already responded to {stage.key} (received {existing.received_on})")
-    response = Response(stage_id=stage.id, member_state_code=state.code, received_on=received_on,
-                        channel=_not_blank(channel, "the channel"), note=note.strip(),
-                        link=(link or "").strip() or None, recorded_by=actor, recorded_at=now)
+    response = Response(
+        stage_id=stage.id,
+        member_state_code=state.code,
+        received_on=received_on,
+        channel=_not_blank(channel, "the channel"),
+        note=note.strip(),
+        link=(link or "").strip() or None,
+        recorded_by=actor,
+        recorded_at=now,
+    )
     session.add(response)
     touch(stage, now)
-    record(session, at=now, actor=actor, action="response.record", process_key=process.key, stage_key=stage.key,
-           after={"member_state": state.code, "received_on": received_on.isoformat(), "channel": response.channel,
-                  "note": response.note, "link": response.link})
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="response.record",
+        process_key=process.key,
+        stage_key=stage.key,
+        after={
+            "member_state": state.code,
+            "received_on": received_on.isoformat(),
+            "channel": response.channel,
+            "note": response.note,
+            "link": response.link,
+        },
+    )
     return response
 
 
-def set_meeting_status(session: Session, process_key: str, meeting_key: str, status: MeetingStatus, *,
-                       actor: str, now: datetime, reason: str | None = None) -> Meeting:
+def set_meeting_status(
+    session: Session,
+    process_key: str,
+    meeting_key: str,
+    status: MeetingStatus,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Meeting:
     process = lock_process(session, process_key)
     meeting = get_meeting(session, process, meeting_key, for_update=True)
     if meeting.status is status:
@@ -206,7 +292,15 @@ def set_meeting_status(session: Session, process_key: str, meeting_key: str, sta
     before = {"status": meeting.status.value}
     meeting.status = status
     touch(meeting, now)
-    record(session, at=now, actor=actor, action=f"meeting.{status.value}", process_key=process.key,
-           stage_key=meeting.key, before=before, after={"status": status.value}, reason=reason)
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=f"meeting.{status.value}",
+        process_key=process.key,
+        stage_key=meeting.key,
+        before=before,
+        after={"status": status.value},
+        reason=reason,
+    )
     return meeting
-

@@ -41,8 +41,10 @@ class DateRange:
         """None when `day` is within the range; else why not: "too late: <whose> must lie between ..."."""
         if self.first <= day <= self.last:
             return None
-        return (f"too {'early' if day < self.first else 'late'}: {self.whose} must lie between "
-                f"{long_date(self.first)} and {long_date(self.last)}")
+        return (
+            f"too {'early' if day < self.first else 'late'}: {self.whose} must lie between "
+            f"{long_date(self.first)} and {long_date(self.last)}"
+        )
 
     def problem(self, day: date) -> str | None:
         """The same, beginning with the date: "9999-12-31 is too late: ..." (for a file's field)."""
@@ -78,10 +80,12 @@ def process_range(first_day: date) -> DateRange:
     dates."""
     if not plausible(first_day):
         return ANY_PROCESS
-    return DateRange(max(EARLIEST, _years_after(first_day, -YEARS_BEFORE)),
-                     min(LATEST, _years_after(first_day, YEARS_AFTER)),
-                     f"the dates of this process ({YEARS_BEFORE} years before its first stage, "
-                     f"{long_date(first_day)}, to {YEARS_AFTER} years after)")
+    return DateRange(
+        max(EARLIEST, _years_after(first_day, -YEARS_BEFORE)),
+        min(LATEST, _years_after(first_day, YEARS_AFTER)),
+        f"the dates of this process ({YEARS_BEFORE} years before its first stage, "
+        f"{long_date(first_day)}, to {YEARS_AFTER} years after)",
+    )
 
 
 def range_of(stages: Sequence[Stage]) -> DateRange:

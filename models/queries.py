@@ -62,11 +62,15 @@ def lock_process(session: Session, key: str) -> Process:
     process = None if _impossible(key) else session.exec(query).first()
     if process is None:
         return get_process(session, key)  # raises NotFound, listing the known processes
-    held = {type(row) for row in session.identity_map.values()
-            if isinstance(row, Stage | Meeting) and row.process_id == process.id}
+    held = {
+        type(row)
+        for row in session.identity_map.values()
+        if isinstance(row, Stage | Meeting) and row.process_id == process.id
+    }
     for table in held:
-        session.exec(select(table).where(table.process_id == process.id)
-                     .execution_options(populate_existing=True)).all()
+        session.exec(
+            select(table).where(table.process_id == process.id).execution_options(populate_existing=True)
+        ).all()
     return process
 
 
@@ -117,9 +121,15 @@ def get_member_state(session: Session, code_or_name: str) -> MemberState:
 
 def get_person(session: Session, email: str) -> Person:
     wanted = email.strip().lower()
-    person = None if _impossible(wanted) else session.exec(
-        select(Person).where(func.lower(Person.email) == wanted)
-        .order_by(col(Person.email) != wanted, col(Person.id))).first()
+    person = (
+        None
+        if _impossible(wanted)
+        else session.exec(
+            select(Person)
+            .where(func.lower(Person.email) == wanted)
+            .order_by(col(Person.email) != wanted, col(Person.id))
+        ).first()
+    )
     if person is None:
         raise NotFound(f"nobody with the e-mail address {email!r} is in the directory")
     return person

@@ -51,8 +51,16 @@ class ReschedulePlan:
         return not self.stages and not self.meetings
 
 
-def plan_reschedule(session: Session, process: Process, stage_key: str, *, start: date | None = None,
-                    end: date | None = None, due: date | None = None, confirm: bool = False) -> ReschedulePlan:
+def plan_reschedule(
+    session: Session,
+    process: Process,
+    stage_key: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    due: date | None = None,
+    confirm: bool = False,
+) -> ReschedulePlan:
     """What would move, computed without writing anything. Every date it would store is within the process's
     range (models/limits.py): the dates asked for first, then those of the stages pushed along."""
     stages = stages_of(session, process)
@@ -75,8 +83,10 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
         else:
             new_due = min(max(target.due_date + (new_end - target.end_date), new_start), new_end)
     except OverflowError:  # stored dates beyond reason (from before they were bounded): no shift can follow them
-        raise InvalidInput(f"{target.name} has dates beyond reason ({target.start_date}..{target.end_date}): "
-                           "give its new start, end and deadline") from None
+        raise InvalidInput(
+            f"{target.name} has dates beyond reason ({target.start_date}..{target.end_date}): "
+            "give its new start, end and deadline"
+        ) from None
     if not new_start <= new_due <= new_end:
         raise InvalidInput(f"the deadline {new_due} is outside the window {new_start}..{new_end}")
     allowed.check(new_start, f"the start of {target.name}")
@@ -85,15 +95,29 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
         dep = next(s for s in stages if s.key == dep_key)
         if dep.end_date > new_start and dep.state is not StageState.COMPLETED:
             raise InvalidInput(
-                f"{target.key} cannot start {new_start}: it depends on {dep.key}, which ends {dep.end_date}")
+                f"{target.key} cannot start {new_start}: it depends on {dep.key}, which ends {dep.end_date}"
+            )
 
     windows: dict[str, tuple[date, date, date]] = {s.key: (s.start_date, s.end_date, s.due_date) for s in stages}
     windows[target.key] = (new_start, new_end, new_due)
     plan = ReschedulePlan(process.key, target.key)
     if (new_start, new_end, new_due) != (target.start_date, target.end_date, target.due_date) or (
-            confirm and target.tentative):
-        plan.stages.append(StageMove(target.key, target.name, target.start_date, target.end_date, target.due_date,
-                                     new_start, new_end, new_due, "rescheduled", confirm and target.tentative))
+        confirm and target.tentative
+    ):
+        plan.stages.append(
+            StageMove(
+                target.key,
+                target.name,
+                target.start_date,
+                target.end_date,
+                target.due_date,
+                new_start,
+                new_end,
+                new_due,
+                "rescheduled",
+                confirm and target.tentative,
+            )
+        )
     for stage in stages:  # stored in dependency order: a stage's predecessors come before it
         if stage.key == target.key or stage.state in (StageState.COMPLETED, StageState.SKIPPED):
             continue
@@ -112,8 +136,17 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
             raise InvalidInput(f"{stage.name} would follow and end on {moved[1].isoformat()}, which is {why}")
         windows[stage.key] = moved
         blocker = max(stage.depends_on, key=lambda k: windows[k][1])
-        plan.stages.append(StageMove(stage.key, stage.name, stage.start_date, stage.end_date, stage.due_date,
-                                     *moved, because=f"follows {blocker}"))
+        plan.stages.append(
+            StageMove(
+                stage.key,
+                stage.name,
+                stage.start_date,
+                stage.end_date,
+                stage.due_date,
+                *moved,
+                because=f"follows {blocker}",
+            )
+        )
     moved_by = {m.key: m.new_start - m.old_start for m in plan.stages}
     by_id = {s.id: s.key for s in stages}
     for meeting in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all():
@@ -125,8 +158,9 @@ def plan_reschedule(session: Session, process: Process, stage_key: str, *, start
         # window, and otherwise moves with the stage (into the window, onto a weekday).
         if not new_start <= meeting.day <= new_end:
             day = min(max(meeting.day + moved_by[stage_key], new_start), new_end)
-            plan.meetings.append(MeetingMove(meeting.key, meeting.title, meeting.day,
-                                             _weekday_within(day, new_start, new_end)))
+            plan.meetings.append(
+                MeetingMove(meeting.key, meeting.title, meeting.day, _weekday_within(day, new_start, new_end))
+            )
     return plan
 
 
@@ -138,9 +172,19 @@ def _weekday_within(day: date, first: date, last: date) -> date:
     return day
 
 
-def apply_reschedule(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime,
-                     reason: str, start: date | None = None, end: date | None = None, due: date | None = None,
-                     confirm: bool = False) -> ReschedulePlan:
+def apply_reschedule(
+    session: Session,
+    process_key: str,
+    stage_key: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    start: date | None = None,
+    end: date | None = None,
+    due: date | None = None,
+    confirm: bool = False,
+) -> ReschedulePlan:
     if not reason or not reason.strip():
         raise InvalidInput("a reason to reschedule is required")
     check_plain(reason, "the reason to reschedule", multiline=True)
@@ -157,18 +201,34 @@ def apply_reschedule(session: Session, process_key: str, stage_key: str, *, acto
         if move.confirms:
             stage.tentative, stage.tentative_note = False, None
         touch(stage, now)
-        record(session, at=now, actor=actor, action="stage.reschedule", process_key=process.key,
-               stage_key=stage.key, before=before, after=snapshot(stage),
-               reason=reason if move.key == stage_key else f"{move.because} ({reason})")
+        record(
+            session,
+            at=now,
+            actor=actor,
+            action="stage.reschedule",
+            process_key=process.key,
+            stage_key=stage.key,
+            before=before,
+            after=snapshot(stage),
+            reason=reason if move.key == stage_key else f"{move.because} ({reason})",
+        )
     meetings = {m.key: m for m in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()}
     for mmove in plan.meetings:
         meeting = meetings[mmove.key]
         length = meeting.end_day - meeting.day
         meeting.day, meeting.end_day = mmove.new_day, mmove.new_day + length
         touch(meeting, now)
-        record(session, at=now, actor=actor, action="meeting.reschedule", process_key=process.key,
-               stage_key=meeting.key, before={"day": mmove.old_day.isoformat()},
-               after={"day": mmove.new_day.isoformat()}, reason=reason)
+        record(
+            session,
+            at=now,
+            actor=actor,
+            action="meeting.reschedule",
+            process_key=process.key,
+            stage_key=meeting.key,
+            before={"day": mmove.old_day.isoformat()},
+            after={"day": mmove.new_day.isoformat()},
+            reason=reason,
+        )
     confirmed = {by_key[m.key].id for m in plan.stages if m.confirms}
     for meeting in meetings.values():
         if meeting.stage_id in confirmed and meeting.tentative:

@@ -9,6 +9,17 @@ from models.response import Response
 from models.tokens import ApiToken, FeedToken
 
 __all__ = [
-    "Account", "ApiToken", "AuditEntry", "FeedToken", "LoginFailure", "LoginSession", "Meeting", "MemberState",
-    "Person", "Process", "Reminder", "Response", "Stage",
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "FeedToken",
+    "LoginFailure",
+    "LoginSession",
+    "Meeting",
+    "MemberState",
+    "Person",
+    "Process",
+    "Reminder",
+    "Response",
+    "Stage",
 ]

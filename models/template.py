@@ -30,8 +30,14 @@ def check_timezone(name: str) -> str:
 def fail_at(loc: tuple[int | str, ...], value: Any, message: str) -> NoReturn:
     """Refuse with an error at `loc` below the field being validated (pydantic prefixes the outer location),
     instead of at the field itself as a plain ValueError would be."""
-    raise ValidationError.from_exception_data("template", [InitErrorDetails(
-        type=PydanticCustomError("template", "{message}", {"message": message}), loc=loc, input=value)])
+    raise ValidationError.from_exception_data(
+        "template",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("template", "{message}", {"message": message}), loc=loc, input=value
+            )
+        ],
+    )
 
 
 class Strict(BaseModel):
@@ -54,8 +60,7 @@ class ReminderPolicy(Strict):
     before_days: list[int] = Field(default=[14, 7, 2, 0])
     overdue_every_days: int = Field(default=3, ge=1, le=366)
     overdue_max: int = Field(default=3, ge=0, le=100)
-    escalate_after: int = Field(default=2, ge=0, le=100,
-                                description="overdue reminders before the alternate is asked")
+    escalate_after: int = Field(default=2, ge=0, le=100, description="overdue reminders before the alternate is asked")
     on_start: bool = True
 
     @field_validator("before_days")
@@ -143,11 +148,17 @@ class StageSpec(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> StageSpec:
         if self.due is not None and not self.window.start <= self.due <= self.window.end:
-            fail_at(("due",), self.due.isoformat(),
-                    f"due date {self.due} is outside the window {self.window.start}..{self.window.end}")
+            fail_at(
+                ("due",),
+                self.due.isoformat(),
+                f"due date {self.due} is outside the window {self.window.start}..{self.window.end}",
+            )
         if self.gate.kind is GateKind.MEETING_HELD and self.gate.meeting not in {m.key for m in self.meetings}:
-            fail_at(("gate", "meeting"), self.gate.meeting,
-                    f"gate meeting {self.gate.meeting!r} is not one of this stage's meetings")
+            fail_at(
+                ("gate", "meeting"),
+                self.gate.meeting,
+                f"gate meeting {self.gate.meeting!r} is not one of this stage's meetings",
+            )
         return self
 
 
@@ -172,11 +183,15 @@ class ProcessTemplate(Strict):
         allowed = limits.process_range(min(s.window.start for s in stages)) if stages else limits.ANY_PROCESS
         for position, stage in enumerate(stages):
             dates: list[tuple[tuple[int | str, ...], date | None]] = [
-                (("window", "start"), stage.window.start), (("window", "end"), stage.window.end),
-                (("due",), stage.due)]
+                (("window", "start"), stage.window.start),
+                (("window", "end"), stage.window.end),
+                (("due",), stage.due),
+            ]
             for index, meeting in enumerate(stage.meetings):
-                dates += [(("meetings", index, "date"), meeting.date),
-                          (("meetings", index, "end_date"), meeting.end_date)]
+                dates += [
+                    (("meetings", index, "date"), meeting.date),
+                    (("meetings", index, "end_date"), meeting.end_date),
+                ]
             for loc, day in dates:
                 if day is not None and (problem := allowed.problem(day)) is not None:
                     fail_at((position, *loc), day.isoformat(), problem)
@@ -196,31 +211,43 @@ class ProcessTemplate(Strict):
         for position, stage in enumerate(stages):
             for index, meeting in enumerate(stage.meetings):
                 if meeting.key in meetings_seen:
-                    fail_at((position, "meetings", index, "key"), meeting.key,
-                            f"meeting key {meeting.key!r} appears twice: meeting keys must be unique within the "
-                            "process")
+                    fail_at(
+                        (position, "meetings", index, "key"),
+                        meeting.key,
+                        f"meeting key {meeting.key!r} appears twice: meeting keys must be unique within the process",
+                    )
                 meetings_seen.add(meeting.key)
         by_key = {s.key: s for s in stages}
         for position, stage in enumerate(stages):
             for index, dep in enumerate(stage.depends_on):
                 if dep not in by_key:
-                    fail_at((position, "depends_on", index), dep,
-                            f"stage {stage.key!r} depends on unknown stage {dep!r}")
+                    fail_at(
+                        (position, "depends_on", index), dep, f"stage {stage.key!r} depends on unknown stage {dep!r}"
+                    )
         cycle = find_cycle({s.key: list(s.depends_on) for s in stages})
         if cycle:
             # cycle[0] depends on cycle[1]: point at that entry of cycle[0]'s depends_on.
             head = by_key[cycle[0]]
-            fail_at((position_of[head.key], "depends_on", head.depends_on.index(cycle[1])), cycle[1],
-                    "dependency cycle: " + " -> ".join(cycle))
+            fail_at(
+                (position_of[head.key], "depends_on", head.depends_on.index(cycle[1])),
+                cycle[1],
+                "dependency cycle: " + " -> ".join(cycle),
+            )
         for position, stage in enumerate(stages):
             for index, dep in enumerate(stage.depends_on):
                 if position_of[dep] > position:
-                    fail_at((position, "depends_on", index), dep,
-                            f"stage {stage.key!r} depends on {dep!r}, which is listed after it")
+                    fail_at(
+                        (position, "depends_on", index),
+                        dep,
+                        f"stage {stage.key!r} depends on {dep!r}, which is listed after it",
+                    )
                 if by_key[dep].window.end > stage.window.start and not stage.tentative:
-                    fail_at((position, "window", "start"), stage.window.start.isoformat(),
-                            f"stage {stage.key!r} starts {stage.window.start}, before {dep!r} ends "
-                            f"{by_key[dep].window.end}")
+                    fail_at(
+                        (position, "window", "start"),
+                        stage.window.start.isoformat(),
+                        f"stage {stage.key!r} starts {stage.window.start}, before {dep!r} ends "
+                        f"{by_key[dep].window.end}",
+                    )
         return stages
 
 
@@ -234,7 +261,7 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         path.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if state.get(nxt) is None and (found := visit(nxt)):
                 return found
         path.pop()

@@ -15,9 +15,17 @@ from models.errors import InvalidInput
 
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-_NAMES = {"\r": "a carriage return (CR)", "\n": "a line break", "\t": "a tab", "\x0b": "a vertical tab (VT)",
-          "\x0c": "a form feed (FF)", "\x00": "a NUL character", "\x7f": "a delete character (DEL)",
-          "\u2028": "a line separator (U+2028)", "\u2029": "a paragraph separator (U+2029)"}
+_NAMES = {
+    "\r": "a carriage return (CR)",
+    "\n": "a line break",
+    "\t": "a tab",
+    "\x0b": "a vertical tab (VT)",
+    "\x0c": "a form feed (FF)",
+    "\x00": "a NUL character",
+    "\x7f": "a delete character (DEL)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
 
 
 def control_problem(text: str, *, multiline: bool = False) -> str | None:

@@ -56,17 +56,20 @@ def _issue(session: Session, make: Callable[[str], RowT], holder: HolderT) -> Is
 
 
 @overload
-def tokens_of(session: Session, kind: type[FeedToken], holder_id: int | None = None) -> list[tuple[FeedToken, Person]]:
-    ...
+def tokens_of(
+    session: Session, kind: type[FeedToken], holder_id: int | None = None
+) -> list[tuple[FeedToken, Person]]: ...
 
 
 @overload
-def tokens_of(session: Session, kind: type[ApiToken], holder_id: int | None = None) -> list[tuple[ApiToken, Account]]:
-    ...
+def tokens_of(
+    session: Session, kind: type[ApiToken], holder_id: int | None = None
+) -> list[tuple[ApiToken, Account]]: ...
 
 
-def tokens_of(session: Session, kind: type[FeedToken] | type[ApiToken],
-              holder_id: int | None = None) -> list[tuple[FeedToken, Person]] | list[tuple[ApiToken, Account]]:
+def tokens_of(
+    session: Session, kind: type[FeedToken] | type[ApiToken], holder_id: int | None = None
+) -> list[tuple[FeedToken, Person]] | list[tuple[ApiToken, Account]]:
     """Every token of a kind with its holder, oldest first; only those of one person or account if given."""
     holder, holder_column = (Person, FeedToken.person_id) if kind is FeedToken else (Account, ApiToken.account_id)
     query = select(kind, holder).join(holder, col(holder.id) == holder_column)
@@ -79,17 +82,25 @@ def tokens_of(session: Session, kind: type[FeedToken] | type[ApiToken],
 
 # --- feed tokens ------------------------------------------------------------------------------------------------
 
-def issue_feed_token(session: Session, email: str, *, actor: str, now: datetime,
-                     label: str = "") -> IssuedToken[FeedToken, Person]:
+
+def issue_feed_token(
+    session: Session, email: str, *, actor: str, now: datetime, label: str = ""
+) -> IssuedToken[FeedToken, Person]:
     person = get_person(session, email)
     if not person.active:
         raise InvalidInput(f"{person.email} is inactive; reactivate them before issuing a feed token")
     assert person.id is not None  # a stored person
     person_id = person.id
-    issued = _issue(session, lambda hashed: FeedToken(person_id=person_id, token_hash=hashed, label=label,
-                                                      created_at=now), person)
-    record(session, at=now, actor=actor, action="feed_token.issue",
-           after={"token_id": issued.row.id, "person": person.email, "label": issued.row.label})
+    issued = _issue(
+        session, lambda hashed: FeedToken(person_id=person_id, token_hash=hashed, label=label, created_at=now), person
+    )
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="feed_token.issue",
+        after={"token_id": issued.row.id, "person": person.email, "label": issued.row.label},
+    )
     return issued
 
 
@@ -115,8 +126,9 @@ def revoke_feed_token(session: Session, token_id_or_secret: str, *, actor: str, 
     return row
 
 
-def rotate_feed_token(session: Session, token_id_or_secret: str, *, actor: str,
-                      now: datetime) -> IssuedToken[FeedToken, Person]:
+def rotate_feed_token(
+    session: Session, token_id_or_secret: str, *, actor: str, now: datetime
+) -> IssuedToken[FeedToken, Person]:
     """Revoke a token and issue its replacement (same person, same label) in one transaction."""
     old = revoke_feed_token(session, token_id_or_secret, actor=actor, now=now)
     person = session.get(Person, old.person_id)
@@ -146,17 +158,25 @@ def person_for_token(session: Session, token: str) -> Person | None:
 
 # --- API tokens -------------------------------------------------------------------------------------------------
 
-def issue_api_token(session: Session, username: str, *, label: str, actor: str,
-                    now: datetime) -> IssuedToken[ApiToken, Account]:
+
+def issue_api_token(
+    session: Session, username: str, *, label: str, actor: str, now: datetime
+) -> IssuedToken[ApiToken, Account]:
     account = get_account(session, username)
     if account.disabled:
         raise InvalidInput(f"account {account.username!r} is disabled")
     assert account.id is not None  # a stored account
     account_id = account.id
-    issued = _issue(session, lambda hashed: ApiToken(account_id=account_id, token_hash=hashed, label=label,
-                                                     created_at=now), account)
-    record(session, at=now, actor=actor, action="api_token.new",
-           after={"username": account.username, "token_id": issued.row.id, "label": issued.row.label})
+    issued = _issue(
+        session, lambda hashed: ApiToken(account_id=account_id, token_hash=hashed, label=label, created_at=now), account
+    )
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="api_token.new",
+        after={"username": account.username, "token_id": issued.row.id, "label": issued.row.label},
+    )
     return issued
 
 

@@ -33,7 +33,9 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None, index: b
     """A plain VARCHAR holding the enum's value ("active", not "ACTIVE"): readable in SQL, no native types."""
     return Column(
         SAEnum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members]),
-        nullable=False, default=default, index=index,
+        nullable=False,
+        default=default,
+        index=index,
     )
 
 

@@ -104,8 +104,9 @@ def _path_to(root: yaml.Node, target: yaml.Node) -> list[int | str]:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            stack += [(value, loc + [key.value if isinstance(key, yaml.ScalarNode) else "?"])
-                      for key, value in node.value]
+            stack += [
+                (value, loc + [key.value if isinstance(key, yaml.ScalarNode) else "?"]) for key, value in node.value
+            ]
         elif isinstance(node, yaml.SequenceNode):
             stack += [(item, loc + [index]) for index, item in enumerate(node.value)]
     return []
@@ -126,12 +127,15 @@ def read_utf8(path: Path) -> str:
     except UnicodeDecodeError as exc:
         encoding = _BOMS.get(raw[:2])
         if encoding:
-            raise InvalidInput(f"{path}:1: the file is {encoding} text (it starts with the bytes "
-                               f"{raw[0]:02X} {raw[1]:02X}): save it as UTF-8") from exc
-        line = raw[:exc.start].count(b"\n") + 1
+            raise InvalidInput(
+                f"{path}:1: the file is {encoding} text (it starts with the bytes "
+                f"{raw[0]:02X} {raw[1]:02X}): save it as UTF-8"
+            ) from exc
+        line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InvalidInput(f"{path}:{line}: byte {raw[exc.start]:02X} (column {column}) is not UTF-8 text: "
-                           "save the file as UTF-8") from exc
+        raise InvalidInput(
+            f"{path}:{line}: byte {raw[exc.start]:02X} (column {column}) is not UTF-8 text: save the file as UTF-8"
+        ) from exc
 
 
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
@@ -144,13 +148,14 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         data = None if node is None else loader.construct_document(node)
     except DuplicateKey as exc:
         field = ".".join(str(p) for p in exc.loc)
-        raise InvalidInput(f"{path}:{exc.line}: {field}: duplicate key {exc.key!r} "
-                           f"(already given on line {exc.first_line})") from exc
+        raise InvalidInput(
+            f"{path}:{exc.line}: {field}: duplicate key {exc.key!r} (already given on line {exc.first_line})"
+        ) from exc
     except BadValue as exc:
         field = ".".join(str(p) for p in _path_to(node, exc.node)) if node is not None else ""
         raise InvalidInput(f"{path}:{exc.node.start_mark.line + 1}: {field or '(document)'}: {exc.problem}") from exc
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
-        line = text[:exc.position].count("\n") + 1
+        line = text[: exc.position].count("\n") + 1
         raise InvalidInput(f"{path}:{line}: character U+{exc.character:04X} is not allowed in YAML") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

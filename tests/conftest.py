@@ -125,8 +125,9 @@ def neaspec(data_dir: Path) -> str:
 
     at = seoul("2024-12-01 09:00")
     with session_scope() as session:
-        import_directory(session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample",
-                         actor=ACTOR, now=at)
+        import_directory(
+            session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample", actor=ACTOR, now=at
+        )
         create_process(session, load_template(PROCESS_TEMPLATES_DIR / f"{NEASPEC}.yaml"), actor=ACTOR, now=at)
     return NEASPEC
 

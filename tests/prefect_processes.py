@@ -27,8 +27,11 @@ def prefect_servers_of(home: Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if b"prefect.server.api.server:create_app" in command and f"PREFECT_HOME={home}".encode() in environ \
-                and state not in ("Z", "X"):
+        if (
+            b"prefect.server.api.server:create_app" in command
+            and f"PREFECT_HOME={home}".encode() in environ
+            and state not in ("Z", "X")
+        ):
             found.append(int(entry.name))
     return found
 
@@ -50,15 +53,35 @@ def prefect_style_command(port: int) -> list[str]:
     """The command of Prefect's SubprocessASGIServer (prefect/server/api/server.py)."""
     import prefect
 
-    return [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-            "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level",
-            "error", "--lifespan", "on"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
 
 
 def prefect_style_environment(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    return {**env, "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return {
+        **env,
+        "PREFECT_HOME": str(home),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
 
 
 def wait_healthy(port: int, seconds: float = 180) -> bool:
@@ -75,9 +98,14 @@ def orphaned_prefect_server(home: Path) -> tuple[int, int]:
     """A temporary Prefect server for `home` whose parent has already exited (it is re-parented): what a `serve`
     killed with SIGKILL left behind before it owned its server. Returns its pid and port, once it answers."""
     port = free_port()
-    launcher = subprocess.run(["sh", "-c", '"$@" >/dev/null 2>&1 </dev/null & echo $!', "sh",
-                               *prefect_style_command(port)], env=prefect_style_environment(home),
-                              capture_output=True, text=True, check=True, timeout=30)
+    launcher = subprocess.run(
+        ["sh", "-c", '"$@" >/dev/null 2>&1 </dev/null & echo $!', "sh", *prefect_style_command(port)],
+        env=prefect_style_environment(home),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     pid = int(launcher.stdout.strip())
     assert wait_healthy(port), "the orphaned Prefect server did not start"
     return pid, port

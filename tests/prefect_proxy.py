@@ -50,19 +50,29 @@ class PrefectProxy:
                 break
         if status is not None:
             self.answered.append((method, path, status))
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json")]})
+            await send(
+                {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+            )
             await send({"type": "http.response.body", "body": b'{"detail": "refused by the test proxy"}'})
             return
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=60)
         query = scope["query_string"].decode()
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")]
-        upstream = await self._client.request(method, f"{self.upstream}{path}" + (f"?{query}" if query else ""),
-                                              content=body, headers=headers)
-        await send({"type": "http.response.start", "status": upstream.status_code,
-                    "headers": [(k, v) for k, v in upstream.headers.raw
-                                if k.lower() not in (b"content-length", b"transfer-encoding", b"content-encoding")]})
+        upstream = await self._client.request(
+            method, f"{self.upstream}{path}" + (f"?{query}" if query else ""), content=body, headers=headers
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": upstream.status_code,
+                "headers": [
+                    (k, v)
+                    for k, v in upstream.headers.raw
+                    if k.lower() not in (b"content-length", b"transfer-encoding", b"content-encoding")
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": upstream.content})
 
     async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any, path: str) -> None:

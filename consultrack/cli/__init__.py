@@ -21,15 +21,24 @@ from consultrack.cli import status as status_cmd
 from consultrack.cli import worker as worker_cmd
 from consultrack.cli.common import err_console, guarded
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
-                  help="Workflow and deadline tracker for intergovernmental consultation processes.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    help="Workflow and deadline tracker for intergovernmental consultation processes.",
+)
 
 
 @app.callback()
 def _global(
-    data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", envvar="CONSULTRACK_DATA_DIR", help="Where the database, Prefect's home and the mailbox live.",
-    )] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="CONSULTRACK_DATA_DIR",
+            help="Where the database, Prefect's home and the mailbox live.",
+        ),
+    ] = None,
 ) -> None:
     if data_dir is not None:
         os.environ["CONSULTRACK_DATA_DIR"] = str(data_dir)

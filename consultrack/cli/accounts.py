@@ -45,8 +45,9 @@ def create(
     migrate()
     password = _password(password_stdin, generate)
     with session_scope() as session:
-        account = create_account(session, username, password, AccountRole(role), actor=actor_name(actor),
-                                 now=clock.now())
+        account = create_account(
+            session, username, password, AccountRole(role), actor=actor_name(actor), now=clock.now()
+        )
         name = account.username
     console.print(f"account {name} created ({role})")
     if generate:
@@ -63,8 +64,9 @@ def list_() -> None:
     table = Table("Username", "Role", "Created (UTC)", "Status")
     with read_session() as session:
         for a in list_accounts(session):
-            table.add_row(a.username, a.role.value, f"{a.created_at:%Y-%m-%d %H:%M}",
-                          "disabled" if a.disabled else "active")
+            table.add_row(
+                a.username, a.role.value, f"{a.created_at:%Y-%m-%d %H:%M}", "disabled" if a.disabled else "active"
+            )
     console.print(table)
 
 
@@ -121,8 +123,13 @@ def token_list() -> None:
     table = Table("Id", "Account", "Label", "Created (UTC)", "Status")
     with read_session() as session:
         for t, a in tokens_of(session, ApiToken):
-            table.add_row(str(t.id), a.username, t.label, f"{t.created_at:%Y-%m-%d %H:%M}",
-                          f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live")
+            table.add_row(
+                str(t.id),
+                a.username,
+                t.label,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live",
+            )
     console.print(table)
 
 

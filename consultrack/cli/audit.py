@@ -24,8 +24,15 @@ def audit(
     table = Table("When (UTC)", "Who", "Action", "Stage", "Before", "After", "Why")
     with read_session() as session:
         for e in entries(session, process=process, stage=stage, action=action, limit=limit):
-            table.add_row(f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, e.stage_key or "",
-                          _brief(e.before), _brief(e.after), e.reason or "")
+            table.add_row(
+                f"{e.at:%Y-%m-%d %H:%M}",
+                e.actor,
+                e.action,
+                e.stage_key or "",
+                _brief(e.before),
+                _brief(e.after),
+                e.reason or "",
+            )
     console.print(table)
 
 

@@ -29,8 +29,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 ProcessOpt = Annotated[str | None, typer.Option("--process", "-p", help="Process key; optional when there is one.")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", envvar="CONSULTRACK_ACTOR",
-                                              help="Who is acting, for the audit log (default: your login).")]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option("--actor", envvar="CONSULTRACK_ACTOR", help="Who is acting, for the audit log (default: your login)."),
+]
 
 
 def actor_name(actor: str | None) -> str:

@@ -80,8 +80,10 @@ def template_validate(file: Path) -> None:
     from models.template import load_template
 
     template = load_template(file)
-    console.print(f"{file}: valid: process {template.key}, {len(template.stages)} stages, "
-                  f"{sum(len(s.meetings) for s in template.stages)} meetings")
+    console.print(
+        f"{file}: valid: process {template.key}, {len(template.stages)} stages, "
+        f"{sum(len(s.meetings) for s in template.stages)} meetings"
+    )
 
 
 @template_app.command("list")

@@ -42,17 +42,28 @@ def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) ->
     from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, send_now
 
     settings = get_settings()
-    ctx = {"recipient": {"name": name}, "links": subscribe_links(secret, personal_name(name)),
-           "subscribe_url": subscribe_page_url(secret)}
+    ctx = {
+        "recipient": {"name": name},
+        "links": subscribe_links(secret, personal_name(name)),
+        "subscribe_url": subscribe_page_url(secret),
+    }
     try:
         envelope = build_message(
-            sender=settings.mail_from, to=(name, email), cc=[], reply_to=settings.mail_reply_to,
-            rendered=render("feed_subscribe", ctx), message_id=new_message_id(settings.mail_from, "feed", token_id),
-            date=clock.now(), ics=None)
+            sender=settings.mail_from,
+            to=(name, email),
+            cc=[],
+            reply_to=settings.mail_reply_to,
+            rendered=render("feed_subscribe", ctx),
+            message_id=new_message_id(settings.mail_from, "feed", token_id),
+            date=clock.now(),
+            ics=None,
+        )
         asyncio.run(send_now(settings, envelope))  # one recipient: a refusal raises
     except (RenderError, InvalidAddress, LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
-        fail(f"the e-mail to {email} was not sent ({exc}); feed token {token_id} is valid: "
-             "give them the subscribe address above, or revoke it")
+        fail(
+            f"the e-mail to {email} was not sent ({exc}); feed token {token_id} is valid: "
+            "give them the subscribe address above, or revoke it"
+        )
     console.print(f"subscribe e-mail sent to {email}")
 
 
@@ -126,8 +137,13 @@ def token_list(
     for token, owner in rows:
         if token.revoked_at is not None and not all_:
             continue
-        table.add_row(str(token.id), owner.email, token.label, f"{token.created_at:%Y-%m-%d %H:%M}",
-                      f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "")
+        table.add_row(
+            str(token.id),
+            owner.email,
+            token.label,
+            f"{token.created_at:%Y-%m-%d %H:%M}",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+        )
     console.print(table)
 
 
@@ -154,8 +170,12 @@ def export(directory: Annotated[Path, typer.Argument(help="Where to write; creat
         os.utime(partial, (stamp, stamp))
         partial.replace(target)  # a web server never serves half a file
         written.add(target)
-    gone = [path for folder in ("processes", "member-states") for path in (root / folder).glob("*.ics")
-            if path not in written]
+    gone = [
+        path
+        for folder in ("processes", "member-states")
+        for path in (root / folder).glob("*.ics")
+        if path not in written
+    ]
     for path in gone:  # a process or member State no longer there: its old file must not be served forever
         path.unlink()
     console.print(f"{len(feeds)} feeds written under {root}" + (f"; {len(gone)} stale removed" if gone else ""))

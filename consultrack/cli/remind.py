@@ -24,12 +24,23 @@ def preview(days: Annotated[int, typer.Option("--days", min=0, help="How many da
     now = clock.now()
     with read_session() as session:
         lines = upcoming(session, now, days)
-    table = Table("When (recipient's time)", "Recipient", "Stage", "Rule", "Subject",
-                  title=f"Reminders due in the next {days} day(s)")
+    table = Table(
+        "When (recipient's time)",
+        "Recipient",
+        "Stage",
+        "Rule",
+        "Subject",
+        title=f"Reminders due in the next {days} day(s)",
+    )
     for line in lines:
         when = line.local_time + (" [bold red](due now)[/]" if line.row.send_at <= now else "")
-        table.add_row(when, escape(f"{line.person.name} <{line.person.email}>"), line.stage.key, _rule(line.row),
-                      escape(line.subject))
+        table.add_row(
+            when,
+            escape(f"{line.person.name} <{line.person.email}>"),
+            line.stage.key,
+            _rule(line.row),
+            escape(line.subject),
+        )
     console.print(table)
     console.print(f"{len(lines)} reminder(s)")
 
@@ -61,8 +72,12 @@ def _could_be_due() -> bool:
 
     pending = and_(Reminder.status == ReminderStatus.PENDING, col(Reminder.send_at) <= clock.now())
     with read_session() as session:
-        return session.exec(select(Reminder.id).where(or_(pending, Reminder.status == ReminderStatus.SENDING))
-                            .limit(1)).first() is not None
+        return (
+            session.exec(
+                select(Reminder.id).where(or_(pending, Reminder.status == ReminderStatus.SENDING)).limit(1)
+            ).first()
+            is not None
+        )
 
 
 @remind_app.command("digest")
@@ -77,8 +92,10 @@ def digest() -> None:
 
 
 def _say(report: dict[str, object]) -> None:
-    console.print(f"sent {report['sent']} (late {report['late']}), skipped {report['skipped']} as superseded, "
-                  f"failed {report['failed']}, to retry {report['retrying']}, cancelled {report['cancelled']}")
+    console.print(
+        f"sent {report['sent']} (late {report['late']}), skipped {report['skipped']} as superseded, "
+        f"failed {report['failed']}, to retry {report['retrying']}, cancelled {report['cancelled']}"
+    )
     for error in report["errors"]:  # type: ignore[attr-defined]
         console.print(f"[yellow]{escape(str(error))}[/]")
 
@@ -96,29 +113,48 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
         waiting = retrying(session, process)
         history = stage_history(session, get_stage(session, process, stage_key)) if stage_key else None
     if waiting:
-        table = Table("Why", "Reminders", "Next try (UTC)", title="Reminders waiting for another try",
-                      title_style="bold yellow")
+        table = Table(
+            "Why", "Reminders", "Next try (UTC)", title="Reminders waiting for another try", title_style="bold yellow"
+        )
         for group in waiting:
             why = group.error + (f" ({group.hint})" if group.hint else "")
             table.add_row(escape(why), str(group.rows), f"{group.next_try:%Y-%m-%d %H:%M}")
         console.print(table)
     if failures:
-        table = Table("Planned for", "Recipient", "Stage", "Rule", "Error", title="Reminders that failed",
-                      title_style="bold red")
+        table = Table(
+            "Planned for", "Recipient", "Stage", "Rule", "Error", title="Reminders that failed", title_style="bold red"
+        )
         for line in failures:
-            table.add_row(line.local_time, escape(line.person.email), line.stage.key, _rule(line.row),
-                          escape(line.row.last_error or ""))
+            table.add_row(
+                line.local_time,
+                escape(line.person.email),
+                line.stage.key,
+                _rule(line.row),
+                escape(line.row.last_error or ""),
+            )
         console.print(table)
     if history is not None:
-        table = Table("Planned for (recipient's time)", "Recipient", "Rule", "Status", "Sent (UTC)", "Message-ID",
-                      title=f"Reminders of {stage_key}")
+        table = Table(
+            "Planned for (recipient's time)",
+            "Recipient",
+            "Rule",
+            "Status",
+            "Sent (UTC)",
+            "Message-ID",
+            title=f"Reminders of {stage_key}",
+        )
         for line in history:
             row = line.row
             state = row.status.value + (" (late)" if row.late else "")
             note = row.last_error or str(row.details.get("why", ""))
-            table.add_row(line.local_time, escape(line.person.email), _rule(row),
-                          escape(state + (f": {note}" if note else "")),
-                          f"{row.sent_at:%Y-%m-%d %H:%M}" if row.sent_at else "", escape(row.message_id or ""))
+            table.add_row(
+                line.local_time,
+                escape(line.person.email),
+                _rule(row),
+                escape(state + (f": {note}" if note else "")),
+                f"{row.sent_at:%Y-%m-%d %H:%M}" if row.sent_at else "",
+                escape(row.message_id or ""),
+            )
         console.print(table)
 
 

@@ -34,8 +34,13 @@ def serve(
 
     def ready() -> None:
         console.print(f"[bold green]consultrack is running[/] (data: {settings.data_dir.resolve()})")
-        for label, path in (("dashboard", "/"), ("API docs", "/docs"), ("OpenAPI", "/openapi.json"),
-                            ("health", "/healthz"), ("mailbox", "/mailbox")):
+        for label, path in (
+            ("dashboard", "/"),
+            ("API docs", "/docs"),
+            ("OpenAPI", "/openapi.json"),
+            ("health", "/healthz"),
+            ("mailbox", "/mailbox"),
+        ):
             console.print(f"  {label:<10} {root}{path}")
         if not has_account:
             console.print("  no account yet: [bold]consultrack account create NAME --role admin[/]")

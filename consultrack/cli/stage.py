@@ -50,8 +50,9 @@ def start(stage: str, process: ProcessOpt = None, override: OverrideOpt = None, 
     """Start a planned stage (refused while its predecessors are open, unless overridden)."""
     from flows.operations import START
 
-    result = _run(START, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
-                  override_reason=override)
+    result = _run(
+        START, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), override_reason=override
+    )
     console.print(f"{result['stage']} is now {result['state']}")
 
 
@@ -70,10 +71,18 @@ def advance(
     """Complete an active stage whose gate is met, and start the stages it unblocks."""
     from flows.operations import ADVANCE
 
-    result = _run(ADVANCE, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
-                  approver=approver, note=note, decision_text=decision,
-                  decision_date=parse_date(decision_date, "--decision-date"), proceed_reason=proceed,
-                  override_reason=override)
+    result = _run(
+        ADVANCE,
+        process_key=_process_key(process),
+        stage_key=stage,
+        actor=actor_name(actor),
+        approver=approver,
+        note=note,
+        decision_text=decision,
+        decision_date=parse_date(decision_date, "--decision-date"),
+        proceed_reason=proceed,
+        override_reason=override,
+    )
     how = " (gate overridden)" if result["overridden"] else ""
     console.print(f"{result['stage']} completed{how}")
     for key in result["started"]:
@@ -81,13 +90,16 @@ def advance(
 
 
 @stage_app.command("skip")
-def skip(stage: str, reason: Annotated[str, typer.Option(help="Why the stage is skipped.")],
-         process: ProcessOpt = None, actor: ActorOpt = None) -> None:
+def skip(
+    stage: str,
+    reason: Annotated[str, typer.Option(help="Why the stage is skipped.")],
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
     """Skip a planned or active stage."""
     from flows.operations import SKIP
 
-    result = _run(SKIP, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor),
-                  reason=reason)
+    result = _run(SKIP, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), reason=reason)
     console.print(f"{result['stage']} is now {result['state']}")
 
 
@@ -113,8 +125,9 @@ def reschedule(
     new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
     try:
         with read_session() as session:
-            plan = plan_reschedule(session, get_process(session, key), stage, start=new_start, end=new_end,
-                                   due=new_due, confirm=confirm)
+            plan = plan_reschedule(
+                session, get_process(session, key), stage, start=new_start, end=new_end, due=new_due, confirm=confirm
+            )
     except InvalidInput as exc:  # dates the process cannot take: a usage error, as a malformed date is
         fail(exc.message, 2)
     if plan.empty:
@@ -122,8 +135,13 @@ def reschedule(
         raise typer.Exit(1 if apply else 0)
     table = Table("Stage", "Window now", "Window after", "Deadline after", "Why", title="Reschedule preview")
     for m in plan.stages:
-        table.add_row(m.key, f"{m.old_start} .. {m.old_end}", f"{m.new_start} .. {m.new_end}", str(m.new_due),
-                      m.because + (" (confirmed)" if m.confirms else ""))
+        table.add_row(
+            m.key,
+            f"{m.old_start} .. {m.old_end}",
+            f"{m.new_start} .. {m.new_end}",
+            str(m.new_due),
+            m.because + (" (confirmed)" if m.confirms else ""),
+        )
     console.print(table)
     for mm in plan.meetings:
         console.print(f"meeting {mm.key}: {mm.old_day} -> {mm.new_day}")
@@ -134,8 +152,17 @@ def reschedule(
         fail("--reason is required with --apply", 2)
     from flows.operations import RESCHEDULE
 
-    result = _run(RESCHEDULE, process_key=key, stage_key=stage, actor=actor_name(actor), reason=reason,
-                  start=new_start, end=new_end, due=new_due, confirm=confirm)
+    result = _run(
+        RESCHEDULE,
+        process_key=key,
+        stage_key=stage,
+        actor=actor_name(actor),
+        reason=reason,
+        start=new_start,
+        end=new_end,
+        due=new_due,
+        confirm=confirm,
+    )
     console.print(f"rescheduled: {', '.join(result['moved'])}")
 
 
@@ -162,8 +189,17 @@ def response_record(
             day = clock.today(get_process(session, key).timezone)
     from flows.operations import RECORD_RESPONSE
 
-    result = _run(RECORD_RESPONSE, process_key=key, stage_key=stage, member_state=member_state,
-                  actor=actor_name(actor), received_on=day, channel=channel, note=note, link=link)
+    result = _run(
+        RECORD_RESPONSE,
+        process_key=key,
+        stage_key=stage,
+        member_state=member_state,
+        actor=actor_name(actor),
+        received_on=day,
+        channel=channel,
+        note=note,
+        link=link,
+    )
     console.print(f"response from {result['member_state']} to {result['stage']} recorded ({result['received_on']})")
 
 
@@ -173,18 +209,30 @@ def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = Non
     from flows.operations import MEETING_STATUS
     from models.enums import MeetingStatus
 
-    result = _run(MEETING_STATUS, process_key=_process_key(process), meeting_key=meeting, status=MeetingStatus.HELD,
-                  actor=actor_name(actor))
+    result = _run(
+        MEETING_STATUS,
+        process_key=_process_key(process),
+        meeting_key=meeting,
+        status=MeetingStatus.HELD,
+        actor=actor_name(actor),
+    )
     console.print(f"meeting {result['meeting']} is {result['status']}")
 
 
 @meeting_app.command("cancel")
-def meeting_cancel(meeting: str, reason: Annotated[str, typer.Option()], process: ProcessOpt = None,
-                   actor: ActorOpt = None) -> None:
+def meeting_cancel(
+    meeting: str, reason: Annotated[str, typer.Option()], process: ProcessOpt = None, actor: ActorOpt = None
+) -> None:
     """Cancel a meeting; calendars mark it cancelled."""
     from flows.operations import MEETING_STATUS
     from models.enums import MeetingStatus
 
-    result = _run(MEETING_STATUS, process_key=_process_key(process), meeting_key=meeting,
-                  status=MeetingStatus.CANCELLED, actor=actor_name(actor), reason=reason)
+    result = _run(
+        MEETING_STATUS,
+        process_key=_process_key(process),
+        meeting_key=meeting,
+        status=MeetingStatus.CANCELLED,
+        actor=actor_name(actor),
+        reason=reason,
+    )
     console.print(f"meeting {result['meeting']} is {result['status']}")

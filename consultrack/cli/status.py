@@ -46,8 +46,15 @@ def render_status(process_key: str | None) -> None:
         s = row.stage
         state = Text(s.state.value.upper() if row.overdue else s.state.value, style=STATE_STYLE[s.state.value])
         when = Text(row.when, style="bold red" if row.overdue else "")
-        table.add_row(str(s.position), f"{s.name}\n[dim]{s.key}[/]", window_text(s), ", ".join(s.owners), state,
-                      Text(row.gate_text, style="green" if row.gate.met else ""), when)
+        table.add_row(
+            str(s.position),
+            f"{s.name}\n[dim]{s.key}[/]",
+            window_text(s),
+            ", ".join(s.owners),
+            state,
+            Text(row.gate_text, style="green" if row.gate.met else ""),
+            when,
+        )
     console.print(table)
     if status.responses:
         matrix = Table("Stage", *[m.code for m in status.states], title="Responses from member States")
@@ -58,15 +65,20 @@ def render_status(process_key: str | None) -> None:
             cells = []
             for m in status.states:
                 r = got.get(m.code)
-                cells.append(Text(f"yes {r.received_on:%d %b}\n{r.channel}", style="green") if r
-                             else Text("waiting" if row.stage.state.value == "active" else "-", style="dim"))
+                cells.append(
+                    Text(f"yes {r.received_on:%d %b}\n{r.channel}", style="green")
+                    if r
+                    else Text("waiting" if row.stage.state.value == "active" else "-", style="dim")
+                )
             matrix.add_row(row.stage.key, *cells)
         console.print(matrix)
         console.print("  " + ", ".join(f"{m.code} = {m.name}" for m in status.states), style="dim")
 
 
-def status(process: ProcessOpt = None, stage: Annotated[str | None, typer.Option(
-        "--stage", help="Also show the reminder history of this stage.")] = None) -> None:
+def status(
+    process: ProcessOpt = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Also show the reminder history of this stage.")] = None,
+) -> None:
     """The timeline: stage, window, owners, state, gate, days left or overdue; the response matrix; failed
     reminders (and with --stage, that stage's reminder history)."""
     require_database()

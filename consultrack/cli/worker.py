@@ -19,15 +19,18 @@ def _long_lived_server() -> str:
 
     url = api_url()
     if not url:
-        raise InvalidInput("PREFECT_API_URL is not set: a worker serves deployments of a long-lived Prefect server "
-                           "(e.g. PREFECT_API_URL=http://127.0.0.1:4200/api after 'prefect server start')")
+        raise InvalidInput(
+            "PREFECT_API_URL is not set: a worker serves deployments of a long-lived Prefect server "
+            "(e.g. PREFECT_API_URL=http://127.0.0.1:4200/api after 'prefect server start')"
+        )
     import httpx
 
     try:
         httpx.get(f"{url.rstrip('/')}/health", timeout=5).raise_for_status()
     except httpx.HTTPError as exc:
-        raise InvalidInput(f"the Prefect server at {url} does not answer ({type(exc).__name__}): start it first") \
-            from exc
+        raise InvalidInput(
+            f"the Prefect server at {url} does not answer ({type(exc).__name__}): start it first"
+        ) from exc
     return url
 
 
@@ -36,8 +39,10 @@ def worker(
 ) -> None:
     """Serve the reminder sweep (every minute) and the daily digest as Prefect deployments. Ctrl+C stops."""
     if get_settings().scheduler != "prefect":
-        raise InvalidInput("CONSULTRACK_SCHEDULER is 'apscheduler': every 'consultrack serve' sweeps by itself. "
-                           "Set CONSULTRACK_SCHEDULER=prefect (for the service too) to hand the schedule to a worker")
+        raise InvalidInput(
+            "CONSULTRACK_SCHEDULER is 'apscheduler': every 'consultrack serve' sweeps by itself. "
+            "Set CONSULTRACK_SCHEDULER=prefect (for the service too) to hand the schedule to a worker"
+        )
     require_database()
     url = _long_lived_server()
     from prefect import serve

@@ -98,14 +98,21 @@ ONE_LINE = frozenset({"approver", "member_state", "channel", "link"})
 def _texts(body: BaseModel, *required: str) -> dict[str, Any]:
     """Every text field through the same cleaning as the dashboard's forms (blank becomes None, or a refusal)."""
     values = body.model_dump()
-    return {k: clean_text(v, k, required=k in required, multiline=k not in ONE_LINE)
-            if isinstance(v, str) or k in required else v for k, v in values.items()}
+    return {
+        k: clean_text(v, k, required=k in required, multiline=k not in ONE_LINE)
+        if isinstance(v, str) or k in required
+        else v
+        for k, v in values.items()
+    }
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Message} for code in (400, 401, 403, 404, 409, 422)}
-ERRORS[503] = {"model": Message, "description": "the database is busy (another writer held it too long): nothing "
-                                                "was written; try again after the seconds in Retry-After",
-               "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}}
+ERRORS[503] = {
+    "model": Message,
+    "description": "the database is busy (another writer held it too long): nothing "
+    "was written; try again after the seconds in Retry-After",
+    "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+}
 
 
 @router.get("/processes", responses=ERRORS)
@@ -120,11 +127,27 @@ def process_detail(process_key: PathKey, _: Reader) -> ProcessDetailOut:
     with read_session() as session:
         process = get_process(session, process_key)
         status = process_status(session, process, clock.now(), clock.today(process.timezone))
-    return ProcessDetailOut(key=process.key, title=process.title, today=status.today, stages=[
-        StageRowOut(key=r.stage.key, name=r.stage.name, state=r.stage.state.value, start=r.stage.start_date,
-                    end=r.stage.end_date, due=r.stage.due_date, tentative=r.stage.tentative, owners=r.stage.owners,
-                    gate=r.gate_text, days_left=r.days_left, overdue=r.overdue)
-        for r in status.rows])
+    return ProcessDetailOut(
+        key=process.key,
+        title=process.title,
+        today=status.today,
+        stages=[
+            StageRowOut(
+                key=r.stage.key,
+                name=r.stage.name,
+                state=r.stage.state.value,
+                start=r.stage.start_date,
+                end=r.stage.end_date,
+                due=r.stage.due_date,
+                tentative=r.stage.tentative,
+                owners=r.stage.owners,
+                gate=r.gate_text,
+                days_left=r.days_left,
+                overdue=r.overdue,
+            )
+            for r in status.rows
+        ],
+    )
 
 
 @router.get("/processes/{process_key}/stages/{stage_key}", responses=ERRORS)
@@ -135,89 +158,174 @@ def stage_detail(process_key: PathKey, stage_key: PathKey, _: Reader) -> StageDe
         gate = evaluate_gate(session, process, stage, clock.now())
         responses = session.exec(select(Response).where(Response.stage_id == stage.id)).all()
         return StageDetailOut(
-            key=stage.key, name=stage.name, activity=stage.activity, state=stage.state.value,
-            start=stage.start_date, end=stage.end_date, due=stage.due_date, version=stage.version,
-            gate=GateOut(kind=gate.kind.value, met=gate.met, missing=gate.missing,
-                         checks=[CheckOut(label=c.label, done=c.done, detail=c.detail) for c in gate.checks]),
-            responses=[ResponseOut(member_state=r.member_state_code, received_on=r.received_on,
-                                   channel=r.channel, note=r.note) for r in responses])
+            key=stage.key,
+            name=stage.name,
+            activity=stage.activity,
+            state=stage.state.value,
+            start=stage.start_date,
+            end=stage.end_date,
+            due=stage.due_date,
+            version=stage.version,
+            gate=GateOut(
+                kind=gate.kind.value,
+                met=gate.met,
+                missing=gate.missing,
+                checks=[CheckOut(label=c.label, done=c.done, detail=c.detail) for c in gate.checks],
+            ),
+            responses=[
+                ResponseOut(member_state=r.member_state_code, received_on=r.received_on, channel=r.channel, note=r.note)
+                for r in responses
+            ],
+        )
 
 
 @router.post(START.api_path, responses=ERRORS)
-async def start(process_key: PathKey, stage_key: PathKey, body: StartIn, account: Admin,
-                request: Request) -> StageChangedOut:
-    return StageChangedOut.model_validate(await perform(
-        request.app, START, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)))
+async def start(
+    process_key: PathKey, stage_key: PathKey, body: StartIn, account: Admin, request: Request
+) -> StageChangedOut:
+    return StageChangedOut.model_validate(
+        await perform(
+            request.app, START, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)
+        )
+    )
 
 
 @router.post(ADVANCE.api_path, responses=ERRORS)
-async def advance(process_key: PathKey, stage_key: PathKey, body: AdvanceIn, account: Admin,
-                  request: Request) -> AdvancedOut:
-    return AdvancedOut.model_validate(await perform(
-        request.app, ADVANCE, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)))
+async def advance(
+    process_key: PathKey, stage_key: PathKey, body: AdvanceIn, account: Admin, request: Request
+) -> AdvancedOut:
+    return AdvancedOut.model_validate(
+        await perform(
+            request.app, ADVANCE, process_key=process_key, stage_key=stage_key, actor=account.username, **_texts(body)
+        )
+    )
 
 
 @router.post(SKIP.api_path, responses=ERRORS)
-async def skip(process_key: PathKey, stage_key: PathKey, body: SkipIn, account: Admin,
-               request: Request) -> StageChangedOut:
-    return StageChangedOut.model_validate(await perform(
-        request.app, SKIP, process_key=process_key, stage_key=stage_key, actor=account.username,
-        **_texts(body, "reason")))
+async def skip(
+    process_key: PathKey, stage_key: PathKey, body: SkipIn, account: Admin, request: Request
+) -> StageChangedOut:
+    return StageChangedOut.model_validate(
+        await perform(
+            request.app,
+            SKIP,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **_texts(body, "reason"),
+        )
+    )
 
 
 @router.post(RESCHEDULE.api_path + "/preview", responses=ERRORS)
-def reschedule_preview(process_key: PathKey, stage_key: PathKey, body: RescheduleIn,
-                       account: Admin) -> ReschedulePreviewOut:
+def reschedule_preview(
+    process_key: PathKey, stage_key: PathKey, body: RescheduleIn, account: Admin
+) -> ReschedulePreviewOut:
     """What the reschedule would change, as the dashboard shows it: stages and meetings that move, reminders
     planned, moved or cancelled, and the calendar events whose SEQUENCE goes up. Nothing is stored. Admins only,
     as on the dashboard: the preview is a change rolled back, and only those who may change ask for one."""
-    preview = dry_run(process_key, stage_key, start=body.start, end=body.end, due=body.due, confirm=body.confirm,
-                      actor=account.username, now=clock.now())
+    preview = dry_run(
+        process_key,
+        stage_key,
+        start=body.start,
+        end=body.end,
+        due=body.due,
+        confirm=body.confirm,
+        actor=account.username,
+        now=clock.now(),
+    )
     plan = preview.plan
     return ReschedulePreviewOut(
-        stages=[StageMoveOut(key=m.key, old=[m.old_start, m.old_end, m.old_due],
-                             new=[m.new_start, m.new_end, m.new_due], because=m.because) for m in plan.stages],
+        stages=[
+            StageMoveOut(
+                key=m.key,
+                old=[m.old_start, m.old_end, m.old_due],
+                new=[m.new_start, m.new_end, m.new_due],
+                because=m.because,
+            )
+            for m in plan.stages
+        ],
         meetings=[MeetingMoveOut(key=m.key, old_day=m.old_day, new_day=m.new_day) for m in plan.meetings],
-        reminders=[ReminderChangeOut(person=r.person, stage=r.stage, rule=r.rule, before=r.before, after=r.after)
-                   for r in preview.reminders],
-        events=[EventChangeOut(uid=e.uid, title=e.title, before=e.before, after=e.after, sequence=list(e.sequence))
-                for e in preview.events])
+        reminders=[
+            ReminderChangeOut(person=r.person, stage=r.stage, rule=r.rule, before=r.before, after=r.after)
+            for r in preview.reminders
+        ],
+        events=[
+            EventChangeOut(uid=e.uid, title=e.title, before=e.before, after=e.after, sequence=list(e.sequence))
+            for e in preview.events
+        ],
+    )
 
 
 @router.post(RESCHEDULE.api_path, responses=ERRORS)
-async def reschedule(process_key: PathKey, stage_key: PathKey, body: RescheduleIn, account: Admin,
-                     request: Request) -> RescheduledOut:
-    return RescheduledOut.model_validate(await perform(
-        request.app, RESCHEDULE, process_key=process_key, stage_key=stage_key, actor=account.username,
-        **_texts(body, "reason")))
+async def reschedule(
+    process_key: PathKey, stage_key: PathKey, body: RescheduleIn, account: Admin, request: Request
+) -> RescheduledOut:
+    return RescheduledOut.model_validate(
+        await perform(
+            request.app,
+            RESCHEDULE,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **_texts(body, "reason"),
+        )
+    )
 
 
 @router.post(RECORD_RESPONSE.api_path, responses=ERRORS)
-async def record_response(process_key: PathKey, stage_key: PathKey, body: ResponseIn, account: Admin,
-                          request: Request) -> ResponseRecordedOut:
+async def record_response(
+    process_key: PathKey, stage_key: PathKey, body: ResponseIn, account: Admin, request: Request
+) -> ResponseRecordedOut:
     values = _texts(body, "member_state", "channel")
     if values["received_on"] is None:
         with read_session() as session:
             values["received_on"] = clock.today(get_process(session, process_key).timezone)
     values["note"] = values["note"] or ""
-    return ResponseRecordedOut.model_validate(await perform(
-        request.app, RECORD_RESPONSE, process_key=process_key, stage_key=stage_key, actor=account.username,
-        **values))
+    return ResponseRecordedOut.model_validate(
+        await perform(
+            request.app, RECORD_RESPONSE, process_key=process_key, stage_key=stage_key, actor=account.username, **values
+        )
+    )
 
 
 @router.post(MEETING_STATUS.api_path, responses=ERRORS)
-async def meeting_status(process_key: PathKey, meeting_key: PathKey, body: MeetingIn, account: Admin,
-                         request: Request) -> MeetingChangedOut:
-    return MeetingChangedOut.model_validate(await perform(
-        request.app, MEETING_STATUS, process_key=process_key, meeting_key=meeting_key,
-        status=MeetingStatus(body.status), actor=account.username,
-        reason=clean_text(body.reason, "reason", multiline=True)))
+async def meeting_status(
+    process_key: PathKey, meeting_key: PathKey, body: MeetingIn, account: Admin, request: Request
+) -> MeetingChangedOut:
+    return MeetingChangedOut.model_validate(
+        await perform(
+            request.app,
+            MEETING_STATUS,
+            process_key=process_key,
+            meeting_key=meeting_key,
+            status=MeetingStatus(body.status),
+            actor=account.username,
+            reason=clean_text(body.reason, "reason", multiline=True),
+        )
+    )
 
 
 @router.get("/audit", responses=ERRORS)
-def audit(_: Reader, process: QueryKey = None, stage: QueryKey = None, action: QueryKey = None,
-          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditEntryOut]:
+def audit(
+    _: Reader,
+    process: QueryKey = None,
+    stage: QueryKey = None,
+    action: QueryKey = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEntryOut]:
     with read_session() as session:
-        return [AuditEntryOut(id=e.id, at=e.at, actor=e.actor, action=e.action, process=e.process_key,
-                              stage=e.stage_key, before=e.before, after=e.after, reason=e.reason)
-                for e in entries(session, process=process, stage=stage, action=action, limit=limit)]
+        return [
+            AuditEntryOut(
+                id=e.id,
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                process=e.process_key,
+                stage=e.stage_key,
+                before=e.before,
+                after=e.after,
+                reason=e.reason,
+            )
+            for e in entries(session, process=process, stage=stage, action=action, limit=limit)
+        ]

@@ -39,15 +39,21 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
-HTTP_CODES = {401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
-              422: ErrorCode.INVALID_INPUT, 500: ErrorCode.INTERNAL}
+HTTP_CODES = {
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    422: ErrorCode.INVALID_INPUT,
+    500: ErrorCode.INTERNAL,
+}
 """The code of an error that is not a ConsultrackError (routing, validation, CSRF, a fault), by its HTTP status."""
 
 
 def _error(request: Request, status: int, message: str, code: ErrorCode | None = None) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": message, "code": code or HTTP_CODES.get(status, ErrorCode.REFUSED)},
-                            status_code=status)
+        return JSONResponse(
+            {"error": message, "code": code or HTTP_CODES.get(status, ErrorCode.REFUSED)}, status_code=status
+        )
     return render(request, "error.html", {"status": status, "message": message}, status)
 
 
@@ -71,13 +77,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
-        return _error(request, 403, "This form has expired or did not come from this site, so nothing was changed. "
-                                    "Reload the page and submit it again.")
+        return _error(
+            request,
+            403,
+            "This form has expired or did not come from this site, so nothing was changed. "
+            "Reload the page and submit it again.",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
-                             for e in exc.errors()[:5])
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()[:5]
+        )
         return _error(request, 422, problems or "invalid request")
 
     @app.exception_handler(feeds.PlainRefusal)
@@ -87,25 +98,38 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "There is no such page.", 405: "This address does not accept that request."}.get(
-            exc.status_code, str(exc.detail))
+            exc.status_code, str(exc.detail)
+        )
         return _error(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(request, 500, "Something went wrong on our side; nothing you did caused it. "
-                                    "The error is in the service's log.")
+        return _error(
+            request,
+            500,
+            "Something went wrong on our side; nothing you did caused it. The error is in the service's log.",
+        )
 
 
 def create_app(*, session_idle: int = SESSION_IDLE) -> FastAPI:
-    app = FastAPIOffline(title="consultrack", version="0.1.0", static_url="/static/docs",
-                         description="Workflow and deadline tracker for intergovernmental consultation processes.")
+    app = FastAPIOffline(
+        title="consultrack",
+        version="0.1.0",
+        static_url="/static/docs",
+        description="Workflow and deadline tracker for intergovernmental consultation processes.",
+    )
     app.state.session_idle = session_idle
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_MAX_AGE, same_site="lax",
-                       https_only=get_settings().base_url.startswith("https://"))
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=get_settings().base_url.startswith("https://"),
+    )
     # Outermost: every part of the app sees the client a trusted proxy named (X-Forwarded-For, right-most address
     # not itself a trusted proxy), and otherwise the connecting address, whatever a request claims.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=get_settings().trusted_proxy_list)

@@ -29,16 +29,19 @@ FEED_MAX_AGE = 300
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
-_templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                         autoescape=select_autoescape(default=True, default_for_string=True))
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
 
 
 class PlainRefusal(Exception):
     """A feed request refused with a bare text reply (app.py turns it into its response)."""
 
     def __init__(self, status: int, text: str) -> None:
-        self.response = Response(f"{text}\n", status_code=status, media_type="text/plain",
-                                 headers={"Cache-Control": "no-store"})
+        self.response = Response(
+            f"{text}\n", status_code=status, media_type="text/plain", headers={"Cache-Control": "no-store"}
+        )
 
 
 def _bounded_query(request: Request) -> None:
@@ -142,8 +145,14 @@ def subscribe_page(token: str, request: Request) -> HTMLResponse:
             raise _missing()
         name, calendar = person.name, personal_name(person.name)
     body = _templates.get_template("feeds/subscribe.html").render(
-        person_name=name, links=subscribe_links(token, calendar))
-    return HTMLResponse(body, headers={
-        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    })
+        person_name=name, links=subscribe_links(token, calendar)
+    )
+    return HTMLResponse(
+        body,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex, nofollow",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        },
+    )

@@ -70,8 +70,13 @@ def build_gantt(status: ProcessStatus, meetings: list[Meeting]) -> Gantt:
     cursor = start
     while cursor < end:
         following = _next_month(cursor)
-        months.append(Month(cursor.strftime("%b %Y") if cursor.month == 1 or cursor == start else cursor.strftime("%b"),
-                            pos(cursor), round(100 * (following - cursor).days / span, 3)))
+        months.append(
+            Month(
+                cursor.strftime("%b %Y") if cursor.month == 1 or cursor == start else cursor.strftime("%b"),
+                pos(cursor),
+                round(100 * (following - cursor).days / span, 3),
+            )
+        )
         cursor = following
     by_stage: dict[int, list[Meeting]] = {}
     for meeting in meetings:
@@ -82,7 +87,14 @@ def build_gantt(status: ProcessStatus, meetings: list[Meeting]) -> Gantt:
         left = pos(s.start_date)
         shown = (min(s.end_date, end) - max(s.start_date, start)).days + 1
         width = max(round(100 * shown / span, 3), 0.6)
-        bars.append(Bar(row, left, width, pos(s.due_date + timedelta(days=1)) if s.due_date < LATEST else 100.0,
-                        [(m, pos(m.day)) for m in by_stage.get(s.id or 0, [])]))
+        bars.append(
+            Bar(
+                row,
+                left,
+                width,
+                pos(s.due_date + timedelta(days=1)) if s.due_date < LATEST else 100.0,
+                [(m, pos(m.day)) for m in by_stage.get(s.id or 0, [])],
+            )
+        )
     today = pos(status.today) + 0.5 * 100 / span if start <= status.today < end else None
     return Gantt(start, end, months, bars, today)

@@ -52,8 +52,11 @@ def _feeds() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
     if not skipped:
         return {"ok": True}
-    return {"ok": False, "skipped": [str(s) for s in skipped],
-            "detail": "the feeds are served without these; reschedule them to dates within reason"}
+    return {
+        "ok": False,
+        "skipped": [str(s) for s in skipped],
+        "detail": "the feeds are served without these; reschedule them to dates within reason",
+    }
 
 
 async def _mail() -> dict[str, Any]:
@@ -90,8 +93,9 @@ def _verdict(name: str, check: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/healthz")
-async def healthz(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> JSONResponse:
+async def healthz(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> JSONResponse:
     service = getattr(request.app.state, "service", None)
     absent = {"ok": False, "detail": "not run by this process (consultrack serve runs it)"}
     checks: dict[str, Any] = {
@@ -105,6 +109,7 @@ async def healthz(request: Request,
     checks["feeds"] = _feeds() if checks["database"]["ok"] else {"ok": False, "error": "no database"}
     if not (checks["database"]["ok"] and _signed_in(request, credentials)):
         verdicts = {name: _verdict(name, check) for name, check in checks.items()}
-        return JSONResponse({"ok": ok, **verdicts, "detail": "sign in, or send an API token, for the details"},
-                            status_code=status)
+        return JSONResponse(
+            {"ok": ok, **verdicts, "detail": "sign in, or send an API token, for the details"}, status_code=status
+        )
     return JSONResponse({"ok": ok, **checks}, status_code=status)

@@ -14,8 +14,9 @@ ROW_ID_MAX = 2**63 - 1
 """The largest id a database column holds: a bigger one in a URL is a 422, not an overflow (a 500)."""
 
 
-def clean_text(value: object, what: str, *, required: bool = False, limit: int = MAX_TEXT,
-               multiline: bool = False) -> str | None:
+def clean_text(
+    value: object, what: str, *, required: bool = False, limit: int = MAX_TEXT, multiline: bool = False
+) -> str | None:
     """Text as stored: stripped, bounded, without control characters (models/text.py: line breaks only where
     `multiline`), which PostgreSQL, mail or calendars would reject or misread."""
     if value is None:

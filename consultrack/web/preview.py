@@ -47,9 +47,11 @@ class Preview:
 
 
 def _reminders(session: Session, stage_ids: list[int]) -> dict[int, tuple[Reminder, str, str]]:
-    rows = session.exec(select(Reminder, Person, Stage).where(col(Reminder.stage_id).in_(stage_ids),
-                                                              Reminder.person_id == Person.id,
-                                                              Reminder.stage_id == Stage.id)).all()
+    rows = session.exec(
+        select(Reminder, Person, Stage).where(
+            col(Reminder.stage_id).in_(stage_ids), Reminder.person_id == Person.id, Reminder.stage_id == Stage.id
+        )
+    ).all()
     return {r.id: (r, p.name, s.key) for r, p, s in rows if r.id is not None}
 
 
@@ -57,18 +59,39 @@ def _span(first: date, last: date) -> str:
     return f"{first:%d %b %Y}" if first == last else f"{first:%d %b} - {last:%d %b %Y}"
 
 
-def reschedule_preview(process_key: str, stage_key: str, *, start: date | None, end: date | None,
-                       due: date | None, confirm: bool, actor: str, now: datetime) -> Preview:
+def reschedule_preview(
+    process_key: str,
+    stage_key: str,
+    *,
+    start: date | None,
+    end: date | None,
+    due: date | None,
+    confirm: bool,
+    actor: str,
+    now: datetime,
+) -> Preview:
     with dry_run_session() as session:
         process = get_process(session, process_key)
         stages = {s.key: s for s in stages_of(session, process)}
         ids = [s.id for s in stages.values() if s.id is not None]
         before_stage = {k: (s.start_date, s.end_date, s.due_date, s.version) for k, s in stages.items()}
-        meetings = {m.key: (m.day, m.end_day, m.version, m.title) for m in
-                    session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()}
+        meetings = {
+            m.key: (m.day, m.end_day, m.version, m.title)
+            for m in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()
+        }
         reminders_before = {i: (r.status, r.send_at) for i, (r, _, _) in _reminders(session, ids).items()}
-        plan = apply_reschedule(session, process_key, stage_key, actor=actor, now=now, reason="preview",
-                                start=start, end=end, due=due, confirm=confirm)
+        plan = apply_reschedule(
+            session,
+            process_key,
+            stage_key,
+            actor=actor,
+            now=now,
+            reason="preview",
+            start=start,
+            end=end,
+            due=due,
+            confirm=confirm,
+        )
         replan(session, process, now)
         session.flush()
         changes: list[ReminderChange] = []
@@ -83,23 +106,48 @@ def reschedule_preview(process_key: str, stage_key: str, *, start: date | None, 
             if live_before and not live_now:
                 changes.append(ReminderChange(person, skey, row.rule, was[1], None))
             elif live_now and (not live_before or was[1] != row.send_at):
-                changes.append(ReminderChange(person, skey, row.rule, was[1] if live_before else None,
-                                              row.send_at))
+                changes.append(ReminderChange(person, skey, row.rule, was[1] if live_before else None, row.send_at))
         events: list[EventChange] = []
         for move in plan.stages:
             old = before_stage[move.key]
             version = stages[move.key].version
-            events.append(EventChange(uid(process, "stage", move.key), move.name, _span(old[0], old[1]),
-                                      _span(move.new_start, move.new_end), (old[3] - 1, version - 1)))
+            events.append(
+                EventChange(
+                    uid(process, "stage", move.key),
+                    move.name,
+                    _span(old[0], old[1]),
+                    _span(move.new_start, move.new_end),
+                    (old[3] - 1, version - 1),
+                )
+            )
             if old[2] != move.new_due:
-                events.append(EventChange(uid(process, "deadline", move.key), f"Deadline: {move.name}",
-                                          f"{old[2]:%d %b %Y}", f"{move.new_due:%d %b %Y}",
-                                          (old[3] - 1, version - 1)))
-        moved_meetings = {m.key: m for m in session.exec(select(Meeting).where(
-            Meeting.process_id == process.id, col(Meeting.key).in_([mm.key for mm in plan.meetings]))).all()}
+                events.append(
+                    EventChange(
+                        uid(process, "deadline", move.key),
+                        f"Deadline: {move.name}",
+                        f"{old[2]:%d %b %Y}",
+                        f"{move.new_due:%d %b %Y}",
+                        (old[3] - 1, version - 1),
+                    )
+                )
+        moved_meetings = {
+            m.key: m
+            for m in session.exec(
+                select(Meeting).where(
+                    Meeting.process_id == process.id, col(Meeting.key).in_([mm.key for mm in plan.meetings])
+                )
+            ).all()
+        }
         for key, meeting in moved_meetings.items():
             day, end_day, version, title = meetings[key]
-            events.append(EventChange(uid(process, "meeting", key), title, _span(day, end_day),
-                                      _span(meeting.day, meeting.end_day), (version - 1, meeting.version - 1)))
+            events.append(
+                EventChange(
+                    uid(process, "meeting", key),
+                    title,
+                    _span(day, end_day),
+                    _span(meeting.day, meeting.end_day),
+                    (version - 1, meeting.version - 1),
+                )
+            )
         changes.sort(key=lambda c: (c.after or c.before or now, c.person))
         return Preview(plan, changes, events)

@@ -37,8 +37,12 @@ templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     account = current_account(request)
-    base = {"account": account, "csrf": csrf_token(request), "flashes": pop_flashes(request),
-            "is_admin": account is not None and account.role.value == "admin"}
+    base = {
+        "account": account,
+        "csrf": csrf_token(request),
+        "flashes": pop_flashes(request),
+        "is_admin": account is not None and account.role.value == "admin",
+    }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 

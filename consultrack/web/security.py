@@ -92,8 +92,7 @@ def current_account(request: Request) -> Account | None:
     secret = request.session.get(LOGIN_KEY)
     seen = request.session.get("seen")
     now = clock.real_now().timestamp()
-    if isinstance(secret, str) and (not isinstance(seen, float | int)
-                                    or now - seen > request.app.state.session_idle):
+    if isinstance(secret, str) and (not isinstance(seen, float | int) or now - seen > request.app.state.session_idle):
         request.session.clear()
         request.state.expired = True
         secret = None
@@ -118,8 +117,10 @@ def require_account(request: Request) -> Account:
 def require_admin(request: Request) -> Account:
     account = require_account(request)
     if account.role is not AccountRole.ADMIN:
-        raise Forbidden(f"your account ({account.username}) is a viewer: it may look but not change anything. "
-                        "Ask an administrator of the secretariat.")
+        raise Forbidden(
+            f"your account ({account.username}) is a viewer: it may look but not change anything. "
+            "Ask an administrator of the secretariat."
+        )
     return account
 
 
@@ -170,8 +171,11 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: object) -> None:
     expected = request.session.get(CSRF_FIELD)
-    if not isinstance(expected, str) or not isinstance(submitted, str) or not hmac.compare_digest(
-            expected.encode(), submitted.encode()):
+    if (
+        not isinstance(expected, str)
+        or not isinstance(submitted, str)
+        or not hmac.compare_digest(expected.encode(), submitted.encode())
+    ):
         raise CsrfFailed()
 
 
@@ -190,12 +194,16 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-PAGE_CSP = ("default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 """No script may run on any page: the dashboard has none, so injected markup could not run any either.
 (Style attributes place the Gantt bars; they cannot run code.)"""
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
+)
 """The API's documentation pages: Swagger UI and ReDoc, served from this site (fastapi-offline), never a CDN."""
 
 

@@ -18,8 +18,18 @@ from models.queries import deadline_at
 
 
 @lru_cache(maxsize=256)
-def _render(process_key: str, short_name: str, zone: str, stage_key: str, name: str, activity: str, due: date,
-            end: datetime, version: int, stamp: datetime) -> bytes:
+def _render(
+    process_key: str,
+    short_name: str,
+    zone: str,
+    stage_key: str,
+    name: str,
+    activity: str,
+    due: date,
+    end: datetime,
+    version: int,
+    stamp: datetime,
+) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//consultrack//reminders//EN")
     calendar.add("version", "2.0")
@@ -40,5 +50,15 @@ def _render(process_key: str, short_name: str, zone: str, stage_key: str, name: 
 
 def deadline_ics(process: Process, stage: Stage) -> bytes:
     end = deadline_at(stage, process).astimezone(ZoneInfo(process.timezone))
-    return _render(process.key, process.short_name, process.timezone, stage.key, stage.name, stage.activity,
-                   stage.due_date, end, stage.version, stage.modified_at)
+    return _render(
+        process.key,
+        process.short_name,
+        process.timezone,
+        stage.key,
+        stage.name,
+        stage.activity,
+        stage.due_date,
+        end,
+        stage.version,
+        stage.modified_at,
+    )

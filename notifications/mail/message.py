@@ -71,8 +71,17 @@ def new_message_id(sender: str, *hints: object) -> str:
     return f"<ct.{'.'.join(str(h) for h in hints)}.{secrets.token_hex(6)}@{domain}>"
 
 
-def build_message(*, sender: str, to: tuple[str, str], cc: list[str], reply_to: str | None, rendered: Rendered,
-                  message_id: str, date: datetime, ics: bytes | None) -> Envelope:
+def build_message(
+    *,
+    sender: str,
+    to: tuple[str, str],
+    cc: list[str],
+    reply_to: str | None,
+    rendered: Rendered,
+    message_id: str,
+    date: datetime,
+    ics: bytes | None,
+) -> Envelope:
     from_name, from_addr = parseaddr(sender)
     # Random 128-bit boundaries: the generator would otherwise scan the whole message for a safe one.
     body = MIMEMultipart("alternative", boundary=f"=_ct_alt_{secrets.token_hex(16)}", policy=WIRE)
@@ -106,4 +115,3 @@ def build_message(*, sender: str, to: tuple[str, str], cc: list[str], reply_to: 
         message[name] = value
     recipients = [checked_address(to[1]), *cc]
     return Envelope(checked_address(from_addr), recipients, message.as_bytes(policy=WIRE), to=recipients[:1])
-

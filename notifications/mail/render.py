@@ -38,7 +38,9 @@ def _environment(override: Path | None) -> Environment:
         loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES_DIR))]),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
     env.filters["day"] = long_date
     env.filters["times"] = times
@@ -90,8 +92,9 @@ def subject_for(message: str, ctx: dict[str, Any]) -> str:
     """The subject, from `<message>.subject.txt` (so an override directory can reword it like the rest), made one
     line; RenderError as `render`."""
     try:
-        return one_line(_environment(get_settings().mail_templates_dir).get_template(f"{message}.subject.txt")
-                        .render(ctx))
+        return one_line(
+            _environment(get_settings().mail_templates_dir).get_template(f"{message}.subject.txt").render(ctx)
+        )
     except TemplateError as exc:
         raise RenderError(f"template {message}: {type(exc).__name__}: {exc}") from exc
 

@@ -57,8 +57,7 @@ class MailboxHandler:
         private_dir(mailbox)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        store(self.mailbox, envelope.original_content or envelope.content, envelope.mail_from,
-              list(envelope.rcpt_tos))
+        store(self.mailbox, envelope.original_content or envelope.content, envelope.mail_from, list(envelope.rcpt_tos))
         return "250 2.0.0 kept in the local mailbox"
 
 
@@ -81,8 +80,9 @@ def running_sink(mailbox: Path) -> Iterator[tuple[str, int]]:
             controller, users = _running[mailbox]
             _running[mailbox] = (controller, users + 1)
         else:
-            controller = Controller(MailboxHandler(mailbox), hostname="127.0.0.1", port=free_port(),
-                                    server_hostname="consultrack-sink")
+            controller = Controller(
+                MailboxHandler(mailbox), hostname="127.0.0.1", port=free_port(), server_hostname="consultrack-sink"
+            )
             controller.start()
             _running[mailbox] = (controller, 1)
     try:

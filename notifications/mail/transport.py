@@ -29,8 +29,7 @@ class _Refusal(Exception):
     """The recipients that took the message although it failed (copies whose main recipient was refused):
     a retry must not send it to them again."""
 
-    def __init__(self, message: str, refused: dict[str, str] | None = None,
-                 delivered: list[str] | None = None) -> None:
+    def __init__(self, message: str, refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> None:
         super().__init__(message)
         self.refused = refused or {}
         self.delivered = delivered or []
@@ -52,8 +51,9 @@ class LoginFailed(Exception):
     """The server refused our credentials: a setting to fix, not a message to give up on."""
 
 
-def _refusal(main: list[str], refused: dict[str, tuple[int, str]], note: str = "",
-             delivered: list[str] | None = None) -> _Refusal | None:
+def _refusal(
+    main: list[str], refused: dict[str, tuple[int, str]], note: str = "", delivered: list[str] | None = None
+) -> _Refusal | None:
     """The failure of a message by what the server said to its main recipients at RCPT TO; None when every
     main recipient took it (refused copies are then only recorded). 5xx for all of them: permanent; any 4xx:
     try again later."""
@@ -90,8 +90,9 @@ class Connection:
         await self.open()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def open(self) -> None:
@@ -131,8 +132,12 @@ class Connection:
             self._smtp.close()
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
         delivered = [a for a in envelope.recipients if a not in refused]
-        refusal = _refusal(envelope.main, {addr: (r.code, r.message) for addr, r in refused.items()},
-                           f" (the copy to {', '.join(delivered)} was delivered)", delivered)
+        refusal = _refusal(
+            envelope.main,
+            {addr: (r.code, r.message) for addr, r in refused.items()},
+            f" (the copy to {', '.join(delivered)} was delivered)",
+            delivered,
+        )
         if refusal is not None:
             raise refusal
         return reply, {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
@@ -155,11 +160,18 @@ class Route:
         if self.sink:
             return Connection(aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=timeout, start_tls=False))
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        return Connection(aiosmtplib.SMTP(
-            hostname=self.host, port=self.port, timeout=timeout, use_tls=settings.smtp_tls,
-            start_tls=settings.smtp_starttls, validate_certs=settings.smtp_validate_certs,
-            username=settings.smtp_username or None, password=password,
-        ))
+        return Connection(
+            aiosmtplib.SMTP(
+                hostname=self.host,
+                port=self.port,
+                timeout=timeout,
+                use_tls=settings.smtp_tls,
+                start_tls=settings.smtp_starttls,
+                validate_certs=settings.smtp_validate_certs,
+                username=settings.smtp_username or None,
+                password=password,
+            )
+        )
 
 
 @contextmanager

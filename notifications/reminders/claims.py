@@ -50,19 +50,33 @@ def _claimable(real: datetime, lease: timedelta) -> ColumnElement[bool]:
     return or_(status == PENDING, and_(status == SENDING, col(Reminder.claimed_at) < real - lease))
 
 
-def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime, limit: int, lease: timedelta,
-                sender: str) -> Claimed:
+def claim_batch(
+    session: Session, *, worker: str, now: datetime, real: datetime, limit: int, lease: timedelta, sender: str
+) -> Claimed:
     """Claim up to `limit` due rows: due by the business clock `now`, their backoff over and stale claims
     expired by the real clock `real`. Of several due rows for one (stage, recipient), only the latest is sent:
     the others are recorded as skipped ("7 days left" must not arrive when 1 day is left)."""
     locking = session.get_bind().dialect.name == "postgresql"
-    columns = (col(Reminder.id), col(Reminder.stage_id), col(Reminder.person_id), col(Reminder.rule),
-               col(Reminder.send_at))
+    columns = (
+        col(Reminder.id),
+        col(Reminder.stage_id),
+        col(Reminder.person_id),
+        col(Reminder.rule),
+        col(Reminder.send_at),
+    )
     status, send_at, retry_at = col(Reminder.status), col(Reminder.send_at), col(Reminder.next_attempt_at)
-    due = (select_columns(*columns).where(status == PENDING, send_at <= now, or_(retry_at.is_(None), retry_at <= real))
-           .order_by(send_at, col(Reminder.id)).limit(limit))
-    stale = (select_columns(*columns).where(status == SENDING, col(Reminder.claimed_at) < real - lease)
-             .order_by(send_at).limit(limit))
+    due = (
+        select_columns(*columns)
+        .where(status == PENDING, send_at <= now, or_(retry_at.is_(None), retry_at <= real))
+        .order_by(send_at, col(Reminder.id))
+        .limit(limit)
+    )
+    stale = (
+        select_columns(*columns)
+        .where(status == SENDING, col(Reminder.claimed_at) < real - lease)
+        .order_by(send_at)
+        .limit(limit)
+    )
     if locking:
         due, stale = due.with_for_update(skip_locked=True), stale.with_for_update(skip_locked=True)
     candidates = {row.id: row for row in [*select_rows(session, stale).all(), *select_rows(session, due).all()]}
@@ -73,7 +87,9 @@ def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime,
     siblings = select_columns(*columns).where(
         col(Reminder.stage_id).in_({c.stage_id for c in candidates.values()}),
         col(Reminder.person_id).in_({c.person_id for c in candidates.values()}),
-        status.in_([PENDING, SENDING, SENT]), send_at <= now)
+        status.in_([PENDING, SENDING, SENT]),
+        send_at <= now,
+    )
     for row in [*select_rows(session, siblings).all(), *candidates.values()]:
         key = _group(row.stage_id, row.person_id, row.rule)
         latest[key] = max(latest.get(key, (row.send_at, row.id)), (row.send_at, row.id))
@@ -91,52 +107,102 @@ def claim_batch(session: Session, *, worker: str, now: datetime, real: datetime,
             record.details = {**record.details, "superseded_by": newest[1], "skipped_at": now.isoformat()}
             skipped += 1
     prefix, suffix = new_message_id(sender, "claim").split(".claim.")
-    session.exec(update(Reminder).where(col(Reminder.id).in_(winners), _claimable(real, lease)).values(
-        status=SENDING, claimed_by=worker, claimed_at=real, attempts=Reminder.attempts + 1,
-        # One Message-ID per row, kept for every later try: <ct.ROW.TOKEN@domain>.
-        message_id=func.coalesce(Reminder.message_id, literal(prefix + ".") + cast(Reminder.id, String)
-                                 + literal("." + suffix)),
-    ).execution_options(synchronize_session=False))
-    claimed = [row_id for row_id in session.exec(select(Reminder.id).where(
-        col(Reminder.id).in_(winners), col(Reminder.claimed_by) == worker, col(Reminder.claimed_at) == real,
-        status == SENDING)) if row_id is not None]  # stored rows: every id is set
+    session.exec(
+        update(Reminder)
+        .where(col(Reminder.id).in_(winners), _claimable(real, lease))
+        .values(
+            status=SENDING,
+            claimed_by=worker,
+            claimed_at=real,
+            attempts=Reminder.attempts + 1,
+            # One Message-ID per row, kept for every later try: <ct.ROW.TOKEN@domain>.
+            message_id=func.coalesce(
+                Reminder.message_id, literal(prefix + ".") + cast(Reminder.id, String) + literal("." + suffix)
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [
+        row_id
+        for row_id in session.exec(
+            select(Reminder.id).where(
+                col(Reminder.id).in_(winners),
+                col(Reminder.claimed_by) == worker,
+                col(Reminder.claimed_at) == real,
+                status == SENDING,
+            )
+        )
+        if row_id is not None
+    ]  # stored rows: every id is set
     session.flush()
     return Claimed(claimed, skipped, len(candidates))
 
 
-def finish(db: Session | Connection, row_id: int, worker: str, *, details: dict[str, Any] | None = None,
-           **values: Any) -> bool:
+def finish(
+    db: Session | Connection, row_id: int, worker: str, *, details: dict[str, Any] | None = None, **values: Any
+) -> bool:
     """Record the outcome of a claimed row, only while the claim is still ours (a session, or a bare connection
     where one statement per message matters)."""
     this = col(Reminder.id) == row_id
-    done = db.execute(update(Reminder).where(this, col(Reminder.status) == SENDING,
-                                             col(Reminder.claimed_by) == worker).values(**values)
-                      .execution_options(synchronize_session=False))
+    done = db.execute(
+        update(Reminder)
+        .where(this, col(Reminder.status) == SENDING, col(Reminder.claimed_by) == worker)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     assert isinstance(done, CursorResult)  # what an UPDATE gives, on a session as on a connection
     if done.rowcount == 1 and details:
         current: dict[str, Any] = db.execute(select(col(Reminder.details)).where(this)).scalar_one()
-        db.execute(update(Reminder).where(this).values(details={**current, **details})
-                   .execution_options(synchronize_session=False))
+        db.execute(
+            update(Reminder)
+            .where(this)
+            .values(details={**current, **details})
+            .execution_options(synchronize_session=False)
+        )
     return bool(done.rowcount == 1)
 
 
-def mark_sent(db: Session | Connection, row_id: int, worker: str, *, now: datetime, late: bool,
-               refused: dict[str, str]) -> bool:
-    return finish(db, row_id, worker, status=ReminderStatus.SENT, sent_at=now, late=late, last_error=None,
-                  next_attempt_at=None, details={"refused": refused} if refused else None)
+def mark_sent(
+    db: Session | Connection, row_id: int, worker: str, *, now: datetime, late: bool, refused: dict[str, str]
+) -> bool:
+    return finish(
+        db,
+        row_id,
+        worker,
+        status=ReminderStatus.SENT,
+        sent_at=now,
+        late=late,
+        last_error=None,
+        next_attempt_at=None,
+        details={"refused": refused} if refused else None,
+    )
 
 
-def mark_failed(session: Session, row_id: int, worker: str, *, error: str,
-                refused: dict[str, str] | None = None) -> bool:
+def mark_failed(
+    session: Session, row_id: int, worker: str, *, error: str, refused: dict[str, str] | None = None
+) -> bool:
     """`refused`: the recipients the server refused (a refused main recipient fails the row even when a copy
     went), kept in the row's details."""
-    return finish(session, row_id, worker, status=ReminderStatus.FAILED, last_error=error[:1000],
-                  next_attempt_at=None, details={"refused": refused} if refused else None)
+    return finish(
+        session,
+        row_id,
+        worker,
+        status=ReminderStatus.FAILED,
+        last_error=error[:1000],
+        next_attempt_at=None,
+        details={"refused": refused} if refused else None,
+    )
 
 
 def mark_cancelled(session: Session, row_id: int, worker: str, *, why: str, now: datetime) -> bool:
-    return finish(session, row_id, worker, status=ReminderStatus.CANCELLED, claimed_by=None,
-                  details={"why": why, "cancelled_at": now.isoformat()})
+    return finish(
+        session,
+        row_id,
+        worker,
+        status=ReminderStatus.CANCELLED,
+        claimed_by=None,
+        details={"why": why, "cancelled_at": now.isoformat()},
+    )
 
 
 def already_delivered(row: Reminder) -> list[str]:
@@ -144,8 +210,18 @@ def already_delivered(row: Reminder) -> list[str]:
     return list(row.details.get("delivered_to", []))
 
 
-def mark_retry(session: Session, row_id: int, worker: str, *, real: datetime, error: str, max_attempts: int,
-               tried: bool = True, refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> str:
+def mark_retry(
+    session: Session,
+    row_id: int,
+    worker: str,
+    *,
+    real: datetime,
+    error: str,
+    max_attempts: int,
+    tried: bool = True,
+    refused: dict[str, str] | None = None,
+    delivered: list[str] | None = None,
+) -> str:
     """Back to pending for a later try (4xx, dropped connection), or failed once the tries are used up. The next
     try waits its backoff on the real clock `real`: a server's trouble passes in real time, whatever day the
     business clock stands on.

@@ -22,9 +22,13 @@ from models.response import Response
 from notifications.mail.render import RenderError, clock_text, days_text
 from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
 
-MESSAGE_OF_RULE = {ReminderRule.START: "stage_started", ReminderRule.BEFORE: "reminder",
-                   ReminderRule.OVERDUE: "reminder", ReminderRule.ESCALATION: "escalation",
-                   ReminderRule.DIGEST: "digest"}
+MESSAGE_OF_RULE = {
+    ReminderRule.START: "stage_started",
+    ReminderRule.BEFORE: "reminder",
+    ReminderRule.OVERDUE: "reminder",
+    ReminderRule.ESCALATION: "escalation",
+    ReminderRule.DIGEST: "digest",
+}
 """The message (notifications/mail/templates) each rule sends."""
 
 TASKS = {
@@ -52,20 +56,23 @@ class World:
 
 def _reminds_gated_owner(row: Reminder, people: dict[int, Person]) -> bool:
     person = people.get(row.person_id)
-    return (row.rule in (ReminderRule.BEFORE, ReminderRule.OVERDUE, ReminderRule.ESCALATION) and person is not None
-            and gated(OWNER_OF_ROLE[person.role]))
+    return (
+        row.rule in (ReminderRule.BEFORE, ReminderRule.OVERDUE, ReminderRule.ESCALATION)
+        and person is not None
+        and gated(OWNER_OF_ROLE[person.role])
+    )
 
 
 def load_world(session: Session, rows: list[Reminder], now: datetime | None = None) -> World:
     """`now`: the moment the rows go out, to judge the gates of the stages that remind gated owners."""
     stage_ids = {r.stage_id for r in rows}
     stages = by_id(session.exec(select(Stage).where(col(Stage.id).in_(stage_ids))))
-    processes = by_id(session.exec(
-        select(Process).where(col(Process.id).in_({s.process_id for s in stages.values()}))))
+    processes = by_id(session.exec(select(Process).where(col(Process.id).in_({s.process_id for s in stages.values()}))))
     people = by_id(session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in rows}))))
     responded: dict[int, set[str]] = {sid: set() for sid in stage_ids}
-    for stage_id, code in session.exec(select(Response.stage_id, Response.member_state_code)
-                                       .where(col(Response.stage_id).in_(stage_ids))).all():
+    for stage_id, code in session.exec(
+        select(Response.stage_id, Response.member_state_code).where(col(Response.stage_id).in_(stage_ids))
+    ).all():
         responded[stage_id].add(code)
     secretariat = active_secretariat(session)
     gate_met: dict[int, str] = {}
@@ -77,8 +84,15 @@ def load_world(session: Session, rows: list[Reminder], now: datetime | None = No
             why = gate_met_reason(GateAt(session, processes[stage.process_id], stage).status(now))
             if why is not None:
                 gate_met[stage_id] = why
-    return World(stages, processes, people, {m.code: m for m in session.exec(select(MemberState)).all()},
-                 responded, [{"name": p.name, "email": p.email} for p in secretariat], gate_met=gate_met)
+    return World(
+        stages,
+        processes,
+        people,
+        {m.code: m for m in session.exec(select(MemberState)).all()},
+        responded,
+        [{"name": p.name, "email": p.email} for p in secretariat],
+        gate_met=gate_met,
+    )
 
 
 def still_wanted(world: World, row: Reminder) -> str | None:
@@ -88,19 +102,32 @@ def still_wanted(world: World, row: Reminder) -> str | None:
     stage = world.stages.get(row.stage_id)
     if stage is None:
         return "stage removed"
-    return why_not_owed(stage, world.people.get(row.person_id), start_notice=row.rule is ReminderRule.START,
-                        responded=lambda: world.responded.get(stage.id or 0, set()),
-                        gate_reason=lambda: world.gate_met.get(stage.id or 0))
+    return why_not_owed(
+        stage,
+        world.people.get(row.person_id),
+        start_notice=row.rule is ReminderRule.START,
+        responded=lambda: world.responded.get(stage.id or 0, set()),
+        gate_reason=lambda: world.gate_met.get(stage.id or 0),
+    )
 
 
 def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[str, int]:
-    focal = session.exec(select(Person).where(Person.role == Role.FOCAL_POINT, Person.member_state_code == state_code)
-                         .order_by(col(Person.id))).all()
+    focal = session.exec(
+        select(Person)
+        .where(Person.role == Role.FOCAL_POINT, Person.member_state_code == state_code)
+        .order_by(col(Person.id))
+    ).all()
     names = " and ".join(p.name for p in focal) or "The focal point"
-    sent = session.exec(select(func.count()).select_from(Reminder).where(
-        Reminder.stage_id == stage.id, col(Reminder.person_id).in_([p.id for p in focal]),
-        col(Reminder.rule).in_([ReminderRule.BEFORE, ReminderRule.OVERDUE]),
-        Reminder.status == ReminderStatus.SENT)).one()
+    sent = session.exec(
+        select(func.count())
+        .select_from(Reminder)
+        .where(
+            Reminder.stage_id == stage.id,
+            col(Reminder.person_id).in_([p.id for p in focal]),
+            col(Reminder.rule).in_([ReminderRule.BEFORE, ReminderRule.OVERDUE]),
+            Reminder.status == ReminderStatus.SENT,
+        )
+    ).one()
     return names, int(sent)
 
 
@@ -114,14 +141,16 @@ def public_calendar(process_key: str, process_name: str, state: MemberState | No
     return {"calendar_url": f"{base}/calendars/processes/{process_key}.ics", "calendar_of": process_name}
 
 
-def reminder_context(session: Session, world: World, row: Reminder, now: datetime, *,
-                     late: bool) -> tuple[str, dict[str, Any]]:
+def reminder_context(
+    session: Session, world: World, row: Reminder, now: datetime, *, late: bool
+) -> tuple[str, dict[str, Any]]:
     """The message name and its template variables for one reminder row."""
     stage, person = world.stages[row.stage_id], world.people[row.person_id]
     process = world.processes[stage.process_id]
     if not limits.plausible(stage.due_date):  # a row planned before dates were bounded: no "739299 days overdue"
-        raise RenderError(f"the deadline of {stage.name} ({stage.due_date.isoformat()}) is beyond reason: "
-                          "reschedule the stage")
+        raise RenderError(
+            f"the deadline of {stage.name} ({stage.due_date.isoformat()}) is beyond reason: reschedule the stage"
+        )
     state = world.states.get(person.member_state_code or "")
     zone, known, _country = locate(person, state, process.timezone)
     deadline = deadline_at(stage, process)
@@ -136,10 +165,13 @@ def reminder_context(session: Session, world: World, row: Reminder, now: datetim
         "due_date": stage.due_date,
         "deadline_process": clock_text(deadline, process.timezone),
         "deadline_local": clock_text(deadline, zone),
-        "zone": zone, "zone_known": known,
-        "days_left": days_left, "days_text": days_text(days_left),
-        "due_what": (f"the response of {state.in_text} ({stage.name})" if owner is Owner.MEMBER_STATES
-                     and state else stage.name),
+        "zone": zone,
+        "zone_known": known,
+        "days_left": days_left,
+        "days_text": days_text(days_left),
+        "due_what": (
+            f"the response of {state.in_text} ({stage.name})" if owner is Owner.MEMBER_STATES and state else stage.name
+        ),
         "task": TASKS[owner].format(state=state.in_text if state else "your country", key=stage.key),
         "contacts": world.contacts,
         **public_calendar(process.key, process.short_name, state if owner is Owner.MEMBER_STATES else None),

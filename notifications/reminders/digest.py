@@ -29,7 +29,9 @@ from notifications.reminders.context import World
 from notifications.reminders.recipients import owing
 
 _INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
-    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 _KEY = ["stage_id", "person_id", "rule", "occurrence", "due_date_seen"]  # uq_reminder_key
 
 
@@ -51,10 +53,21 @@ def schedule_digests(session: Session, now: datetime) -> int:
         first_stage = stages[0].id
         assert first_stage is not None  # a stored row
         for person_id in by_id(secretariat):
-            row = Reminder(stage_id=first_stage, person_id=person_id, rule=ReminderRule.DIGEST,
-                           occurrence=today.toordinal(), offset_days=0, send_at=now, due_date_seen=today)
-            statement = (insert(table).values(**row.model_dump(exclude={"id"}))
-                         .on_conflict_do_nothing(index_elements=_KEY).returning(table.c.id))
+            row = Reminder(
+                stage_id=first_stage,
+                person_id=person_id,
+                rule=ReminderRule.DIGEST,
+                occurrence=today.toordinal(),
+                offset_days=0,
+                send_at=now,
+                due_date_seen=today,
+            )
+            statement = (
+                insert(table)
+                .values(**row.model_dump(exclude={"id"}))
+                .on_conflict_do_nothing(index_elements=_KEY)
+                .returning(table.c.id)
+            )
             added += len(session.connection().execute(statement).all())  # no row back: it was there already
     session.flush()
     return added
@@ -77,25 +90,39 @@ def digest_context(session: Session, world: World, row: Reminder, now: datetime)
             continue
         left = s.days_left(today)
         days = days_text(left) if limits.plausible(s.due_date) else "a date beyond reason: reschedule it"
-        item = {"stage": s.name, "due": s.due_date, "days": days,
-                "owing": _owing_text(session, process, s, now)}
+        item = {"stage": s.name, "due": s.due_date, "days": days, "owing": _owing_text(session, process, s, now)}
         if left < 0:
             overdue.append(item)
         elif left < 7:
             due_this_week.append(item)
     stage_ids = [s.id for s in stages_of(session, process)]
-    failed_rows = session.exec(select(Reminder).where(
-        Reminder.status == ReminderStatus.FAILED, col(Reminder.stage_id).in_(stage_ids),
-        col(Reminder.claimed_at) >= now - timedelta(days=7)).order_by(col(Reminder.claimed_at))).all()
+    failed_rows = session.exec(
+        select(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.FAILED,
+            col(Reminder.stage_id).in_(stage_ids),
+            col(Reminder.claimed_at) >= now - timedelta(days=7),
+        )
+        .order_by(col(Reminder.claimed_at))
+    ).all()
     names = {s.id: s.name for s in stages_of(session, process)}
     failed = []
     for f in failed_rows:
         recipient = session.get(Person, f.person_id)
-        failed.append({"recipient": f"{recipient.name} <{recipient.email}>" if recipient else f.person_id,
-                       "stage": names.get(f.stage_id, f.stage_id), "rule": f.rule, "error": f.last_error or ""})
+        failed.append(
+            {
+                "recipient": f"{recipient.name} <{recipient.email}>" if recipient else f.person_id,
+                "stage": names.get(f.stage_id, f.stage_id),
+                "rule": f.rule,
+                "error": f.last_error or "",
+            }
+        )
     return {
         "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},
         "recipient": {"name": person.name, "email": person.email},
-        "today": today, "due_this_week": due_this_week, "overdue": overdue, "failed": failed,
+        "today": today,
+        "due_this_week": due_this_week,
+        "overdue": overdue,
+        "failed": failed,
         "dashboard_url": get_settings().base_url.rstrip("/") + "/",
     }

@@ -107,8 +107,9 @@ def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPol
     planned = partial(Planned, stage_id=stage.id, person_id=who.person.id, due_date_seen=due)
     rows: list[Planned] = []
     if policy.on_start:
-        rows.append(planned(rule=ReminderRule.START, occurrence=0, offset_days=(started_day - due).days,
-                            send_at=started))
+        rows.append(
+            planned(rule=ReminderRule.START, occurrence=0, offset_days=(started_day - due).days, send_at=started)
+        )
     by_day: dict[date, Planned] = {}
     for days in policy.before_days:  # largest first: a closer reminder displaces a farther one on the same day
         nominal = due - timedelta(days=days)
@@ -117,20 +118,29 @@ def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPol
             continue
         send_at = local_morning(day, who.zone, hour)
         if started < send_at < deadline:
-            by_day[day] = planned(rule=ReminderRule.BEFORE, occurrence=days, offset_days=-days, send_at=send_at,
-                                  details=_moved(day, nominal, who.country))
+            by_day[day] = planned(
+                rule=ReminderRule.BEFORE,
+                occurrence=days,
+                offset_days=-days,
+                send_at=send_at,
+                details=_moved(day, nominal, who.country),
+            )
     for n in range(1, policy.overdue_max + 1):
         nominal = due + timedelta(days=n * policy.overdue_every_days)
         day = _after_deadline_day(nominal, due, who.country)
-        by_day[day] = planned(rule=ReminderRule.OVERDUE, occurrence=n,
-                              offset_days=n * policy.overdue_every_days,
-                              send_at=max(local_morning(day, who.zone, hour), deadline),
-                              details=_moved(day, nominal, who.country))
+        by_day[day] = planned(
+            rule=ReminderRule.OVERDUE,
+            occurrence=n,
+            offset_days=n * policy.overdue_every_days,
+            send_at=max(local_morning(day, who.zone, hour), deadline),
+            details=_moved(day, nominal, who.country),
+        )
     return rows + sorted(by_day.values(), key=lambda p: p.send_at)
 
 
-def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: ReminderPolicy, hour: int,
-                     cc: list[str]) -> list[Planned]:
+def plan_escalations(
+    stage: Stage, process: Process, who: Recipient, policy: ReminderPolicy, hour: int, cc: list[str]
+) -> list[Planned]:
     """After `escalate_after` overdue reminders, each further one also goes to the alternate, the secretariat in cc."""
     assert stage.id is not None and who.person.id is not None
     due, deadline = stage.due_date, deadline_at(stage, process)
@@ -138,9 +148,19 @@ def plan_escalations(stage: Stage, process: Process, who: Recipient, policy: Rem
     for n in range(policy.escalate_after + 1, policy.overdue_max + 1):
         nominal = due + timedelta(days=n * policy.overdue_every_days)
         day = _after_deadline_day(nominal, due, who.country)
-        rows.append(Planned(stage.id, who.person.id, ReminderRule.ESCALATION, n, n * policy.overdue_every_days,
-                            max(local_morning(day, who.zone, hour), deadline), due, cc,
-                            _moved(day, nominal, who.country)))
+        rows.append(
+            Planned(
+                stage.id,
+                who.person.id,
+                ReminderRule.ESCALATION,
+                n,
+                n * policy.overdue_every_days,
+                max(local_morning(day, who.zone, hour), deadline),
+                due,
+                cc,
+                _moved(day, nominal, who.country),
+            )
+        )
     return rows
 
 
@@ -172,8 +192,15 @@ def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key,
     return wanted
 
 
-def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminder, now: datetime,
-                  people: dict[int, Person], responded: dict[int, set[str]]) -> str:
+def _why_unwanted(
+    session: Session,
+    process: Process,
+    stage: Stage,
+    row: Reminder,
+    now: datetime,
+    people: dict[int, Person],
+    responded: dict[int, set[str]],
+) -> str:
     """`people`: the recipients of the open rows, loaded at once; `responded`: the member States that responded,
     by stage, filled as needed (a stage that completes cancels every row it had: no query per row)."""
 
@@ -182,10 +209,16 @@ def _why_unwanted(session: Session, process: Process, stage: Stage, row: Reminde
             responded[row.stage_id] = responded_codes(session, stage)
         return responded[row.stage_id]
 
-    return why_not_owed(
-        stage, people.get(row.person_id), start_notice=row.rule is ReminderRule.START, responded=codes,
-        gate_reason=lambda: gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now))),
-    ) or "no longer planned"
+    return (
+        why_not_owed(
+            stage,
+            people.get(row.person_id),
+            start_notice=row.rule is ReminderRule.START,
+            responded=codes,
+            gate_reason=lambda: gate_met_reason(GateAt(session, process, stage).status(max(row.send_at, now))),
+        )
+        or "no longer planned"
+    )
 
 
 def _rearmed(want: Planned, done_for: list[date]) -> bool:
@@ -211,19 +244,36 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
     not_digest = col(Reminder.rule) != ReminderRule.DIGEST
-    pending = session.exec(select(Reminder).where(col(Reminder.status) == ReminderStatus.PENDING,
-                                                  col(Reminder.stage_id).in_(list(stages)), not_digest)
-                           .with_for_update()).all()
-    revivable = session.exec(select(Reminder).where(col(Reminder.stage_id).in_(wanting), not_digest,
-                                                    col(Reminder.status) == ReminderStatus.CANCELLED)
-                             .with_for_update()).all() if wanting else []
+    pending = session.exec(
+        select(Reminder)
+        .where(col(Reminder.status) == ReminderStatus.PENDING, col(Reminder.stage_id).in_(list(stages)), not_digest)
+        .with_for_update()
+    ).all()
+    revivable = (
+        session.exec(
+            select(Reminder)
+            .where(col(Reminder.stage_id).in_(wanting), not_digest, col(Reminder.status) == ReminderStatus.CANCELLED)
+            .with_for_update()
+        ).all()
+        if wanting
+        else []
+    )
     done_for: dict[Key, list[date]] = {}  # the deadlines each key's history rows were planned for
     if wanting:
-        for stage_id, person_id, rule, occurrence, seen in select_rows(session, select_columns(
-                col(Reminder.stage_id), col(Reminder.person_id), col(Reminder.rule), col(Reminder.occurrence),
-                col(Reminder.due_date_seen))
-                .where(col(Reminder.stage_id).in_(wanting), not_digest,
-                       col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED]))).all():
+        for stage_id, person_id, rule, occurrence, seen in select_rows(
+            session,
+            select_columns(
+                col(Reminder.stage_id),
+                col(Reminder.person_id),
+                col(Reminder.rule),
+                col(Reminder.occurrence),
+                col(Reminder.due_date_seen),
+            ).where(
+                col(Reminder.stage_id).in_(wanting),
+                not_digest,
+                col(Reminder.status).not_in([ReminderStatus.PENDING, ReminderStatus.CANCELLED]),
+            ),
+        ).all():
             done_for.setdefault((stage_id, person_id, rule, occurrence), []).append(seen)
     wanted = {key: want for key, want in wanted.items() if _rearmed(want, done_for.get(key, []))}
 
@@ -233,14 +283,21 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     for row in [*pending, *revivable]:
         open_rows.setdefault((row.stage_id, row.person_id, row.rule, row.occurrence), []).append(row)
     responded: dict[int, set[str]] = {}
-    people = by_id(session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in pending})))
-                   ) if pending else {}
+    people = (
+        by_id(session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in pending})))) if pending else {}
+    )
     for key, rows in open_rows.items():
         want = wanted.pop(key, None)
         chosen = None
         if want is not None:
-            chosen = min(rows, key=lambda r: (r.due_date_seen != want.due_date_seen,
-                                              r.status is not ReminderStatus.PENDING, r.id or 0))
+            chosen = min(
+                rows,
+                key=lambda r: (
+                    r.due_date_seen != want.due_date_seen,
+                    r.status is not ReminderStatus.PENDING,
+                    r.id or 0,
+                ),
+            )
             revived = chosen.status is ReminderStatus.CANCELLED
             if revived or chosen.send_at != want.send_at or chosen.cc != want.cc:
                 result.moved += 1
@@ -248,8 +305,14 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
             # refused it, when to try again); a revived row, or one now about another deadline, starts afresh.
             same_message = not revived and chosen.due_date_seen == want.due_date_seen
             kept = {k: v for k, v in chosen.details.items() if k in RETRY_DETAILS} if same_message else {}
-            fresh = {"status": ReminderStatus.PENDING, "send_at": want.send_at, "offset_days": want.offset_days,
-                     "cc": want.cc, "due_date_seen": want.due_date_seen, "details": {**want.details, **kept}}
+            fresh = {
+                "status": ReminderStatus.PENDING,
+                "send_at": want.send_at,
+                "offset_days": want.offset_days,
+                "cc": want.cc,
+                "due_date_seen": want.due_date_seen,
+                "details": {**want.details, **kept},
+            }
             if not same_message:
                 fresh |= {"next_attempt_at": None, "last_error": None}
             for name, value in fresh.items():
@@ -260,19 +323,34 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
         for row in rows:
             if row is not chosen and row.status is ReminderStatus.PENDING:
                 row.status = ReminderStatus.CANCELLED
-                row.details = {**row.details, "cancelled_at": now.astimezone(UTC).isoformat(),
-                               "why": _why_unwanted(session, process, stages[row.stage_id], row, now, people,
-                                                     responded)}
+                row.details = {
+                    **row.details,
+                    "cancelled_at": now.astimezone(UTC).isoformat(),
+                    "why": _why_unwanted(session, process, stages[row.stage_id], row, now, people, responded),
+                }
                 result.cancelled += 1
     session.flush()
     if wanted:
         # One INSERT, a parameter set per row: an ORM object per reminder costs a quarter of a millisecond, which
         # a directory import that brings thousands of focal points would feel.
-        session.connection().execute(table_of(Reminder).insert(), [
-            {"stage_id": want.stage_id, "person_id": want.person_id, "rule": want.rule,
-             "occurrence": want.occurrence, "offset_days": want.offset_days, "send_at": want.send_at,
-             "due_date_seen": want.due_date_seen, "status": ReminderStatus.PENDING, "cc": want.cc,
-             "details": want.details} for want in wanted.values()])
+        session.connection().execute(
+            table_of(Reminder).insert(),
+            [
+                {
+                    "stage_id": want.stage_id,
+                    "person_id": want.person_id,
+                    "rule": want.rule,
+                    "occurrence": want.occurrence,
+                    "offset_days": want.offset_days,
+                    "send_at": want.send_at,
+                    "due_date_seen": want.due_date_seen,
+                    "status": ReminderStatus.PENDING,
+                    "cc": want.cc,
+                    "details": want.details,
+                }
+                for want in wanted.values()
+            ],
+        )
         result.added = len(wanted)
     return result
 
@@ -283,8 +361,11 @@ def replan_all(session: Session, now: datetime) -> ReplanResult:
     total = ReplanResult()
     for key in session.exec(select(Process.key).order_by(col(Process.id))).all():
         part = replan(session, lock_process(session, key), now)
-        total.added, total.moved, total.cancelled = (total.added + part.added, total.moved + part.moved,
-                                                     total.cancelled + part.cancelled)
+        total.added, total.moved, total.cancelled = (
+            total.added + part.added,
+            total.moved + part.moved,
+            total.cancelled + part.cancelled,
+        )
     return total
 
 

@@ -52,23 +52,30 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
 
 def upcoming(session: Session, now: datetime, days: int) -> list[Line]:
     """Pending rows due by now + `days` (rows already due first), with the subject they would have then."""
-    rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING,
-                                               Reminder.send_at <= now + timedelta(days=days))
-                        .order_by(col(Reminder.send_at), col(Reminder.id))).all()
+    rows = session.exec(
+        select(Reminder)
+        .where(Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= now + timedelta(days=days))
+        .order_by(col(Reminder.send_at), col(Reminder.id))
+    ).all()
     return _lines(session, list(rows), subjects=True)
 
 
 def stage_history(session: Session, stage: Stage) -> list[Line]:
-    rows = session.exec(select(Reminder).where(Reminder.stage_id == stage.id, Reminder.rule != ReminderRule.DIGEST)
-                        .order_by(col(Reminder.send_at), col(Reminder.id))).all()
+    rows = session.exec(
+        select(Reminder)
+        .where(Reminder.stage_id == stage.id, Reminder.rule != ReminderRule.DIGEST)
+        .order_by(col(Reminder.send_at), col(Reminder.id))
+    ).all()
     return _lines(session, list(rows), subjects=False)
 
 
 def failed(session: Session, process: Process) -> list[Line]:
     stage_ids = select(Stage.id).where(Stage.process_id == process.id)
-    rows = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.FAILED,
-                                               col(Reminder.stage_id).in_(stage_ids))
-                        .order_by(col(Reminder.send_at))).all()
+    rows = session.exec(
+        select(Reminder)
+        .where(Reminder.status == ReminderStatus.FAILED, col(Reminder.stage_id).in_(stage_ids))
+        .order_by(col(Reminder.send_at))
+    ).all()
     return _lines(session, list(rows), subjects=False)
 
 
@@ -94,20 +101,31 @@ def retrying(session: Session, process: Process) -> list[Waiting]:
     error, the most numerous first."""
     stage_ids = select(Stage.id).where(Stage.process_id == process.id)
     count = func.count(col(Reminder.id))
-    grouped = session.exec(select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))
-                           .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.last_error).is_not(None),
-                                  col(Reminder.next_attempt_at).is_not(None), col(Reminder.stage_id).in_(stage_ids))
-                           .group_by(Reminder.last_error).order_by(count.desc(), col(Reminder.last_error))).all()
-    return [Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped
-            if next_try is not None]  # none is: the rows are those with a next try
+    grouped = session.exec(
+        select(Reminder.last_error, count, func.min(Reminder.next_attempt_at))
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            col(Reminder.last_error).is_not(None),
+            col(Reminder.next_attempt_at).is_not(None),
+            col(Reminder.stage_id).in_(stage_ids),
+        )
+        .group_by(Reminder.last_error)
+        .order_by(count.desc(), col(Reminder.last_error))
+    ).all()
+    return [
+        Waiting(error or "", int(rows), next_try) for error, rows, next_try in grouped if next_try is not None
+    ]  # none is: the rows are those with a next try
 
 
 def failed_by_stage(session: Session, process: Process) -> list[tuple[Stage, int]]:
     """How many reminders failed, stage by stage, in timeline order: for the dashboard's at-a-glance line."""
     count = func.count(col(Reminder.id))
-    found = session.exec(select(Stage, count).where(Stage.process_id == process.id, Reminder.stage_id == Stage.id,
-                                                    Reminder.status == ReminderStatus.FAILED)
-                         .group_by(col(Stage.id)).order_by(col(Stage.position))).all()
+    found = session.exec(
+        select(Stage, count)
+        .where(Stage.process_id == process.id, Reminder.stage_id == Stage.id, Reminder.status == ReminderStatus.FAILED)
+        .group_by(col(Stage.id))
+        .order_by(col(Stage.position))
+    ).all()
     return [(stage, int(n)) for stage, n in found]
 
 
@@ -115,6 +133,10 @@ def next_due(session: Session, until: datetime, real: datetime) -> datetime | No
     """The earliest moment, up to `until`, at which a pending reminder becomes due (for a replayed clock). A row
     waiting for another try counts once its backoff is over on the real clock `real` (its `next_attempt_at` is
     a real instant); until then a replay passes it by, and the service's sweep sends it later."""
-    return session.exec(select(func.min(Reminder.send_at)).where(
-        Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= until,
-        or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= real))).one()
+    return session.exec(
+        select(func.min(Reminder.send_at)).where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.send_at <= until,
+            or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= real),
+        )
+    ).one()

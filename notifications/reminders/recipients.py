@@ -93,8 +93,14 @@ def gate_met_reason(status: GateStatus) -> str | None:
     return f"gate met ({status.kind.value})" if status.met else None
 
 
-def why_not_owed(stage: Stage, person: Person | None, *, start_notice: bool, responded: Callable[[], set[str]],
-                 gate_reason: Callable[[], str | None]) -> str | None:
+def why_not_owed(
+    stage: Stage,
+    person: Person | None,
+    *,
+    start_notice: bool,
+    responded: Callable[[], set[str]],
+    gate_reason: Callable[[], str | None],
+) -> str | None:
     """Why a reminder to `person` about `stage` is owed no longer, or None while it is: the one rule behind the
     planner's cancellations and the sweep's last look before sending. A member State that responded owes nothing;
     a gated owner owes nothing once the gate is met (`gate_reason`, asked only then, judges it at the right

@@ -73,8 +73,11 @@ class Batch:
 
     def __init__(self, session: Session, ids: list[int], worker: str, now: datetime, settings: Settings) -> None:
         self.session, self.worker, self.now, self.settings = session, worker, now, settings
-        self.rows = list(session.exec(select(Reminder).where(col(Reminder.id).in_(ids))
-                                      .order_by(col(Reminder.send_at), col(Reminder.id))).all())
+        self.rows = list(
+            session.exec(
+                select(Reminder).where(col(Reminder.id).in_(ids)).order_by(col(Reminder.send_at), col(Reminder.id))
+            ).all()
+        )
         self.world = load_world(session, self.rows, now)
         self.verdicts: list[tuple[int, str, str]] = []
         self.settled: set[int] = set()
@@ -120,9 +123,16 @@ class Batch:
                 except InvalidAddress:
                     self.notes.append(f"reminder {row.id}: cc {address!r} dropped: not a valid address")
             ics = None if row.rule is ReminderRule.DIGEST else deadline_ics(world.processes[stage.process_id], stage)
-            message = build_message(sender=self.settings.mail_from, to=(person.name, person.email), cc=cc,
-                                    reply_to=self.settings.mail_reply_to, rendered=rendered,
-                                    message_id=row.message_id, date=self.now, ics=ics)
+            message = build_message(
+                sender=self.settings.mail_from,
+                to=(person.name, person.email),
+                cc=cc,
+                reply_to=self.settings.mail_reply_to,
+                rendered=rendered,
+                message_id=row.message_id,
+                date=self.now,
+                ics=ics,
+            )
         except (RenderError, InvalidAddress, ValueError) as exc:
             self.verdicts.append((row.id, "fail", str(exc)))
             return None
@@ -148,19 +158,39 @@ class Batch:
                 self.settled.add(row_id)
             unsent = [row_id for row_id in by_id(self.rows) if row_id not in self.settled]
             for row_id in unsent:
-                claims.mark_retry(session, row_id, self.worker, real=clock.real_now(), tried=False,
-                                  error=self.unsent_error, max_attempts=self.settings.reminder_max_attempts)
+                claims.mark_retry(
+                    session,
+                    row_id,
+                    self.worker,
+                    real=clock.real_now(),
+                    tried=False,
+                    error=self.unsent_error,
+                    max_attempts=self.settings.reminder_max_attempts,
+                )
         if unsent:
             report.retrying += len(unsent)
             report.errors.append(self.unsent_error)
 
 
-def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport,
-           refused: dict[str, str] | None = None, delivered: list[str] | None = None) -> None:
+def _retry(
+    item: Outgoing,
+    batch: Batch,
+    error: str,
+    report: SweepReport,
+    refused: dict[str, str] | None = None,
+    delivered: list[str] | None = None,
+) -> None:
     with session_scope() as session:
-        outcome = claims.mark_retry(session, item.row_id, batch.worker, real=clock.real_now(), error=error,
-                                    max_attempts=batch.settings.reminder_max_attempts, refused=refused,
-                                    delivered=delivered)
+        outcome = claims.mark_retry(
+            session,
+            item.row_id,
+            batch.worker,
+            real=clock.real_now(),
+            error=error,
+            max_attempts=batch.settings.reminder_max_attempts,
+            refused=refused,
+            delivered=delivered,
+        )
     batch.settled.add(item.row_id)
     if outcome == "failed":
         report.failed += 1
@@ -171,8 +201,7 @@ def _retry(item: Outgoing, batch: Batch, error: str, report: SweepReport,
 def _record_sent(item: Outgoing, refused: dict[str, str], batch: Batch, report: SweepReport) -> None:
     connection = batch.recorder()
     with connection.begin():
-        done = claims.mark_sent(connection, item.row_id, batch.worker, now=clock.now(), late=item.late,
-                                refused=refused)
+        done = claims.mark_sent(connection, item.row_id, batch.worker, now=clock.now(), late=item.late, refused=refused)
     if done:
         report.sent += 1
         report.late += item.late
@@ -212,8 +241,9 @@ async def _deliver(batch: Batch, way: Route, report: SweepReport) -> bool:
                 continue
             except PermanentFailure as exc:  # 5xx, or a main recipient refused with 5xx (copies may have gone)
                 with session_scope() as session:
-                    report.failed += claims.mark_failed(session, item.row_id, batch.worker, error=str(exc),
-                                                        refused=exc.refused)
+                    report.failed += claims.mark_failed(
+                        session, item.row_id, batch.worker, error=str(exc), refused=exc.refused
+                    )
                 batch.settled.add(item.row_id)
                 continue
             except ConnectionLost as exc:
@@ -256,9 +286,15 @@ async def sweep(*, worker: str | None = None, max_batches: int | None = None) ->
         while (max_batches is None or batches < max_batches) and not _stop_after_batch.is_set():
             now = clock.now()
             with session_scope() as session:
-                claimed = claims.claim_batch(session, worker=worker, now=now, real=clock.real_now(),
-                                             limit=settings.reminder_batch_size, lease=lease,
-                                             sender=settings.mail_from)
+                claimed = claims.claim_batch(
+                    session,
+                    worker=worker,
+                    now=now,
+                    real=clock.real_now(),
+                    limit=settings.reminder_batch_size,
+                    lease=lease,
+                    sender=settings.mail_from,
+                )
             report.skipped += claimed.skipped
             if not claimed.found:
                 break

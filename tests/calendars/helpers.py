@@ -10,8 +10,14 @@ from models.queries import get_person
 
 DATA = Path(__file__).resolve().parent / "data"
 NFP_UID = "neaspec-sp-2026-2030.meeting.nfp-2025-04@consultrack"
-FOCAL_POINTS = {"CN": "li.wei@example.org", "KP": "ri.song@example.org", "JP": "sato.yuki@example.org",
-                "MN": "tsetseg.b@example.org", "KR": "park.jiwoo@example.org", "RU": "anna.volkova@example.org"}
+FOCAL_POINTS = {
+    "CN": "li.wei@example.org",
+    "KP": "ri.song@example.org",
+    "JP": "sato.yuki@example.org",
+    "MN": "tsetseg.b@example.org",
+    "KR": "park.jiwoo@example.org",
+    "RU": "anna.volkova@example.org",
+}
 
 
 def process_body(key: str) -> bytes:

@@ -48,35 +48,69 @@ def _wall(moment: date | datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _shown(uid: str, summary: Any, description: Any, location: Any, status: Any, sequence: Any,
-           start: date | datetime, end: date | datetime, zones: list[str]) -> Shown:
+def _shown(
+    uid: str,
+    summary: Any,
+    description: Any,
+    location: Any,
+    status: Any,
+    sequence: Any,
+    start: date | datetime,
+    end: date | datetime,
+    zones: list[str],
+) -> Shown:
     timed = isinstance(start, datetime)
     if timed and start.tzinfo is None:
         raise AssertionError(f"{uid}: floating time {start}")
     return Shown(
-        uid=str(uid), summary=str(summary), description=None if description is None else str(description),
-        location=None if location is None else str(location), status=None if status is None else str(status),
-        sequence=int(sequence or 0), all_day=not timed,
-        start=_wall(start, "UTC"), end=_wall(end, "UTC"),
+        uid=str(uid),
+        summary=str(summary),
+        description=None if description is None else str(description),
+        location=None if location is None else str(location),
+        status=None if status is None else str(status),
+        sequence=int(sequence or 0),
+        all_day=not timed,
+        start=_wall(start, "UTC"),
+        end=_wall(end, "UTC"),
         local={z: (_wall(start, z), _wall(end, z)) for z in zones} if timed else {},
     )
 
 
 def with_icalendar(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = icalendar.Calendar.from_ical(body)
-    return {str(e["uid"]): _shown(e["uid"], e.get("summary"), e.get("description"), e.get("location"),
-                                  e.get("status"), e.get("sequence"), e.decoded("dtstart"), e.decoded("dtend"),
-                                  zones)
-            for e in cal.walk("VEVENT")}
+    return {
+        str(e["uid"]): _shown(
+            e["uid"],
+            e.get("summary"),
+            e.get("description"),
+            e.get("location"),
+            e.get("status"),
+            e.get("sequence"),
+            e.decoded("dtstart"),
+            e.decoded("dtend"),
+            zones,
+        )
+        for e in cal.walk("VEVENT")
+    }
 
 
 def with_recurring_ical_events(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = icalendar.Calendar.from_ical(body)
     found = recurring_ical_events.of(cal).between(date(1990, 1, 1), date(2100, 1, 1))
-    return {str(e["uid"]): _shown(e["uid"], e.get("summary"), e.get("description"), e.get("location"),
-                                  e.get("status"), e.get("sequence"), e.decoded("dtstart"), e.decoded("dtend"),
-                                  zones)
-            for e in found}
+    return {
+        str(e["uid"]): _shown(
+            e["uid"],
+            e.get("summary"),
+            e.get("description"),
+            e.get("location"),
+            e.get("status"),
+            e.get("sequence"),
+            e.decoded("dtstart"),
+            e.decoded("dtend"),
+            zones,
+        )
+        for e in found
+    }
 
 
 def _forget_vobject_zones() -> None:
@@ -99,6 +133,7 @@ def _read_with_vobject(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = vobject.readOne(body.decode("utf-8"))
     shown = {}
     for e in getattr(cal, "vevent_list", []):
+
         def get(name: str, e: Any = e) -> Any:
             prop = getattr(e, name, None)
             return None if prop is None else prop.value
@@ -106,8 +141,17 @@ def _read_with_vobject(body: bytes, zones: list[str]) -> dict[str, Shown]:
         start, end = e.dtstart.value, e.dtend.value
         if isinstance(start, datetime):
             assert type(start.tzinfo).__name__ == "_tzicalvtz", "vobject must read the feed's VTIMEZONE"
-        shown[get("uid")] = _shown(get("uid"), get("summary"), get("description"), get("location"),
-                                   get("status"), get("sequence"), start, end, zones)
+        shown[get("uid")] = _shown(
+            get("uid"),
+            get("summary"),
+            get("description"),
+            get("location"),
+            get("status"),
+            get("sequence"),
+            start,
+            end,
+            zones,
+        )
     return shown
 
 
@@ -124,8 +168,9 @@ def require_node() -> None:
 
 def icaljs_raw(body: bytes, zones: list[str]) -> dict[str, Any]:
     require_node()
-    done = subprocess.run(["node", str(JS_DIR / "read_feed.mjs"), *zones], input=body, capture_output=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        ["node", str(JS_DIR / "read_feed.mjs"), *zones], input=body, capture_output=True, timeout=60, check=False
+    )
     if done.returncode != 0:
         raise AssertionError(f"ical.js failed: {done.stderr.decode()}")
     return json.loads(done.stdout)
@@ -137,8 +182,13 @@ def with_icaljs(body: bytes, zones: list[str]) -> dict[str, Shown]:
         start, end = e["start"], e["end"]
         timed = "utc" in start
         shown[e["uid"]] = Shown(
-            uid=e["uid"], summary=e["summary"], description=e["description"], location=e["location"],
-            status=e["status"], sequence=e["sequence"], all_day=not timed,
+            uid=e["uid"],
+            summary=e["summary"],
+            description=e["description"],
+            location=e["location"],
+            status=e["status"],
+            sequence=e["sequence"],
+            all_day=not timed,
             start=start["utc"][:16].replace("T", " ") if timed else start["date"],
             end=end["utc"][:16].replace("T", " ") if timed else end["date"],
             local={z: (start["local"][z], end["local"][z]) for z in zones} if timed else {},

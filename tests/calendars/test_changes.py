@@ -21,14 +21,35 @@ CHANGED_AT = seoul("2025-03-20 09:00")
 def _change(process_key: str) -> None:
     """Three separate decisions, as the secretariat would take them, each in its own transaction."""
     with clock.frozen(CHANGED_AT), session_scope() as session:
-        apply_reschedule(session, process_key, "outline-feedback", actor=ACTOR, now=clock.now(),
-                         reason="NFPs asked for two more weeks", end=date(2025, 4, 15))
+        apply_reschedule(
+            session,
+            process_key,
+            "outline-feedback",
+            actor=ACTOR,
+            now=clock.now(),
+            reason="NFPs asked for two more weeks",
+            end=date(2025, 4, 15),
+        )
     with clock.frozen(CHANGED_AT + timedelta(minutes=1)), session_scope() as session:
-        apply_reschedule(session, process_key, "som28-adoption", actor=ACTOR, now=clock.now(),
-                         reason="SOM-28 dates agreed", confirm=True)
+        apply_reschedule(
+            session,
+            process_key,
+            "som28-adoption",
+            actor=ACTOR,
+            now=clock.now(),
+            reason="SOM-28 dates agreed",
+            confirm=True,
+        )
     with clock.frozen(CHANGED_AT + timedelta(minutes=2)), session_scope() as session:
-        set_meeting_status(session, process_key, "nfp-2025-04", MeetingStatus.CANCELLED, actor=ACTOR,
-                           now=clock.now(), reason="merged into the final NFP meeting")
+        set_meeting_status(
+            session,
+            process_key,
+            "nfp-2025-04",
+            MeetingStatus.CANCELLED,
+            actor=ACTOR,
+            now=clock.now(),
+            reason="merged into the final NFP meeting",
+        )
         skip_stage(session, process_key, "revision", actor=ACTOR, now=clock.now(), reason="folded into drafting")
 
 
@@ -45,9 +66,18 @@ def test_two_versions_same_uids_higher_sequence_cancelled_marked(neaspec: str, p
             versions[name].append(read(make(), zones))
 
     uid = f"{neaspec}.{{}}@consultrack".format
-    moved = {uid(f"{kind}.{key}") for kind in ("stage", "deadline")
-             for key in ("outline-feedback", "consultations", "drafting", "draft-review", "final-nfp-meeting",
-                         "som28-adoption")}  # the first ends 15 days later; the others follow it
+    moved = {
+        uid(f"{kind}.{key}")
+        for kind in ("stage", "deadline")
+        for key in (
+            "outline-feedback",
+            "consultations",
+            "drafting",
+            "draft-review",
+            "final-nfp-meeting",
+            "som28-adoption",
+        )
+    }  # the first ends 15 days later; the others follow it
     cancelled = {uid("meeting.nfp-2025-04"), uid("stage.revision"), uid("deadline.revision")}
     confirmed = {uid("stage.som28-adoption"), uid("deadline.som28-adoption")}
     for name, (before, after) in versions.items():

@@ -24,11 +24,14 @@ def _events(body: bytes) -> dict[str, icalendar.Event]:
     return {str(e["uid"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
 
 
-@pytest.mark.parametrize("name,make", [
-    ("process-neaspec-sp-2026-2030.ics", lambda: process_body("neaspec-sp-2026-2030")),
-    ("member-state-RU.ics", lambda: state_body("RU")),
-    ("person-anna.volkova.ics", lambda: personal_body("anna.volkova@example.org")),
-])
+@pytest.mark.parametrize(
+    "name,make",
+    [
+        ("process-neaspec-sp-2026-2030.ics", lambda: process_body("neaspec-sp-2026-2030")),
+        ("member-state-RU.ics", lambda: state_body("RU")),
+        ("person-anna.volkova.ics", lambda: personal_body("anna.volkova@example.org")),
+    ],
+)
 def test_feeds_match_the_golden_files(neaspec: str, name: str, make: object) -> None:
     """Byte for byte, on SQLite and PostgreSQL alike: every replica serves the same feed for the same rows.
     After an intended change, regenerate with UPDATE_GOLDEN=1 and review the diff."""
@@ -47,8 +50,15 @@ def test_serialisation_crlf_folding_and_calendar_properties(neaspec: str) -> Non
         assert all(len(line) <= 75 for line in lines), name
         header = body.split(b"BEGIN:VTIMEZONE")[0].split(b"BEGIN:VEVENT")[0].decode()
         unfolded = header.replace("\r\n ", "")
-        for wanted in ("VERSION:2.0", "PRODID:", "CALSCALE:GREGORIAN", "X-WR-CALNAME:", "X-WR-CALDESC:",
-                       "REFRESH-INTERVAL;VALUE=DURATION:PT4H", "X-PUBLISHED-TTL:PT4H"):
+        for wanted in (
+            "VERSION:2.0",
+            "PRODID:",
+            "CALSCALE:GREGORIAN",
+            "X-WR-CALNAME:",
+            "X-WR-CALDESC:",
+            "REFRESH-INTERVAL;VALUE=DURATION:PT4H",
+            "X-PUBLISHED-TTL:PT4H",
+        ):
             assert f"\r\n{wanted}" in unfolded, f"{name}: {wanted}"
         assert "METHOD:" not in unfolded  # without METHOD, DTSTAMP may (must) equal LAST-MODIFIED
 
@@ -109,19 +119,40 @@ def test_personal_feeds_name_nobody_else(neaspec: str) -> None:
         assert b"ATTENDEE" not in body and b"ORGANIZER" not in body
 
 
-@pytest.mark.parametrize("email,stages,meetings", [
-    ("anna.volkova@example.org",
-     {"outline-feedback", "consultations", "draft-review", "final-nfp-meeting"}, {"som27-egm", "nfp-2025-04"}),
-    ("pavel.orlov@example.org",  # an alternate stands in for the focal point
-     {"outline-feedback", "consultations", "draft-review", "final-nfp-meeting"}, {"som27-egm", "nfp-2025-04"}),
-    ("minji.secretariat@example.org",
-     {"som27-kickoff", "annotated-outline", "outline-feedback", "consultations", "drafting", "revision",
-      "final-nfp-meeting", "som28-adoption"}, {"som27-egm", "nfp-2025-04"}),
-    ("sam.partner@example.org", {"draft-review"}, {"som27-egm"}),
-    ("yamada.delegate@example.org", {"som27-kickoff", "som28-adoption"}, {"som27-egm"}),
-])
-def test_a_personal_feed_holds_what_concerns_the_person(neaspec: str, email: str, stages: set[str],
-                                                         meetings: set[str]) -> None:
+@pytest.mark.parametrize(
+    "email,stages,meetings",
+    [
+        (
+            "anna.volkova@example.org",
+            {"outline-feedback", "consultations", "draft-review", "final-nfp-meeting"},
+            {"som27-egm", "nfp-2025-04"},
+        ),
+        (
+            "pavel.orlov@example.org",  # an alternate stands in for the focal point
+            {"outline-feedback", "consultations", "draft-review", "final-nfp-meeting"},
+            {"som27-egm", "nfp-2025-04"},
+        ),
+        (
+            "minji.secretariat@example.org",
+            {
+                "som27-kickoff",
+                "annotated-outline",
+                "outline-feedback",
+                "consultations",
+                "drafting",
+                "revision",
+                "final-nfp-meeting",
+                "som28-adoption",
+            },
+            {"som27-egm", "nfp-2025-04"},
+        ),
+        ("sam.partner@example.org", {"draft-review"}, {"som27-egm"}),
+        ("yamada.delegate@example.org", {"som27-kickoff", "som28-adoption"}, {"som27-egm"}),
+    ],
+)
+def test_a_personal_feed_holds_what_concerns_the_person(
+    neaspec: str, email: str, stages: set[str], meetings: set[str]
+) -> None:
     events = _events(personal_body(email))
     kinds: dict[str, set[str]] = {"stage": set(), "deadline": set(), "meeting": set()}
     for uid in events:
@@ -142,17 +173,20 @@ def test_a_deadline_says_when_it_falls_on_the_readers_clock(neaspec: str) -> Non
     text = str(events[f"{neaspec}.deadline.consultations@consultrack"]["description"])
     assert "Due by the end of 30 April 2025, Asia/Seoul time." in text
     assert "That is 18:00 on 30 April 2025 in Europe/Moscow." in text
-    seoul = str(_events(personal_body("park.jiwoo@example.org"))[
-        f"{neaspec}.deadline.consultations@consultrack"]["description"])
+    seoul = str(
+        _events(personal_body("park.jiwoo@example.org"))[f"{neaspec}.deadline.consultations@consultrack"]["description"]
+    )
     assert "That is" not in seoul
 
 
 def test_member_state_feeds_show_what_member_states_owe(neaspec: str) -> None:
     events = _events(state_body("JP"))
     keys = {uid.removesuffix("@consultrack").split(".", 1)[1] for uid in events}
-    assert keys == {f"{kind}.{key}" for key in ("outline-feedback", "consultations", "draft-review",
-                                               "final-nfp-meeting") for kind in ("stage", "deadline")} | {
-        "meeting.som27-egm", "meeting.nfp-2025-04"}
+    assert keys == {
+        f"{kind}.{key}"
+        for key in ("outline-feedback", "consultations", "draft-review", "final-nfp-meeting")
+        for kind in ("stage", "deadline")
+    } | {"meeting.som27-egm", "meeting.nfp-2025-04"}
     assert all(not e.walk("VALARM") for e in events.values())
     cal = icalendar.Calendar.from_ical(state_body("JP"))
     assert str(cal["x-wr-calname"]) == "Consultations: Japan"

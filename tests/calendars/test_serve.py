@@ -167,9 +167,24 @@ def uvicorn_server() -> Iterator[str]:
     """The app in its own process, as deployed: settings come from the environment the fixtures set."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "consultrack.web.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=dict(os.environ),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "consultrack.web.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -202,9 +217,12 @@ def test_real_servers_serve_identical_feeds_and_validators(neaspec: str) -> None
         assert cached.status_code == 304 and cached.content == b""
         public = http.get(f"{one}/calendars/processes/{neaspec}.ics")
         assert public.status_code == 200 and public.content == process_body(neaspec)
-        for path, expected in ((f"/calendars/{anna.swapcase()}.ics", 404), (f"/calendars/{'B' * 32}.ics", 404),
-                               ("/calendars/..%2F..%2Fetc%2Fpasswd.ics", 404),
-                               (f"/calendars/{anna}.ics?q={'a' * 4000}", 400)):
+        for path, expected in (
+            (f"/calendars/{anna.swapcase()}.ics", 404),
+            (f"/calendars/{'B' * 32}.ics", 404),
+            ("/calendars/..%2F..%2Fetc%2Fpasswd.ics", 404),
+            (f"/calendars/{anna}.ics?q={'a' * 4000}", 400),
+        ):
             reply = http.get(f"{one}{path}")
             assert reply.status_code == expected, path
         big = http.get(f"{one}/calendars/{anna}.ics?q={'a' * 60_000}")
@@ -232,8 +250,9 @@ def test_changes_and_revocations_apply_on_the_next_request(client: TestClient, n
     first = client.get(f"/calendars/{token}.ics")
     assert client.get(f"/calendars/{token}.ics", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
     with session_scope() as session:
-        apply_reschedule(session, neaspec, "consultations", actor=ACTOR, now=clock.now(), reason="later",
-                         end=date(2025, 5, 9))
+        apply_reschedule(
+            session, neaspec, "consultations", actor=ACTOR, now=clock.now(), reason="later", end=date(2025, 5, 9)
+        )
     second = client.get(f"/calendars/{token}.ics", headers={"If-None-Match": first.headers["etag"]})
     assert second.status_code == 200 and second.headers["etag"] != first.headers["etag"]
     assert b"DTEND;VALUE=DATE:20250510" in second.content and second.content == personal_body(ANNA)

@@ -40,10 +40,14 @@ def client(neaspec: str) -> Iterator[TestClient]:
 def absurd(neaspec: str) -> str:
     """Consultations starting in year 1, the draft review ending in 9998, the NFP meeting on 31 December 9999."""
     write("UPDATE stage SET start_date = :day, version = version + 1 WHERE key = 'consultations'", day=date(1, 1, 1))
-    write("UPDATE stage SET end_date = :day, due_date = :day, version = version + 1 WHERE key = 'draft-review'",
-          day=date(9998, 12, 31))
-    write("UPDATE meeting SET day = :day, end_day = :day, version = version + 1 WHERE key = 'nfp-2025-04'",
-          day=date(9999, 12, 31))
+    write(
+        "UPDATE stage SET end_date = :day, due_date = :day, version = version + 1 WHERE key = 'draft-review'",
+        day=date(9998, 12, 31),
+    )
+    write(
+        "UPDATE meeting SET day = :day, end_day = :day, version = version + 1 WHERE key = 'nfp-2025-04'",
+        day=date(9999, 12, 31),
+    )
     return neaspec
 
 
@@ -65,15 +69,23 @@ def _api_token() -> str:
 
 
 def test_feeds_are_served_without_the_rows_they_cannot_render(client: TestClient, absurd: str) -> None:
-    paths = {"process": f"/calendars/processes/{absurd}.ics", "state": "/calendars/member-states/RU.ics",
-             "person": f"/calendars/{_token(ANNA)}.ics"}
+    paths = {
+        "process": f"/calendars/processes/{absurd}.ics",
+        "state": "/calendars/member-states/RU.ics",
+        "person": f"/calendars/{_token(ANNA)}.ics",
+    }
     for name, path in paths.items():
         reply = client.get(path)
         assert reply.status_code == 200, f"{name}: {reply.text}"
         shown = PARSERS["icalendar"](reply.content, ["UTC"])
         assert f"{absurd}.stage.outline-feedback@consultrack" in shown, name  # the rest is there
-        for left_out in ("stage.consultations", "deadline.consultations", "stage.draft-review",
-                         "deadline.draft-review", "meeting.nfp-2025-04"):
+        for left_out in (
+            "stage.consultations",
+            "deadline.consultations",
+            "stage.draft-review",
+            "deadline.draft-review",
+            "meeting.nfp-2025-04",
+        ):
             assert f"{absurd}.{left_out}@consultrack" not in shown, f"{name}: {left_out}"
 
 
@@ -83,8 +95,10 @@ def test_healthz_says_what_the_feeds_leave_out(client: TestClient, absurd: str) 
     detailed = client.get("/healthz", headers={"Authorization": f"Bearer {_api_token()}"}).json()
     skipped = detailed["feeds"]["skipped"]
     assert detailed["feeds"]["ok"] is False and len(skipped) == 3
-    assert ("NEASPEC SP 2026-2030: stage 'Consultations with member States' (consultations) is left out of the "
-            "feeds: its dates (0001-01-01) are outside 1990-2100; reschedule it") in skipped
+    assert (
+        "NEASPEC SP 2026-2030: stage 'Consultations with member States' (consultations) is left out of the "
+        "feeds: its dates (0001-01-01) are outside 1990-2100; reschedule it"
+    ) in skipped
     assert any("meeting" in s and "(nfp-2025-04)" in s and "9999-12-31" in s for s in skipped), skipped
     assert any("(draft-review)" in s and "9998-12-31" in s for s in skipped), skipped
 
@@ -101,8 +115,16 @@ def test_a_reschedule_repairs_what_was_left_out(client: TestClient, neaspec: str
     url = f"/calendars/processes/{neaspec}.ics"
     assert f"{neaspec}.stage.consultations@consultrack" not in PARSERS["icalendar"](client.get(url).content, ["UTC"])
     with session_scope() as session:
-        apply_reschedule(session, neaspec, "consultations", actor=ACTOR, now=clock.now(), reason="repair",
-                         start=date(2025, 4, 1), end=date(2025, 4, 30))
+        apply_reschedule(
+            session,
+            neaspec,
+            "consultations",
+            actor=ACTOR,
+            now=clock.now(),
+            reason="repair",
+            start=date(2025, 4, 1),
+            end=date(2025, 4, 30),
+        )
     shown = PARSERS["icalendar"](client.get(url).content, ["UTC"])
     assert shown[f"{neaspec}.stage.consultations@consultrack"].start == "2025-04-01"
 

@@ -84,8 +84,9 @@ def test_the_local_sink_keeps_the_email_by_default(neaspec: str, data_dir: Path)
     assert len(stored) == 1 and b"Subscribe to your consultation calendar" in stored[0].read_bytes()
 
 
-def test_the_local_sink_is_reached_without_the_servers_tls_and_login(neaspec: str, data_dir: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_sink_is_reached_without_the_servers_tls_and_login(
+    neaspec: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sink is plain SMTP on loopback: settings made for the real server (STARTTLS, a login) do not apply."""
     for name, value in {"SMTP_STARTTLS": "true", "SMTP_USERNAME": "tracker", "SMTP_PASSWORD": "s3cret"}.items():
         monkeypatch.setenv(f"CONSULTRACK_{name}", value)

@@ -15,9 +15,11 @@ from tests.calendars.helpers import personal_body, process_body, state_body
 from tests.calendars.parsers import PARSERS
 from tests.conftest import seoul
 
-TITLE = ('Консультации, этап 1; "проект" — 战略计划磋商，第一阶段；한국어 협의, 2차 \\ back\\slash, '
-         "semi;colon, comma,, and a long tail to force folding across multi-byte characters: 东北亚环境合作")
-LOCATION = "Incheon; Songdo, 인천 송도 — 12th floor, room \"A\"\n(virtual link sent by e-mail)"
+TITLE = (
+    'Консультации, этап 1; "проект" — 战略计划磋商，第一阶段；한국어 협의, 2차 \\ back\\slash, '
+    "semi;colon, comma,, and a long tail to force folding across multi-byte characters: 东北亚环境合作"
+)
+LOCATION = 'Incheon; Songdo, 인천 송도 — 12th floor, room "A"\n(virtual link sent by e-mail)'
 ACTIVITY = "Line one; with, punctuation\nЛиния два\n第三行\n넷째 줄\\n is not a newline"
 
 
@@ -35,8 +37,11 @@ def tricky(neaspec: str) -> str:
 
 @pytest.mark.parametrize("parser", list(PARSERS))
 def test_text_round_trips(tricky: str, parser: str) -> None:
-    bodies = {"process": process_body(tricky), "state": state_body("KR"),
-              "person": personal_body("park.jiwoo@example.org")}
+    bodies = {
+        "process": process_body(tricky),
+        "state": state_body("KR"),
+        "person": personal_body("park.jiwoo@example.org"),
+    }
     for name, body in bodies.items():
         assert all(len(line) <= 75 for line in body.split(b"\r\n")), name
         body.decode("utf-8")  # folding never splits a character

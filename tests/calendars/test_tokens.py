@@ -62,8 +62,17 @@ def test_revoked_unknown_malformed_and_inactive_all_miss(neaspec: str) -> None:
     with session_scope() as session:
         revoke_feed_token(session, laptop, actor=ACTOR, now=clock.now())
     assert _owner(laptop) is None and _owner(phone) == ANNA  # the other token lives on
-    for bad in (phone.swapcase(), phone[:-1], phone + "A", "", "../" * 11, "x" * 10_000, "é" * 32,
-                hash_token(phone), phone.replace(phone[0], "/" if phone[0] != "/" else "a", 1)):
+    for bad in (
+        phone.swapcase(),
+        phone[:-1],
+        phone + "A",
+        "",
+        "../" * 11,
+        "x" * 10_000,
+        "é" * 32,
+        hash_token(phone),
+        phone.replace(phone[0], "/" if phone[0] != "/" else "a", 1),
+    ):
         assert _owner(bad) is None, bad
     with session_scope() as session:
         session.exec(select(Person).where(Person.email == ANNA)).one().active = False
@@ -138,16 +147,18 @@ def test_tokens_never_begin_with_a_dash_and_an_older_one_still_revokes_after_dou
     assert code == 0 and "revoked" in out and _owner(legacy) is None
 
 
-@pytest.mark.parametrize("args,message", [
-    (("feed", "token", "new", "nobody@example.org"), "nobody with the e-mail address"),
-    (("feed", "token", "revoke", "42"), "no feed token 42"),
-    (("feed", "token", "revoke", "A" * 32), "no feed token (given secret)"),
-    (("feed", "token", "rotate", "7"), "no feed token 7"),
-    (("feed", "token", "list", "--person", "nobody@example.org"), "nobody with the e-mail address"),
-    (("feed", "token", "new", ANNA, "--label", "laptop\rX-Evil: 1"), "the label contains a carriage return (CR)"),
-])
-def test_bad_token_commands_fail_cleanly_and_change_nothing(neaspec: str, args: tuple[str, ...],
-                                                            message: str) -> None:
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("feed", "token", "new", "nobody@example.org"), "nobody with the e-mail address"),
+        (("feed", "token", "revoke", "42"), "no feed token 42"),
+        (("feed", "token", "revoke", "A" * 32), "no feed token (given secret)"),
+        (("feed", "token", "rotate", "7"), "no feed token 7"),
+        (("feed", "token", "list", "--person", "nobody@example.org"), "nobody with the e-mail address"),
+        (("feed", "token", "new", ANNA, "--label", "laptop\rX-Evil: 1"), "the label contains a carriage return (CR)"),
+    ],
+)
+def test_bad_token_commands_fail_cleanly_and_change_nothing(neaspec: str, args: tuple[str, ...], message: str) -> None:
     _issue(ANNA)
     with read_session() as session:
         before = [r.model_dump() for r in session.exec(select(FeedToken)).all()]

@@ -32,25 +32,45 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     code, out, _ = cli("init", "--sample", *ACTOR, now="2024-12-13T09:00:00+09:00", monkeypatch=monkeypatch)
     assert code == 0 and "process neaspec-sp-2026-2030 created with 9 stages" in out
     assert cli("stage", "start", "som27-kickoff", *ACTOR)[0] == 0
-    code, out, _ = cli("stage", "advance", "som27-kickoff", *ACTOR, now="2024-12-16T09:00:00+09:00",
-                       monkeypatch=monkeypatch)
+    code, out, _ = cli(
+        "stage", "advance", "som27-kickoff", *ACTOR, now="2024-12-16T09:00:00+09:00", monkeypatch=monkeypatch
+    )
     assert code == 0 and "som27-kickoff completed" in out and "annotated-outline started" in out
-    code, _, err = cli("stage", "advance", "annotated-outline", *ACTOR, now="2025-03-03T10:00:00+09:00",
-                       monkeypatch=monkeypatch)
+    code, _, err = cli(
+        "stage", "advance", "annotated-outline", *ACTOR, now="2025-03-03T10:00:00+09:00", monkeypatch=monkeypatch
+    )
     assert code == 1 and "needs approval by a member of the secretariat" in err
-    code, out, _ = cli("stage", "advance", "annotated-outline", "--approver", "minji.secretariat@example.org",
-                       "--note", "Outline final", *ACTOR)
+    code, out, _ = cli(
+        "stage",
+        "advance",
+        "annotated-outline",
+        "--approver",
+        "minji.secretariat@example.org",
+        "--note",
+        "Outline final",
+        *ACTOR,
+    )
     assert code == 0 and "outline-feedback started" in out
-    code, out, _ = cli("response", "record", "outline-feedback", "Japan", "--received", "2025-03-03",
-                       "--channel", "letter", *ACTOR)
+    code, out, _ = cli(
+        "response", "record", "outline-feedback", "Japan", "--received", "2025-03-03", "--channel", "letter", *ACTOR
+    )
     assert code == 0 and "response from JP" in out
 
     code, out, _ = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14")
     assert code == 0 and "preview only" in out and "consultations" in out
     code, _, err = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14", "--apply")
     assert code == 2 and "--reason is required" in err
-    code, out, _ = cli("stage", "reschedule", "outline-feedback", "--end", "2025-04-14", "--apply",
-                       "--reason", "NFPs asked for two weeks", *ACTOR)
+    code, out, _ = cli(
+        "stage",
+        "reschedule",
+        "outline-feedback",
+        "--end",
+        "2025-04-14",
+        "--apply",
+        "--reason",
+        "NFPs asked for two weeks",
+        *ACTOR,
+    )
     assert code == 0 and "rescheduled: outline-feedback, consultations" in out
 
     code, out, _ = cli("status", now="2025-03-20T09:00:00+09:00", monkeypatch=monkeypatch)
@@ -77,9 +97,7 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (("status", "--process", "nope"), 1, "unknown process 'nope'"),
     ],
 )
-def test_bad_commands_say_why_and_change_nothing(
-    neaspec: str, args: tuple[str, ...], code: int, says: str
-) -> None:
+def test_bad_commands_say_why_and_change_nothing(neaspec: str, args: tuple[str, ...], code: int, says: str) -> None:
     before = fingerprint()
     exit_code, _, err = cli(*args, *ACTOR) if args[0] != "status" else cli(*args)
     assert exit_code == code
@@ -123,8 +141,9 @@ def test_init_with_a_bad_template_writes_nothing(data_dir: Path, tmp_path: Path)
     bad = tmp_path / "cycle.yaml"
     text = (PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml").read_text()
     bad.write_text(text.replace("depends_on: [som27-kickoff]", "depends_on: [som27-kickoff, revision]", 1))
-    code, out, err = cli("init", "--template", str(bad), "--directory", str(DIRECTORY_SAMPLES_DIR / "sample.yaml"),
-                         *ACTOR)
+    code, out, err = cli(
+        "init", "--template", str(bad), "--directory", str(DIRECTORY_SAMPLES_DIR / "sample.yaml"), *ACTOR
+    )
     assert code == 1
     assert err.count("error:") == 1 and f"{bad}:40: stages.1.depends_on.1: dependency cycle" in " ".join(err.split())
     assert "directory imported" not in out and "Traceback" not in err

@@ -34,8 +34,11 @@ def ours(home: Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] if environ else "X"
         except (OSError, IndexError):
             continue
-        if f"PREFECT_HOME={home}".encode() in environ and b"PREFECT__SERVER_EPHEMERAL=1" in environ \
-                and state not in ("Z", "X"):
+        if (
+            f"PREFECT_HOME={home}".encode() in environ
+            and b"PREFECT__SERVER_EPHEMERAL=1" in environ
+            and state not in ("Z", "X")
+        ):
             found.append(int(entry.name))
     return found
 
@@ -56,10 +59,22 @@ def home(neaspec: str, data_dir: Path) -> Iterator[Path]:
 
 def cli(home: Path, *args: str, idle: str = "600") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update({"CONSULTRACK_DATA_DIR": str(home.parent), "PREFECT_HOME": str(home), "CONSULTRACK_NOW": NOW,
-                "CONSULTRACK_PREFECT_IDLE_SECONDS": idle})
-    return subprocess.run([sys.executable, "-m", "consultrack", *args, "--actor", ACTOR], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    env.update(
+        {
+            "CONSULTRACK_DATA_DIR": str(home.parent),
+            "PREFECT_HOME": str(home),
+            "CONSULTRACK_NOW": NOW,
+            "CONSULTRACK_PREFECT_IDLE_SECONDS": idle,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "consultrack", *args, "--actor", ACTOR],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def recorded(home: Path) -> dict[str, object]:
@@ -122,8 +137,11 @@ def test_a_server_recorded_by_a_killed_command_is_replaced(home: Path) -> None:
     with subprocess.Popen(["true"]) as gone:
         pass
     home.mkdir(parents=True, exist_ok=True)
-    (home / "server.json").write_text(json.dumps({"pid": gone.pid, "port": 9, "owner": gone.pid,
-                                                  "owner_started": None, "home": str(home), "kept": 600}))
+    (home / "server.json").write_text(
+        json.dumps(
+            {"pid": gone.pid, "port": 9, "owner": gone.pid, "owner_started": None, "home": str(home), "kept": 600}
+        )
+    )
     done = cli(home, "stage", "start", "som27-kickoff")
     assert done.returncode == 0, done.stderr
     now = recorded(home)
@@ -154,14 +172,22 @@ def test_a_read_only_data_directory_is_refused_in_one_line(home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update({"CONSULTRACK_DATA_DIR": str(directory), "PREFECT_HOME": str(home), "CONSULTRACK_NOW": NOW})
     mount_read_only = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", mount_read_only, str(directory), "true"], capture_output=True,
-                           check=False)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", mount_read_only, str(directory), "true"], capture_output=True, check=False
+    )
     if probe.returncode != 0:
         pytest.skip("cannot mount a read-only directory here (needs unshare and mount privileges)")
-    refused = subprocess.run(["unshare", "-m", "sh", "-c", mount_read_only, str(directory), *command], env=env,
-                             capture_output=True, text=True, timeout=120, check=False)
+    refused = subprocess.run(
+        ["unshare", "-m", "sh", "-c", mount_read_only, str(directory), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert refused.returncode == 1, refused.stderr[-3000:]
     (said,) = refused.stderr.splitlines()
     assert said.startswith(f"error: cannot write {directory}") and said.endswith(
-        ": make the data directory writable by this user, or point CONSULTRACK_DATA_DIR at one")
+        ": make the data directory writable by this user, or point CONSULTRACK_DATA_DIR at one"
+    )
     assert audited("stage.skip") == [] and not ours(home)

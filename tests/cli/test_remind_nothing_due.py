@@ -31,8 +31,9 @@ def remind_run(now: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return result.stdout
 
 
-def test_nothing_due_runs_no_flow_and_a_due_row_is_sent(neaspec: str, data_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_due_runs_no_flow_and_a_due_row_is_sent(
+    neaspec: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_run = engine.run
     flows_run: list[str] = []
 
@@ -44,8 +45,9 @@ def test_nothing_due_runs_no_flow_and_a_due_row_is_sent(neaspec: str, data_dir: 
     with clock.frozen(seoul("2024-12-13 10:00")):
         real_run(stages.start_stage, process_key=neaspec, stage_key="som27-kickoff", actor=ACTOR)
     with read_session() as session:
-        pending = session.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING)
-                               .order_by(Reminder.send_at)).all()
+        pending = session.exec(
+            select(Reminder).where(Reminder.status == ReminderStatus.PENDING).order_by(Reminder.send_at)
+        ).all()
     assert pending, "the stage planned no reminder"
     first = pending[0]
     assert first.send_at.tzinfo is not None  # stored in UTC, read back aware (models/types.py)

@@ -32,17 +32,31 @@ NOW = seoul("2025-01-10 09:00")
 
 
 def _stage(key: str, start: str, end: str, depends_on: list[str]) -> dict[str, object]:
-    return {"key": key, "name": key, "activity": key, "window": {"start": start, "end": end},
-            "owners": ["secretariat"], "gate": {"kind": "decision_recorded"}, "depends_on": depends_on}
+    return {
+        "key": key,
+        "name": key,
+        "activity": key,
+        "window": {"start": start, "end": end},
+        "owners": ["secretariat"],
+        "gate": {"kind": "decision_recorded"},
+        "depends_on": depends_on,
+    }
 
 
 @pytest.fixture
 def joined(data_dir: Path) -> str:
-    template = ProcessTemplate.model_validate({
-        "key": P, "title": "Two predecessors, one successor", "short_name": "join",
-        "stages": [_stage("left", "2025-01-01", "2025-01-31", []), _stage("right", "2025-01-01", "2025-01-31", []),
-                   _stage("join", "2025-02-01", "2025-02-28", ["left", "right"])],
-    })
+    template = ProcessTemplate.model_validate(
+        {
+            "key": P,
+            "title": "Two predecessors, one successor",
+            "short_name": "join",
+            "stages": [
+                _stage("left", "2025-01-01", "2025-01-31", []),
+                _stage("right", "2025-01-01", "2025-01-31", []),
+                _stage("join", "2025-02-01", "2025-02-28", ["left", "right"]),
+            ],
+        }
+    )
     with session_scope() as s:
         create_process(s, template, actor=ACTOR, now=NOW)
     for key in ("left", "right"):
@@ -58,8 +72,11 @@ def _states() -> dict[str, StageState]:
 
 def _starts_of(key: str) -> list[str]:
     with read_session() as s:
-        return list(s.scalars(select(AuditEntry.action).where(
-            AuditEntry.stage_key == key, AuditEntry.action.like("stage.start%"))))
+        return list(
+            s.scalars(
+                select(AuditEntry.action).where(AuditEntry.stage_key == key, AuditEntry.action.like("stage.start%"))
+            )
+        )
 
 
 def test_two_replicas_complete_the_two_predecessors_at_once(joined: str) -> None:
@@ -84,8 +101,7 @@ def test_two_replicas_complete_the_two_predecessors_at_once(joined: str) -> None
     def replica_2() -> None:
         try:
             with session_scope() as s:
-                started["right"] = lifecycle.advance_stage(s, P, "right", actor=ACTOR, now=NOW,
-                                                           inputs=DECIDED).started
+                started["right"] = lifecycle.advance_stage(s, P, "right", actor=ACTOR, now=NOW, inputs=DECIDED).started
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -151,14 +167,13 @@ def test_reschedule_moves_successors_as_they_are_now(joined: str) -> None:
         held = stages_of(stale, get_process(stale, P))
         stale.commit()
         with session_scope() as s:
-            schedule.apply_reschedule(s, P, "join", actor=ACTOR, now=NOW, reason="room booked",
-                                      start=date(2025, 2, 10), end=date(2025, 3, 10))
-        plan = schedule.apply_reschedule(stale, P, "left", actor=ACTOR, now=NOW, reason="late",
-                                         end=date(2025, 2, 14))
+            schedule.apply_reschedule(
+                s, P, "join", actor=ACTOR, now=NOW, reason="room booked", start=date(2025, 2, 10), end=date(2025, 3, 10)
+            )
+        plan = schedule.apply_reschedule(stale, P, "left", actor=ACTOR, now=NOW, reason="late", end=date(2025, 2, 14))
         stale.commit()
     finally:
         stale.close()
     assert held[2].start_date == date(2025, 2, 15)
     (move,) = [m for m in plan.stages if m.key == "join"]
-    assert (move.old_start, move.new_start, move.new_end) == (date(2025, 2, 10), date(2025, 2, 15),
-                                                              date(2025, 3, 15))
+    assert (move.old_start, move.new_start, move.new_end) == (date(2025, 2, 10), date(2025, 2, 15), date(2025, 3, 15))

@@ -29,22 +29,47 @@ def flow_runs_named(fragment: str) -> list[tuple[str, str]]:
 def test_flows_change_the_process_and_name_their_runs(neaspec: str) -> None:
     with clock.frozen(seoul("2024-12-13 09:00")):
         assert run(stages.start_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR) == {
-            "stage": "som27-kickoff", "state": "active"}
+            "stage": "som27-kickoff",
+            "state": "active",
+        }
     with clock.frozen(seoul("2024-12-16 09:00")):
         result = run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
     assert result["started"] == ["annotated-outline"]
     with clock.frozen(seoul("2025-03-03 10:00")):
-        run(stages.advance_stage, process_key=P, stage_key="annotated-outline", actor=ACTOR, approver=ACTOR,
-            note="Outline final")
+        run(
+            stages.advance_stage,
+            process_key=P,
+            stage_key="annotated-outline",
+            actor=ACTOR,
+            approver=ACTOR,
+            note="Outline final",
+        )
     with clock.frozen(seoul("2025-03-10 15:00")):
-        run(stages.record_response, process_key=P, stage_key="outline-feedback", member_state="KR", actor=ACTOR,
-            received_on=date(2025, 3, 10))
-        moved = run(stages.reschedule_stage, process_key=P, stage_key="outline-feedback", actor=ACTOR,
-                    reason="More time", end=date(2025, 4, 7))
+        run(
+            stages.record_response,
+            process_key=P,
+            stage_key="outline-feedback",
+            member_state="KR",
+            actor=ACTOR,
+            received_on=date(2025, 3, 10),
+        )
+        moved = run(
+            stages.reschedule_stage,
+            process_key=P,
+            stage_key="outline-feedback",
+            actor=ACTOR,
+            reason="More time",
+            end=date(2025, 4, 7),
+        )
     assert moved["moved"][:2] == ["outline-feedback", "consultations"]
     names = [name for name, state in flow_runs_named(P) if state == "COMPLETED"]
-    for expected in (f"{P}: start som27-kickoff", f"{P}: advance som27-kickoff", f"{P}: advance annotated-outline",
-                     f"{P}: response to outline-feedback from KR", f"{P}: reschedule outline-feedback"):
+    for expected in (
+        f"{P}: start som27-kickoff",
+        f"{P}: advance som27-kickoff",
+        f"{P}: advance annotated-outline",
+        f"{P}: response to outline-feedback from KR",
+        f"{P}: reschedule outline-feedback",
+    ):
         assert expected in names
 
 

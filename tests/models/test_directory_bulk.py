@@ -23,13 +23,16 @@ HEADER = "name,email,role,member_state,timezone,language\n"
 
 def _import(path: Path) -> dict[str, int]:
     with session_scope() as session:
-        return import_directory(session, read_directory(path), source=str(path), actor=ACTOR,
-                                now=seoul("2025-01-01 09:00"))
+        return import_directory(
+            session, read_directory(path), source=str(path), actor=ACTOR, now=seoul("2025-01-01 09:00")
+        )
 
 
 def _people(count: int, *, prefix: str = "Person") -> list[str]:
-    return [f"{prefix} {n},person.{n}@example.org,{'som_delegate' if n % 3 else 'stakeholder'},"
-            f"{'KR' if n % 3 else ''},,\n" for n in range(count)]
+    return [
+        f"{prefix} {n},person.{n}@example.org,{'som_delegate' if n % 3 else 'stakeholder'},{'KR' if n % 3 else ''},,\n"
+        for n in range(count)
+    ]
 
 
 def _states() -> None:
@@ -43,8 +46,7 @@ def test_a_large_file_upserts_case_insensitively_exact_case_first(data_dir: Path
         s.add(Person(name="Capitals only", email="Person.10@Example.org", role=Role.STAKEHOLDER))
         s.add(Person(name="Capitals, older", email="PERSON.20@example.org", role=Role.STAKEHOLDER))
         s.add(Person(name="Capitals, newer", email="Person.20@example.org", role=Role.STAKEHOLDER))
-        s.add(Person(name="Capitals, older than the exact one", email="Person.30@example.org",
-                     role=Role.STAKEHOLDER))
+        s.add(Person(name="Capitals, older than the exact one", email="Person.30@example.org", role=Role.STAKEHOLDER))
         s.add(Person(name="Exact case", email="person.30@example.org", role=Role.STAKEHOLDER))
         s.add(Person(name="Inactive", email="person.40@example.org", role=Role.STAKEHOLDER, active=False))
         s.add(Person(name="Not in the file", email="Someone.Else@example.org", role=Role.SECRETARIAT))
@@ -53,8 +55,7 @@ def test_a_large_file_upserts_case_insensitively_exact_case_first(data_dir: Path
 
     with session_scope() as s:
         held = s.exec(select(Person).where(Person.email == "Person.10@Example.org")).one()
-        counts = import_directory(s, read_directory(path), source=str(path), actor=ACTOR,
-                                  now=seoul("2025-01-01 09:00"))
+        counts = import_directory(s, read_directory(path), source=str(path), actor=ACTOR, now=seoul("2025-01-01 09:00"))
         assert (held.name, held.email) == ("Imported 10", "person.10@example.org"), "what the session held is fresh"
     assert counts == {"added": ROWS - 4, "updated": 4}
 
@@ -69,7 +70,11 @@ def test_a_large_file_upserts_case_insensitively_exact_case_first(data_dir: Path
     assert people["Someone.Else@example.org"].role is Role.SECRETARIAT
     delegate = people["person.5000@example.org"]
     assert (delegate.name, delegate.role, delegate.member_state_code, delegate.active) == (
-        "Imported 5000", Role.SOM_DELEGATE, "KR", True)
+        "Imported 5000",
+        Role.SOM_DELEGATE,
+        "KR",
+        True,
+    )
 
     # The same file again: every row an update, nothing added, nothing duplicated.
     assert _import(path) == {"added": 0, "updated": ROWS}
@@ -95,13 +100,17 @@ def test_a_bad_row_in_the_middle_of_a_large_file_writes_nothing(data_dir: Path, 
         assert not s.exec(select(Person).where(col(Person.name).startswith("Renamed"))).all()
 
 
-@pytest.mark.parametrize(("bad", "field", "says"), [
-    ("Far Down,not-an-address,stakeholder,,,\n", "email", "invalid e-mail address 'not-an-address'"),
-    ("Far Down,far.down@example.invalid,stakeholder,,,\n", "email", "invalid e-mail address"),
-    ("Far Down,far.down@example.org,stakeholder,,Asia/Nowhere,\n", "timezone", "unknown time zone"),
-])
-def test_a_bad_csv_row_far_down_is_named_by_its_line(data_dir: Path, tmp_path: Path, bad: str, field: str,
-                                                      says: str) -> None:
+@pytest.mark.parametrize(
+    ("bad", "field", "says"),
+    [
+        ("Far Down,not-an-address,stakeholder,,,\n", "email", "invalid e-mail address 'not-an-address'"),
+        ("Far Down,far.down@example.invalid,stakeholder,,,\n", "email", "invalid e-mail address"),
+        ("Far Down,far.down@example.org,stakeholder,,Asia/Nowhere,\n", "timezone", "unknown time zone"),
+    ],
+)
+def test_a_bad_csv_row_far_down_is_named_by_its_line(
+    data_dir: Path, tmp_path: Path, bad: str, field: str, says: str
+) -> None:
     _states()
     before = fingerprint()
     rows = _people(ROWS)

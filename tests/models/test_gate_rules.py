@@ -11,24 +11,47 @@ from models.process import Meeting, Process, Stage
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 PROCESS = Process(id=1, key="p", title="P", short_name="P", timezone="Asia/Seoul", created_at=T0)
-STATES = [MemberState(code=c, name=n, timezone="Asia/Seoul", name_in_text=t) for c, n, t in (
-    ("CN", "China", ""), ("JP", "Japan", ""), ("KP", "DPR Korea", "the DPR Korea"), ("MN", "Mongolia", ""),
-    ("KR", "Republic of Korea", "the Republic of Korea"), ("RU", "Russian Federation", "the Russian Federation"))]
+STATES = [
+    MemberState(code=c, name=n, timezone="Asia/Seoul", name_in_text=t)
+    for c, n, t in (
+        ("CN", "China", ""),
+        ("JP", "Japan", ""),
+        ("KP", "DPR Korea", "the DPR Korea"),
+        ("MN", "Mongolia", ""),
+        ("KR", "Republic of Korea", "the Republic of Korea"),
+        ("RU", "Russian Federation", "the Russian Federation"),
+    )
+]
 BEFORE_DEADLINE = datetime(2025, 3, 31, 14, 59, tzinfo=UTC)  # 23:59 on 31 March in Seoul
 AFTER_DEADLINE = datetime(2025, 3, 31, 15, 0, tzinfo=UTC)
 
 
 def stage(gate_kind: GateKind = GateKind.RESPONSES, gate: dict[str, object] | None = None, **fields: object) -> Stage:
-    return Stage(id=2, process_id=1, key="outline-feedback", position=1, name="Feedback", activity="",
-                 start_date=date(2025, 3, 3), end_date=date(2025, 3, 31), due_date=date(2025, 3, 31),
-                 gate_kind=gate_kind, gate=gate or {}, state=StageState.ACTIVE, started_at=T0, modified_at=T0, **fields)
+    return Stage(
+        id=2,
+        process_id=1,
+        key="outline-feedback",
+        position=1,
+        name="Feedback",
+        activity="",
+        start_date=date(2025, 3, 3),
+        end_date=date(2025, 3, 31),
+        due_date=date(2025, 3, 31),
+        gate_kind=gate_kind,
+        gate=gate or {},
+        state=StageState.ACTIVE,
+        started_at=T0,
+        modified_at=T0,
+        **fields,
+    )
 
 
 def test_responses_wait_for_every_state_and_name_those_still_owing() -> None:
     status = responses_gate(stage(), PROCESS, STATES, {"CN", "JP", "MN", "KR"}, BEFORE_DEADLINE, GateInputs())
     assert not status.met and not status.may_proceed
     assert status.missing == [
-        "waiting for responses from the DPR Korea, the Russian Federation; deadline 31 March 2025"]
+        "waiting for responses from the DPR Korea, the Russian Federation; deadline 31 March 2025"
+    ]
     assert [c.done for c in status.checks] == [True, True, False, True, True, False]
     assert responses_gate(stage(), PROCESS, STATES, {s.code for s in STATES}, BEFORE_DEADLINE, GateInputs()).met
 
@@ -50,9 +73,19 @@ def test_after_the_deadline_the_secretariat_may_proceed_with_a_reason() -> None:
 
 
 def meeting(**fields: object) -> Meeting:
-    values: dict[str, object] = {"id": 3, "process_id": 1, "stage_id": 2, "key": "nfp", "title": "NFP meeting",
-                                 "day": date(2025, 4, 10), "end_day": date(2025, 4, 10), "start_time": time(15),
-                                 "end_time": time(18), "timezone": "Asia/Seoul", "modified_at": T0}
+    values: dict[str, object] = {
+        "id": 3,
+        "process_id": 1,
+        "stage_id": 2,
+        "key": "nfp",
+        "title": "NFP meeting",
+        "day": date(2025, 4, 10),
+        "end_day": date(2025, 4, 10),
+        "start_time": time(15),
+        "end_time": time(18),
+        "timezone": "Asia/Seoul",
+        "modified_at": T0,
+    }
     return Meeting(**{**values, **fields})
 
 
@@ -73,6 +106,7 @@ def test_approval_and_decision_need_their_words() -> None:
     assert manual_gate(stage(GateKind.MANUAL, approved_by="Ms Kim"), GateInputs()).met
     decision = stage(GateKind.DECISION_RECORDED, {"label": "adopted by SOM-28"})
     assert decision_gate(decision, GateInputs()).missing == [
-        "needs the decision recorded (adopted by SOM-28): its text and date"]
+        "needs the decision recorded (adopted by SOM-28): its text and date"
+    ]
     assert not decision_gate(decision, GateInputs(decision_text="Adopted")).met  # and its date
     assert decision_gate(decision, GateInputs(decision_text="Adopted", decision_date=date(2025, 11, 20))).met

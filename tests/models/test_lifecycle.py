@@ -53,7 +53,11 @@ def to_feedback_stage() -> None:
 def test_history_to_the_feedback_stage(neaspec: str) -> None:
     to_feedback_stage()
     assert [state_of(k) for k in ("som27-kickoff", "annotated-outline", "outline-feedback", "consultations")] == [
-        StageState.COMPLETED, StageState.COMPLETED, StageState.ACTIVE, StageState.PLANNED]
+        StageState.COMPLETED,
+        StageState.COMPLETED,
+        StageState.ACTIVE,
+        StageState.PLANNED,
+    ]
 
 
 def test_start_refused_while_predecessors_are_open_unless_overridden(neaspec: str) -> None:
@@ -78,14 +82,19 @@ def test_meeting_gate_waits_for_the_meeting_to_end(neaspec: str) -> None:
 
 def test_responses_gate_says_who_is_missing(neaspec: str) -> None:
     to_feedback_stage()
-    for code, when in (("KR", "2025-03-10 15:00"), ("CN", "2025-03-14 11:00"), ("RU", "2025-03-18 16:00"),
-                       ("KP", "2025-03-19 10:00")):
+    for code, when in (
+        ("KR", "2025-03-10 15:00"),
+        ("CN", "2025-03-14 11:00"),
+        ("RU", "2025-03-18 16:00"),
+        ("KP", "2025-03-19 10:00"),
+    ):
         respond(code, when)
     before = fingerprint()
     with pytest.raises(TransitionRefused) as err:
         advance("outline-feedback", "2025-03-20 09:00")
-    assert err.value.message == ("cannot advance outline-feedback: waiting for responses from Japan, Mongolia; "
-                                 "deadline 31 March 2025")
+    assert err.value.message == (
+        "cannot advance outline-feedback: waiting for responses from Japan, Mongolia; deadline 31 March 2025"
+    )
     # Before the deadline, a reason to proceed is not enough: the gate is still closed.
     with pytest.raises(TransitionRefused):
         advance("outline-feedback", "2025-03-20 09:00", GateInputs(proceed_reason="in a hurry"))
@@ -152,15 +161,18 @@ def test_override_needs_a_reason_and_is_audited(neaspec: str) -> None:
 
 def test_decision_gate_records_the_decision(neaspec: str) -> None:
     with session_scope() as s:
-        lifecycle.start_stage(s, P, "som28-adoption", actor=ACTOR, now=seoul("2025-11-20 09:00"),
-                              override_reason="test: jump to SOM-28")
+        lifecycle.start_stage(
+            s, P, "som28-adoption", actor=ACTOR, now=seoul("2025-11-20 09:00"), override_reason="test: jump to SOM-28"
+        )
     with pytest.raises(TransitionRefused, match="needs the decision recorded \\(adopted at SOM-28\\)"):
         advance("som28-adoption", "2025-11-21 09:00")
     with pytest.raises(InvalidInput, match="decision date is required"):
         advance("som28-adoption", "2025-11-21 09:00", GateInputs(decision_text="Adopted"))
-    result = advance("som28-adoption", "2025-11-21 09:00",
-                     GateInputs(decision_text="The Meeting adopted the Strategic Plan 2026-2030",
-                                decision_date=date(2025, 11, 21)))
+    result = advance(
+        "som28-adoption",
+        "2025-11-21 09:00",
+        GateInputs(decision_text="The Meeting adopted the Strategic Plan 2026-2030", decision_date=date(2025, 11, 21)),
+    )
     assert result.stage.decision_date == date(2025, 11, 21)
 
 
@@ -168,8 +180,9 @@ def test_skip_needs_a_reason(neaspec: str) -> None:
     with pytest.raises(InvalidInput, match="reason"), session_scope() as s:
         lifecycle.skip_stage(s, P, "draft-review", actor=ACTOR, now=seoul("2025-06-01 09:00"), reason=" ")
     with session_scope() as s:
-        lifecycle.skip_stage(s, P, "draft-review", actor=ACTOR, now=seoul("2025-06-01 09:00"),
-                             reason="Merged with the final NFP meeting")
+        lifecycle.skip_stage(
+            s, P, "draft-review", actor=ACTOR, now=seoul("2025-06-01 09:00"), reason="Merged with the final NFP meeting"
+        )
     assert state_of("draft-review") is StageState.SKIPPED
 
 
@@ -188,9 +201,16 @@ def test_bad_responses_are_refused(neaspec: str) -> None:
     for error, says, kw in cases:
         args = {"stage": "outline-feedback", "received_on": date(2025, 3, 20), **kw}
         with pytest.raises(error, match=says), session_scope() as s:
-            lifecycle.record_response(s, P, str(args["stage"]), str(args["member_state"]),
-                                      received_on=args["received_on"], actor=ACTOR,  # type: ignore[arg-type]
-                                      now=seoul("2025-03-20 09:00"), link=args.get("link"))  # type: ignore[arg-type]
+            lifecycle.record_response(
+                s,
+                P,
+                str(args["stage"]),
+                str(args["member_state"]),
+                received_on=args["received_on"],
+                actor=ACTOR,  # type: ignore[arg-type]
+                now=seoul("2025-03-20 09:00"),
+                link=args.get("link"),
+            )  # type: ignore[arg-type]
     assert fingerprint() == before
 
 
@@ -201,8 +221,9 @@ def test_meeting_status(neaspec: str) -> None:
     with pytest.raises(Conflict, match="already held"), session_scope() as s:
         lifecycle.set_meeting_status(s, P, "nfp-2025-04", MeetingStatus.HELD, actor=ACTOR, now=held)
     with pytest.raises(InvalidInput, match="reason"), session_scope() as s:
-        lifecycle.set_meeting_status(s, P, "som27-egm", MeetingStatus.CANCELLED, actor=ACTOR,
-                                     now=seoul("2024-12-01 18:00"))
+        lifecycle.set_meeting_status(
+            s, P, "som27-egm", MeetingStatus.CANCELLED, actor=ACTOR, now=seoul("2024-12-01 18:00")
+        )
 
 
 def test_two_secretariat_users_advance_the_same_stage_at_once(neaspec: str) -> None:

@@ -50,8 +50,17 @@ def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: st
         stage, person = s.exec(select(Stage)).first(), s.exec(select(Person)).first()
         assert stage is not None and person is not None
         for due in (date(2025, 3, 31), date(2025, 4, 30)):
-            s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
-                           send_at=at, due_date_seen=due))
+            s.add(
+                Reminder(
+                    stage_id=stage.id,
+                    person_id=person.id,
+                    rule="before",
+                    occurrence=7,
+                    offset_days=-7,
+                    send_at=at,
+                    due_date_seen=due,
+                )
+            )
     url = get_settings().sqlalchemy_url
     get_engine().dispose()
     command.downgrade(alembic_config(url), "0004")
@@ -63,8 +72,17 @@ def test_the_deadline_in_the_reminder_key_goes_down_and_up_with_data(neaspec: st
     with read_session() as s:
         assert [r.due_date_seen for r in s.exec(select(Reminder)).all()] == [date(2025, 3, 31)]
     with session_scope() as s:  # the widened key is back: the later deadline's row fits again
-        s.add(Reminder(stage_id=stage.id, person_id=person.id, rule="before", occurrence=7, offset_days=-7,
-                       send_at=at, due_date_seen=date(2025, 4, 30)))
+        s.add(
+            Reminder(
+                stage_id=stage.id,
+                person_id=person.id,
+                rule="before",
+                occurrence=7,
+                offset_days=-7,
+                send_at=at,
+                due_date_seen=date(2025, 4, 30),
+            )
+        )
 
 
 def test_the_client_of_a_refused_sign_in_goes_down_and_up_with_data(data_dir: Path) -> None:
@@ -88,11 +106,15 @@ def test_the_client_of_a_refused_sign_in_goes_down_and_up_with_data(data_dir: Pa
     assert "client" not in {c["name"] for c in inspect(get_engine()).get_columns("login_failure")}
     with get_engine().connect() as conn:
         assert [tuple(r) for r in conn.exec_driver_sql("SELECT username FROM login_failure")] == [
-            ("officer.one",), ("officer.one",)]
+            ("officer.one",),
+            ("officer.one",),
+        ]
     migrate(url)
     get_engine().dispose()
     with read_session() as s:
         assert [(f.username, f.client, f.at) for f in s.exec(select(LoginFailure).order_by(LoginFailure.id))] == [
-            ("officer.one", "", at), ("officer.one", "", at)]
+            ("officer.one", "", at),
+            ("officer.one", "", at),
+        ]
     with session_scope() as s:
         s.add(LoginFailure(username="officer.one", client="198.51.100.20", at=at))

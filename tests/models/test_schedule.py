@@ -35,11 +35,19 @@ def test_extending_feedback_pushes_everything_after_it(neaspec: str) -> None:
     assert moved["drafting"][:2] == (date(2025, 5, 16), date(2025, 7, 15))
     assert "som27-kickoff" not in moved and "annotated-outline" not in moved
     assert [(m.key, m.old_day, m.new_day) for m in plan.meetings] == [
-        ("nfp-2025-04", date(2025, 4, 10), date(2025, 4, 25))]
+        ("nfp-2025-04", date(2025, 4, 10), date(2025, 4, 25))
+    ]
 
     with session_scope() as s:
-        apply_reschedule(s, P, "outline-feedback", actor=ACTOR, now=seoul("2025-03-20 09:00"),
-                         reason="NFPs asked for two more weeks", end=date(2025, 4, 15))
+        apply_reschedule(
+            s,
+            P,
+            "outline-feedback",
+            actor=ACTOR,
+            now=seoul("2025-03-20 09:00"),
+            reason="NFPs asked for two more weeks",
+            end=date(2025, 4, 15),
+        )
     after = windows()
     assert after["outline-feedback"] == (date(2025, 3, 1), date(2025, 4, 15), date(2025, 4, 15))
     assert after["consultations"][0] == date(2025, 4, 16)
@@ -52,25 +60,33 @@ def test_extending_feedback_pushes_everything_after_it(neaspec: str) -> None:
         assert get_stage(s, process, "consultations").version == 2
 
 
-@pytest.mark.parametrize(("feedback_ends", "meeting_day"), [
-    (date(2025, 4, 3), None),  # consultations from 4 April: the agreed 10 April is still inside, and stays
-    (date(2025, 4, 15), date(2025, 4, 25)),  # from 16 April: it moves with the stage, 15 days
-    (date(2025, 4, 16), date(2025, 4, 28)),  # 16 days would be Saturday 26 April: the Monday after
-])
-def test_a_meeting_keeps_its_agreed_day_while_it_fits_its_stage(neaspec: str, feedback_ends: date,
-                                                                 meeting_day: date | None) -> None:
+@pytest.mark.parametrize(
+    ("feedback_ends", "meeting_day"),
+    [
+        (date(2025, 4, 3), None),  # consultations from 4 April: the agreed 10 April is still inside, and stays
+        (date(2025, 4, 15), date(2025, 4, 25)),  # from 16 April: it moves with the stage, 15 days
+        (date(2025, 4, 16), date(2025, 4, 28)),  # 16 days would be Saturday 26 April: the Monday after
+    ],
+)
+def test_a_meeting_keeps_its_agreed_day_while_it_fits_its_stage(
+    neaspec: str, feedback_ends: date, meeting_day: date | None
+) -> None:
     with read_session() as s:
         plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=feedback_ends)
     assert "consultations" in {m.key for m in plan.stages}
     assert [(m.key, m.new_day) for m in plan.meetings] == ([("nfp-2025-04", meeting_day)] if meeting_day else [])
 
 
-@pytest.mark.parametrize(("consultations_end", "meeting_day"), [
-    (date(2025, 4, 8), date(2025, 4, 8)),  # the window now ends before 10 April: the meeting comes into it
-    (date(2025, 4, 6), date(2025, 4, 4)),  # ...and the window's last day is a Sunday: the Friday before
-])
-def test_a_window_shortened_past_its_meeting_takes_the_meeting_along(neaspec: str, consultations_end: date,
-                                                                      meeting_day: date) -> None:
+@pytest.mark.parametrize(
+    ("consultations_end", "meeting_day"),
+    [
+        (date(2025, 4, 8), date(2025, 4, 8)),  # the window now ends before 10 April: the meeting comes into it
+        (date(2025, 4, 6), date(2025, 4, 4)),  # ...and the window's last day is a Sunday: the Friday before
+    ],
+)
+def test_a_window_shortened_past_its_meeting_takes_the_meeting_along(
+    neaspec: str, consultations_end: date, meeting_day: date
+) -> None:
     with read_session() as s:
         plan = plan_reschedule(s, get_process(s, P), "consultations", end=consultations_end)
     assert [(m.key, m.new_day) for m in plan.meetings] == [("nfp-2025-04", meeting_day)]
@@ -84,12 +100,25 @@ def test_moving_earlier_pulls_nothing(neaspec: str) -> None:
 
 def test_confirming_the_tentative_som28(neaspec: str) -> None:
     with session_scope() as s:
-        apply_reschedule(s, P, "som28-adoption", actor=ACTOR, now=seoul("2025-09-01 09:00"), reason="Host confirmed",
-                         start=date(2025, 11, 25), end=date(2025, 11, 26), confirm=True)
+        apply_reschedule(
+            s,
+            P,
+            "som28-adoption",
+            actor=ACTOR,
+            now=seoul("2025-09-01 09:00"),
+            reason="Host confirmed",
+            start=date(2025, 11, 25),
+            end=date(2025, 11, 26),
+            confirm=True,
+        )
     with read_session() as s:
         stage = get_stage(s, get_process(s, P), "som28-adoption")
     assert (stage.start_date, stage.end_date, stage.tentative, stage.tentative_note) == (
-        date(2025, 11, 25), date(2025, 11, 26), False, None)
+        date(2025, 11, 25),
+        date(2025, 11, 26),
+        False,
+        None,
+    )
 
 
 def test_bad_reschedules_change_nothing(neaspec: str) -> None:
@@ -99,8 +128,11 @@ def test_bad_reschedules_change_nothing(neaspec: str) -> None:
     before = fingerprint()
     cases: list[tuple[type[Exception], str, dict[str, object]]] = [
         (TransitionRefused, "its dates are history", {"stage_key": "som27-kickoff", "end": date(2024, 12, 20)}),
-        (InvalidInput, "ends \\(2025-02-01\\) before it starts", {"stage_key": "outline-feedback",
-                                                                   "end": date(2025, 2, 1)}),
+        (
+            InvalidInput,
+            "ends \\(2025-02-01\\) before it starts",
+            {"stage_key": "outline-feedback", "end": date(2025, 2, 1)},
+        ),
         (InvalidInput, "outside the window", {"stage_key": "outline-feedback", "due": date(2025, 5, 1)}),
         (InvalidInput, "depends on revision", {"stage_key": "final-nfp-meeting", "start": date(2025, 8, 15)}),
         (InvalidInput, "nothing changes", {"stage_key": "drafting", "end": date(2025, 6, 30)}),
@@ -122,12 +154,14 @@ def test_confirming_a_stage_confirms_its_meetings(data_dir: Path, tmp_path: Path
         "key: som-cycle\ntitle: SOM cycle\nshort_name: SOM\nstages:\n"
         "  - key: som\n    name: SOM\n    activity: Meet\n    window: {start: 2025-11-01, end: 2025-12-31}\n"
         "    tentative: true\n    owners: [som]\n    gate: {kind: meeting_held, meeting: som-28}\n"
-        "    meetings:\n      - {key: som-28, title: SOM-28, date: 2025-11-20, timezone: Asia/Seoul}\n")
+        "    meetings:\n      - {key: som-28, title: SOM-28, date: 2025-11-20, timezone: Asia/Seoul}\n"
+    )
     with session_scope() as s:
         create_process(s, load_template(path), actor=ACTOR, now=seoul("2025-01-01 09:00"))
     with session_scope() as s:
-        apply_reschedule(s, "som-cycle", "som", actor=ACTOR, now=seoul("2025-09-01 09:00"), reason="Host confirmed",
-                         confirm=True)
+        apply_reschedule(
+            s, "som-cycle", "som", actor=ACTOR, now=seoul("2025-09-01 09:00"), reason="Host confirmed", confirm=True
+        )
     with read_session() as s:
         process = get_process(s, "som-cycle")
         meeting = get_meeting(s, process, "som-28")

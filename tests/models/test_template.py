@@ -37,7 +37,12 @@ def test_neaspec_template_is_table_1() -> None:
     assert by_key["outline-feedback"].gate.kind is GateKind.RESPONSES
     (nfp,) = by_key["consultations"].meetings
     assert (nfp.date, nfp.start, nfp.end, nfp.timezone, nfp.virtual) == (
-        date(2025, 4, 10), time(15), time(18), "Asia/Seoul", True)
+        date(2025, 4, 10),
+        time(15),
+        time(18),
+        "Asia/Seoul",
+        True,
+    )
     assert "subject to member States' guidance" in t.source
 
 
@@ -65,35 +70,75 @@ def _last_line_of(path: Path, fragment: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "field", "says"),
     [
-        ("window: {start: 2025-03-01, end: 2025-03-31}", "window: {start: 2025-03-31, end: 2025-03-01}",
-         "stages.2.window", "before it starts"),
-        ("owners: [secretariat]\n    gate: {kind: manual}\n    depends_on: [som27-kickoff]",
-         "owners: [secretariat, ministers]\n    gate: {kind: manual}\n    depends_on: [som27-kickoff]",
-         "stages.1.owners.1", "Input should be"),
-        ("gate: {kind: responses}\n    depends_on: [annotated-outline]",
-         "gate: {kind: vote}\n    depends_on: [annotated-outline]", "stages.2.gate.kind", "Input should be"),
-        ("        timezone: Asia/Seoul\n        location: Virtual meeting",
-         "        timezone: Asia/Incheon\n        location: Virtual meeting",
-         "stages.3.meetings.0.timezone", "unknown time zone"),
+        (
+            "window: {start: 2025-03-01, end: 2025-03-31}",
+            "window: {start: 2025-03-31, end: 2025-03-01}",
+            "stages.2.window",
+            "before it starts",
+        ),
+        (
+            "owners: [secretariat]\n    gate: {kind: manual}\n    depends_on: [som27-kickoff]",
+            "owners: [secretariat, ministers]\n    gate: {kind: manual}\n    depends_on: [som27-kickoff]",
+            "stages.1.owners.1",
+            "Input should be",
+        ),
+        (
+            "gate: {kind: responses}\n    depends_on: [annotated-outline]",
+            "gate: {kind: vote}\n    depends_on: [annotated-outline]",
+            "stages.2.gate.kind",
+            "Input should be",
+        ),
+        (
+            "        timezone: Asia/Seoul\n        location: Virtual meeting",
+            "        timezone: Asia/Incheon\n        location: Virtual meeting",
+            "stages.3.meetings.0.timezone",
+            "unknown time zone",
+        ),
         # Checks across stages point at the stage and field at fault, not at the `stages:` line.
-        ("depends_on: [drafting]", "depends_on: [drafting-stage]", "stages.5.depends_on.0",
-         "unknown stage 'drafting-stage'"),
-        ("depends_on: [som27-kickoff]", "depends_on: [som27-kickoff, revision]", "stages.1.depends_on.1",
-         "dependency cycle: annotated-outline -> revision"),
-        ("window: {start: 2025-04-01, end: 2025-04-30}", "window: {start: 2025-03-20, end: 2025-04-30}",
-         "stages.3.window.start", "starts 2025-03-20, before 'outline-feedback' ends 2025-03-31"),
+        (
+            "depends_on: [drafting]",
+            "depends_on: [drafting-stage]",
+            "stages.5.depends_on.0",
+            "unknown stage 'drafting-stage'",
+        ),
+        (
+            "depends_on: [som27-kickoff]",
+            "depends_on: [som27-kickoff, revision]",
+            "stages.1.depends_on.1",
+            "dependency cycle: annotated-outline -> revision",
+        ),
+        (
+            "window: {start: 2025-04-01, end: 2025-04-30}",
+            "window: {start: 2025-03-20, end: 2025-04-30}",
+            "stages.3.window.start",
+            "starts 2025-03-20, before 'outline-feedback' ends 2025-03-31",
+        ),
         ("  - key: drafting\n", "  - key: consultations\n", "stages.4.key", "stage key 'consultations' appears twice"),
-        ("    gate: {kind: manual}\n    depends_on: [consultations]",
-         "    due: 2025-07-10\n    gate: {kind: manual}\n    depends_on: [consultations]",
-         "stages.4.due", "outside the window"),
-        ("gate: {kind: meeting_held, meeting: nfp-2025-04}", "gate: {kind: meeting_held, meeting: nfp-april}",
-         "stages.3.gate.meeting", "'nfp-april' is not one of this stage's meetings"),
-        ('        end: "18:00"', '        end: "14:00"', "stages.3.meetings.0.end",
-         "the meeting ends before it starts"),
+        (
+            "    gate: {kind: manual}\n    depends_on: [consultations]",
+            "    due: 2025-07-10\n    gate: {kind: manual}\n    depends_on: [consultations]",
+            "stages.4.due",
+            "outside the window",
+        ),
+        (
+            "gate: {kind: meeting_held, meeting: nfp-2025-04}",
+            "gate: {kind: meeting_held, meeting: nfp-april}",
+            "stages.3.gate.meeting",
+            "'nfp-april' is not one of this stage's meetings",
+        ),
+        (
+            '        end: "18:00"',
+            '        end: "14:00"',
+            "stages.3.meetings.0.end",
+            "the meeting ends before it starts",
+        ),
         # A key given twice in one mapping: PyYAML would keep the second silently.
-        ("    window: {start: 2025-05-01, end: 2025-06-30}\n",
-         "    window: {start: 2025-05-01, end: 2025-06-30}\n    window: {start: 2025-05-15, end: 2025-06-30}\n",
-         "stages.4.window", "duplicate key 'window' (already given on line 74)"),
+        (
+            "    window: {start: 2025-05-01, end: 2025-06-30}\n",
+            "    window: {start: 2025-05-01, end: 2025-06-30}\n    window: {start: 2025-05-15, end: 2025-06-30}\n",
+            "stages.4.window",
+            "duplicate key 'window' (already given on line 74)",
+        ),
     ],
 )
 def test_bad_template_names_file_line_and_field(tmp_path: Path, old: str, new: str, field: str, says: str) -> None:
@@ -110,8 +155,9 @@ def test_bad_template_names_file_line_and_field(tmp_path: Path, old: str, new: s
 
 
 def test_dates_out_of_order_point_at_the_window_line(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "window: {start: 2025-03-01, end: 2025-03-31}",
-                   "window: {start: 2025-03-31, end: 2025-03-01}")
+    path = _broken(
+        tmp_path, "window: {start: 2025-03-01, end: 2025-03-31}", "window: {start: 2025-03-31, end: 2025-03-01}"
+    )
     with pytest.raises(InvalidInput) as err:
         load_template(path)
     assert err.value.message.startswith(f"{path}:{_line_of(path, 'start: 2025-03-31')}: stages.2.window")

@@ -43,19 +43,30 @@ def change(at: datetime, operation: Callable[..., object]) -> None:
 @pytest.fixture
 def march(neaspec: str) -> str:
     """outline-feedback active since 3 March 2025 10:00 Seoul (due 31 March), reminders planned."""
-    change(seoul("2024-12-13 10:00"), lambda s, at: lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR,
-                                                                          now=at))
-    change(seoul("2024-12-16 10:00"), lambda s, at: lifecycle.advance_stage(s, NEASPEC, "som27-kickoff",
-                                                                            actor=ACTOR, now=at))
-    change(seoul("2025-03-03 10:00"), lambda s, at: lifecycle.advance_stage(
-        s, NEASPEC, "annotated-outline", actor=ACTOR, now=at, inputs=GateInputs(approver=ACTOR, note="done")))
+    change(
+        seoul("2024-12-13 10:00"), lambda s, at: lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=at)
+    )
+    change(
+        seoul("2024-12-16 10:00"),
+        lambda s, at: lifecycle.advance_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=at),
+    )
+    change(
+        seoul("2025-03-03 10:00"),
+        lambda s, at: lifecycle.advance_stage(
+            s, NEASPEC, "annotated-outline", actor=ACTOR, now=at, inputs=GateInputs(approver=ACTOR, note="done")
+        ),
+    )
     return neaspec
 
 
 def respond(code: str, at: str) -> None:
     moment = seoul(at)
-    change(moment, lambda s, now: lifecycle.record_response(s, NEASPEC, "outline-feedback", code,
-                                                            received_on=moment.date(), actor=ACTOR, now=now))
+    change(
+        moment,
+        lambda s, now: lifecycle.record_response(
+            s, NEASPEC, "outline-feedback", code, received_on=moment.date(), actor=ACTOR, now=now
+        ),
+    )
 
 
 @pytest.fixture
@@ -114,6 +125,12 @@ def mailbox_files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "mailbox").glob("*.eml"))
 
 
-FOCAL = ["anna.volkova@example.org", "li.wei@example.org", "park.jiwoo@example.org", "ri.song@example.org",
-         "sato.yuki@example.org", "tsetseg.b@example.org"]
+FOCAL = [
+    "anna.volkova@example.org",
+    "li.wei@example.org",
+    "park.jiwoo@example.org",
+    "ri.song@example.org",
+    "sato.yuki@example.org",
+    "tsetseg.b@example.org",
+]
 DUE = date(2025, 3, 31)

@@ -63,8 +63,14 @@ class Recorder:
         self.paused = threading.Event()
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Any,
+        address: str,  # noqa: N802
+        rcpt_options: list[str],
+    ) -> str:
         if address.lower() in self.faults.reject:
             return "550 5.1.1 no such mailbox"
         if address.lower() in self.faults.defer:
@@ -102,7 +108,9 @@ class Recorder:
 def authenticator(user: str, password: str) -> Any:
     def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            user.encode(), password.encode())
+            user.encode(),
+            password.encode(),
+        )
         return AuthResult(success=ok, handled=False)
 
     return check
@@ -113,13 +121,20 @@ def certificate(directory: Path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)  # a certificate's validity is real time, not the tracker's clock
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                          serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
     return context
@@ -128,8 +143,9 @@ def certificate(directory: Path) -> ssl.SSLContext:
 class Server:
     """`with Server(faults) as server:` a recorder listening on server.port."""
 
-    def __init__(self, faults: Faults | None = None, *, login: tuple[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self, faults: Faults | None = None, *, login: tuple[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.recorder = Recorder(faults)
         self.port = port or free_port()
         options: dict[str, Any] = {}
@@ -147,4 +163,3 @@ class Server:
     @property
     def deliveries(self) -> list[Delivery]:
         return self.recorder.deliveries
-

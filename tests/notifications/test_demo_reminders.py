@@ -20,8 +20,12 @@ pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 def test_demo_fills_the_mailbox_through_march(data_dir: Path) -> None:
     build_demo(date(2025, 3, 31), reset=False, say=lambda _: None)
     messages = [message_from_bytes(f.read_bytes(), policy=default) for f in mailbox_files(data_dir)]
-    march = [m for m in messages if "annotated outline" in str(m["Subject"])
-             and str(m["Subject"]).startswith("NEASPEC SP 2026-2030: preliminary feedback")]
+    march = [
+        m
+        for m in messages
+        if "annotated outline" in str(m["Subject"])
+        and str(m["Subject"]).startswith("NEASPEC SP 2026-2030: preliminary feedback")
+    ]
     to = Counter(str(m["X-Envelope-To"]) for m in march)
     assert to["park.jiwoo@example.org"] == 1  # Korea responded on 10 March: only the start notice
     assert to["li.wei@example.org"] == 1  # China responded on 14 March
@@ -29,7 +33,9 @@ def test_demo_fills_the_mailbox_through_march(data_dir: Path) -> None:
     assert to["sato.yuki@example.org"] == 3  # Japan responded on 25 March, after the 7-day reminder
     assert to["tsetseg.b@example.org"] == 3  # Mongolia at 09:30 on 28 March: its 2-day reminder (10:00) dropped
     assert any("due 31 March 2025 (7 days)" in str(m["Subject"]) for m in march)
-    assert all(m.get_content_type() == "multipart/mixed" and any(
-        p.get_content_type() == "text/calendar" for p in m.walk()) for m in march)
+    assert all(
+        m.get_content_type() == "multipart/mixed" and any(p.get_content_type() == "text/calendar" for p in m.walk())
+        for m in march
+    )
     sent = rows(status=ReminderStatus.SENT)
     assert len(sent) == len(messages) and not any(r.late for r in sent)

@@ -40,8 +40,9 @@ def to_march() -> None:
     with clock.frozen(seoul("2024-12-16 10:00")):
         run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
     with clock.frozen(seoul("2025-03-03 10:00")):
-        run(stages.advance_stage, process_key=P, stage_key="annotated-outline", actor=ACTOR, approver=ACTOR,
-            note="done")
+        run(
+            stages.advance_stage, process_key=P, stage_key="annotated-outline", actor=ACTOR, approver=ACTOR, note="done"
+        )
 
 
 def test_flows_replan_in_their_transaction_and_a_refusal_changes_no_reminder(neaspec: str) -> None:
@@ -49,17 +50,36 @@ def test_flows_replan_in_their_transaction_and_a_refusal_changes_no_reminder(nea
     pending = rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))
     assert emails_of([r for r in pending if r.rule == "stage_started"]) == FOCAL
     with clock.frozen(seoul("2025-03-10 15:00")):
-        run(stages.record_response, process_key=P, stage_key="outline-feedback", member_state="KR", actor=ACTOR,
-            received_on=date(2025, 3, 10))
+        run(
+            stages.record_response,
+            process_key=P,
+            stage_key="outline-feedback",
+            member_state="KR",
+            actor=ACTOR,
+            received_on=date(2025, 3, 10),
+        )
         before = [(r.id, r.status, r.send_at) for r in rows()]
         with pytest.raises(Conflict):
-            run(stages.record_response, process_key=P, stage_key="outline-feedback", member_state="KR",
-                actor=ACTOR, received_on=date(2025, 3, 10))
+            run(
+                stages.record_response,
+                process_key=P,
+                stage_key="outline-feedback",
+                member_state="KR",
+                actor=ACTOR,
+                received_on=date(2025, 3, 10),
+            )
     assert [(r.id, r.status, r.send_at) for r in rows()] == before
     assert "park.jiwoo@example.org" not in emails_of(rows(status=ReminderStatus.PENDING))
     with clock.frozen(seoul("2025-03-11 09:00")):
-        run(stages.reschedule_stage, process_key=P, stage_key="outline-feedback", actor=ACTOR, reason="more time",
-            end=date(2025, 4, 7), confirm=True)
+        run(
+            stages.reschedule_stage,
+            process_key=P,
+            stage_key="outline-feedback",
+            actor=ACTOR,
+            reason="more time",
+            end=date(2025, 4, 7),
+            confirm=True,
+        )
     assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING)} == {date(2025, 4, 7)}
 
 
@@ -75,8 +95,15 @@ def test_remind_commands_and_status_history(neaspec: str, data_dir: Path, monkey
     assert code == 0 and "sent 6 (late 0)" in out
     files = mailbox_files(data_dir)
     assert len(files) == 6
-    assert sorted(line.split(": ", 1)[1] for f in files for line in f.read_text().splitlines()
-                  if line.startswith("X-Envelope-To")) == FOCAL
+    assert (
+        sorted(
+            line.split(": ", 1)[1]
+            for f in files
+            for line in f.read_text().splitlines()
+            if line.startswith("X-Envelope-To")
+        )
+        == FOCAL
+    )
     assert cli("remind", "run")[1].startswith("sent 0")
     code, out, _ = cli("status", "--stage", "outline-feedback")
     assert code == 0 and "Reminders of outline-feedback" in out

@@ -22,8 +22,9 @@ SAM = "sam.partner@example.org"
 
 
 def start_kickoff() -> None:
-    change(seoul("2024-12-13 10:00"), lambda s, at: lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR,
-                                                                          now=at))
+    change(
+        seoul("2024-12-13 10:00"), lambda s, at: lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=at)
+    )
 
 
 def make_egm_tentative() -> None:
@@ -45,8 +46,9 @@ def test_no_reminder_after_the_meeting_that_meets_the_gate(neaspec: str) -> None
     assert kickoff_reminders() == []
 
 
-async def test_the_demo_sends_no_overdue_reminder_once_the_meeting_was_held(neaspec: str,
-                                                                            smtp: Callable[..., Server]) -> None:
+async def test_the_demo_sends_no_overdue_reminder_once_the_meeting_was_held(
+    neaspec: str, smtp: Callable[..., Server]
+) -> None:
     server = smtp()
     start_kickoff()
     assert (await sweep_at("2024-12-13 10:00")).sent == 3  # the start notices
@@ -60,8 +62,10 @@ def test_recording_the_meeting_held_cancels_the_pending_reminders(neaspec: str) 
     start_kickoff()
     pending = kickoff_reminders(status=ReminderStatus.PENDING)
     assert {r.rule for r in pending} == {"overdue"} and emails_of(pending) == sorted(KICKOFF_OWNERS * 3)
-    change(seoul("2024-12-17 12:00"), lambda s, at: lifecycle.set_meeting_status(
-        s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at))
+    change(
+        seoul("2024-12-17 12:00"),
+        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
+    )
     left = kickoff_reminders()
     assert kickoff_reminders(status=ReminderStatus.PENDING) == []
     assert {r.details["why"] for r in left if r.status is ReminderStatus.CANCELLED} == {"gate met (meeting_held)"}
@@ -105,8 +109,9 @@ def test_stakeholders_stop_being_reminded_once_the_responses_gate_is_met(march: 
     sam = [r for r in rows(stage_id=stage_id("outline-feedback")) if emails_of([r]) == [SAM]]
     assert {r.rule for r in sam} == {"stage_started", "before", "overdue"}
     respond("KR", "2025-03-10 15:00")
-    assert {r.status for r in rows(stage_id=stage_id("outline-feedback"))
-            if emails_of([r]) == [SAM]} == {ReminderStatus.PENDING}  # one response of the two needed
+    assert {r.status for r in rows(stage_id=stage_id("outline-feedback")) if emails_of([r]) == [SAM]} == {
+        ReminderStatus.PENDING
+    }  # one response of the two needed
     respond("CN", "2025-03-14 11:00")  # the quorum: the gate is met
     sam = [r for r in rows(stage_id=stage_id("outline-feedback")) if emails_of([r]) == [SAM]]
     reminders = [r for r in sam if r.rule != "stage_started"]

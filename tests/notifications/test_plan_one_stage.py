@@ -14,11 +14,29 @@ from notifications.reminders.recipients import Recipient
 
 STARTED = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 PROCESS = Process(id=1, key="p", title="P", short_name="P", timezone="Asia/Seoul", created_at=STARTED)
-STAGE = Stage(id=2, process_id=1, key="outline-feedback", position=1, name="Feedback", activity="",
-              start_date=date(2025, 3, 3), end_date=date(2025, 3, 31), due_date=date(2025, 3, 31),
-              gate_kind=GateKind.RESPONSES, state=StageState.ACTIVE, started_at=STARTED, modified_at=STARTED)
-TOKYO = Recipient(Person(id=7, name="Ken Sato", email="ken@example.org", role=Role.FOCAL_POINT, member_state_code="JP"),
-                  Owner.MEMBER_STATES, None, "Asia/Tokyo", True, "JP")
+STAGE = Stage(
+    id=2,
+    process_id=1,
+    key="outline-feedback",
+    position=1,
+    name="Feedback",
+    activity="",
+    start_date=date(2025, 3, 3),
+    end_date=date(2025, 3, 31),
+    due_date=date(2025, 3, 31),
+    gate_kind=GateKind.RESPONSES,
+    state=StageState.ACTIVE,
+    started_at=STARTED,
+    modified_at=STARTED,
+)
+TOKYO = Recipient(
+    Person(id=7, name="Ken Sato", email="ken@example.org", role=Role.FOCAL_POINT, member_state_code="JP"),
+    Owner.MEMBER_STATES,
+    None,
+    "Asia/Tokyo",
+    True,
+    "JP",
+)
 
 
 def utc(day: int, month: int = 3, hour: int = 0) -> datetime:
@@ -26,8 +44,10 @@ def utc(day: int, month: int = 3, hour: int = 0) -> datetime:
 
 
 def plan(who: Recipient = TOKYO, **policy: object) -> list[tuple[str, int, datetime]]:
-    return [(p.rule, p.occurrence, p.send_at)
-            for p in plan_for(STAGE, PROCESS, who, ReminderPolicy.model_validate(policy), hour=9)]
+    return [
+        (p.rule, p.occurrence, p.send_at)
+        for p in plan_for(STAGE, PROCESS, who, ReminderPolicy.model_validate(policy), hour=9)
+    ]
 
 
 def test_the_default_plan_of_one_stage() -> None:
@@ -36,8 +56,13 @@ def test_the_default_plan_of_one_stage() -> None:
     deadline = utc(31, hour=15)  # the end of 31 March in Seoul
     assert plan() == [
         ("stage_started", 0, STARTED),
-        ("before", 14, utc(17)), ("before", 7, utc(24)), ("before", 2, utc(28)), ("before", 0, utc(31)),
-        ("overdue", 1, max(utc(3, 4), deadline)), ("overdue", 2, utc(4, 4)), ("overdue", 3, utc(9, 4)),
+        ("before", 14, utc(17)),
+        ("before", 7, utc(24)),
+        ("before", 2, utc(28)),
+        ("before", 0, utc(31)),
+        ("overdue", 1, max(utc(3, 4), deadline)),
+        ("overdue", 2, utc(4, 4)),
+        ("overdue", 3, utc(9, 4)),
     ]
 
 
@@ -58,4 +83,5 @@ def test_escalations_follow_the_overdue_reminders_after_the_threshold() -> None:
     escalations = plan_escalations(STAGE, PROCESS, TOKYO, policy, 9, ["secretariat@example.org"])
     assert [(p.rule, p.occurrence, p.send_at, p.cc) for p in escalations] == [
         ("escalation", 2, utc(4, 4), ["secretariat@example.org"]),
-        ("escalation", 3, utc(9, 4), ["secretariat@example.org"])]
+        ("escalation", 3, utc(9, 4), ["secretariat@example.org"]),
+    ]

@@ -64,8 +64,11 @@ def test_escalation_goes_to_the_alternate_with_the_secretariat_in_copy(march: st
 
 def test_a_response_cancels_that_member_states_pending_reminders(march: str) -> None:
     respond("KR", "2025-03-10 15:00")
-    korean = [r for r in rows(stage_id=stage_id("outline-feedback"))
-              if emails_of([r])[0] in ("park.jiwoo@example.org", "choi.seoyeon@example.org")]
+    korean = [
+        r
+        for r in rows(stage_id=stage_id("outline-feedback"))
+        if emails_of([r])[0] in ("park.jiwoo@example.org", "choi.seoyeon@example.org")
+    ]
     assert korean and {r.status for r in korean} == {ReminderStatus.CANCELLED}
     assert {r.details["why"] for r in korean} == {"KR responded"}
     others = rows(stage_id=stage_id("outline-feedback"), status=ReminderStatus.PENDING)
@@ -86,19 +89,26 @@ def test_reschedule_moves_pending_rows_and_keeps_history(march: str) -> None:
         row = session.get(type(sent), sent.id)
         assert row is not None
         row.status = ReminderStatus.SENT
-    change(seoul("2025-03-18 09:00"), lambda s, at: schedule.apply_reschedule(
-        s, NEASPEC, "outline-feedback", actor=ACTOR, now=at, reason="more time", end=date(2025, 4, 7),
-        confirm=True))
+    change(
+        seoul("2025-03-18 09:00"),
+        lambda s, at: schedule.apply_reschedule(
+            s, NEASPEC, "outline-feedback", actor=ACTOR, now=at, reason="more time", end=date(2025, 4, 7), confirm=True
+        ),
+    )
     seven = by_person("before", 7)
     assert local(seven["sato.yuki@example.org"], "Asia/Tokyo") == "Mon 2025-03-31 09:00"
-    assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))} \
-        == {date(2025, 4, 7)}
+    assert {r.due_date_seen for r in rows(status=ReminderStatus.PENDING, stage_id=stage_id("outline-feedback"))} == {
+        date(2025, 4, 7)
+    }
     assert rows(id=sent.id)[0].status is ReminderStatus.SENT  # history is not rewritten
 
 
 def _sato(rule: str, occurrence: int) -> list[tuple[str, ReminderStatus]]:
-    return [(r.due_date_seen.isoformat(), r.status) for r in rows(rule=rule, occurrence=occurrence)
-            if emails_of([r]) == ["sato.yuki@example.org"] and r.status is not ReminderStatus.CANCELLED]
+    return [
+        (r.due_date_seen.isoformat(), r.status)
+        for r in rows(rule=rule, occurrence=occurrence)
+        if emails_of([r]) == ["sato.yuki@example.org"] and r.status is not ReminderStatus.CANCELLED
+    ]
 
 
 def test_a_sent_reminder_comes_again_only_when_the_deadline_moved_by_its_distance(march: str) -> None:
@@ -111,8 +121,12 @@ def test_a_sent_reminder_comes_again_only_when_the_deadline_moved_by_its_distanc
     SENT, PENDING = ReminderStatus.SENT, ReminderStatus.PENDING
 
     def extend(to: date, at: str) -> None:
-        change(seoul(at), lambda s, now: schedule.apply_reschedule(
-            s, NEASPEC, "outline-feedback", actor=ACTOR, now=now, reason="more time", end=to, confirm=True))
+        change(
+            seoul(at),
+            lambda s, now: schedule.apply_reschedule(
+                s, NEASPEC, "outline-feedback", actor=ACTOR, now=now, reason="more time", end=to, confirm=True
+            ),
+        )
 
     extend(date(2025, 4, 1), "2025-03-25 09:00")  # one day later: "7 days left" is not said again
     assert _sato("before", 7) == [("2025-03-31", SENT)] and _sato("before", 2) == [("2025-04-01", PENDING)]
@@ -128,8 +142,10 @@ def test_a_sent_reminder_comes_again_only_when_the_deadline_moved_by_its_distanc
 
 
 def test_skipping_the_stage_cancels_everything_pending(march: str) -> None:
-    change(seoul("2025-03-05 09:00"), lambda s, at: lifecycle.skip_stage(s, NEASPEC, "outline-feedback", actor=ACTOR,
-                                                                         now=at, reason="merged"))
+    change(
+        seoul("2025-03-05 09:00"),
+        lambda s, at: lifecycle.skip_stage(s, NEASPEC, "outline-feedback", actor=ACTOR, now=at, reason="merged"),
+    )
     assert rows(status=ReminderStatus.PENDING) == []
     assert {r.details["why"] for r in rows(stage_id=stage_id("outline-feedback"))} == {"stage skipped"}
 
@@ -137,10 +153,14 @@ def test_skipping_the_stage_cancels_everything_pending(march: str) -> None:
 def test_a_replaced_focal_point_takes_over_the_reminders(march: str) -> None:
     from models.directory_import import DirectoryIn, PersonIn, import_directory
 
-    directory = DirectoryIn(people=[
-        PersonIn(name="Sato Yuki", email="sato.yuki@example.org", role=Role.ALTERNATE_FOCAL_POINT, member_state="JP"),
-        PersonIn(name="Mori Aoi", email="mori.aoi@example.org", role=Role.FOCAL_POINT, member_state="JP"),
-    ])
+    directory = DirectoryIn(
+        people=[
+            PersonIn(
+                name="Sato Yuki", email="sato.yuki@example.org", role=Role.ALTERNATE_FOCAL_POINT, member_state="JP"
+            ),
+            PersonIn(name="Mori Aoi", email="mori.aoi@example.org", role=Role.FOCAL_POINT, member_state="JP"),
+        ]
+    )
     with session_scope() as session:
         import_directory(session, directory, source="test", actor=ACTOR, now=seoul("2025-03-12 09:00"))
         replan_key(session, NEASPEC, seoul("2025-03-12 09:00"))
@@ -158,8 +178,13 @@ def test_stage_policy_overrides_the_process_default(march: str) -> None:
     with session_scope() as session:
         stage = session.get(Stage, stage_id("outline-feedback"))
         assert stage is not None
-        stage.reminder_policy = {"before_days": [3], "overdue_every_days": 1, "overdue_max": 1,
-                                 "escalate_after": 5, "on_start": False}
+        stage.reminder_policy = {
+            "before_days": [3],
+            "overdue_every_days": 1,
+            "overdue_max": 1,
+            "escalate_after": 5,
+            "on_start": False,
+        }
         replan_key(session, NEASPEC, seoul("2025-03-04 09:00"))
     pending = rows(status=ReminderStatus.PENDING)
     assert {(r.rule, r.occurrence) for r in pending} == {("before", 3), ("overdue", 1)}

@@ -31,14 +31,27 @@ pytestmark = pytest.mark.slow
 def sweeper(port: int, now: datetime, *args: str, batch: int = 200, lease: int = 600) -> subprocess.Popen[str]:
     settings = get_settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
-    env.update({"CONSULTRACK_DATA_DIR": str(settings.data_dir), "CONSULTRACK_NOW": now.isoformat(),
-                "CONSULTRACK_MAIL_SINK": "false", "CONSULTRACK_SMTP_PORT": str(port),
-                "CONSULTRACK_REMINDER_BATCH_SIZE": str(batch), "CONSULTRACK_REMINDER_CLAIM_LEASE_SECONDS": str(lease),
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "CONSULTRACK_DATA_DIR": str(settings.data_dir),
+            "CONSULTRACK_NOW": now.isoformat(),
+            "CONSULTRACK_MAIL_SINK": "false",
+            "CONSULTRACK_SMTP_PORT": str(port),
+            "CONSULTRACK_REMINDER_BATCH_SIZE": str(batch),
+            "CONSULTRACK_REMINDER_CLAIM_LEASE_SECONDS": str(lease),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if settings.database_url:
         env["CONSULTRACK_DATABASE_URL"] = settings.database_url
-    return subprocess.Popen([sys.executable, "-m", "tests.notifications.sweeper", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.notifications.sweeper", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def report_of(process: subprocess.Popen[str]) -> dict[str, object]:
@@ -54,8 +67,11 @@ def started_rows() -> list:  # type: ignore[type-arg]
 SHORT_LEASE = 2
 
 
-@pytest.mark.parametrize("business", [seoul("2025-03-03 10:00"), seoul("2031-06-02 10:00")],
-                         ids=["frozen-in-the-past", "frozen-in-the-future"])
+@pytest.mark.parametrize(
+    "business",
+    [seoul("2025-03-03 10:00"), seoul("2031-06-02 10:00")],
+    ids=["frozen-in-the-past", "frozen-in-the-future"],
+)
 def test_killed_mid_batch_and_restarted(march: str, business: datetime) -> None:
     """A sweep standing on a frozen business day (as the demo's) is killed with SIGKILL while the server holds
     its third message. Its claims expire by the real clock: a restart after the lease sends every stuck row
@@ -89,12 +105,19 @@ def test_two_sweeps_at_once(march: str) -> None:
     with session_scope() as session:  # ten focal points per member State: 66 start notices to share out
         for code in ("CN", "KP", "JP", "MN", "KR", "RU"):
             for n in range(10):
-                session.add(Person(name=f"Extra {code} {n}", email=f"extra.{code.lower()}.{n}@example.org",
-                                   role=Role.FOCAL_POINT, member_state_code=code))
+                session.add(
+                    Person(
+                        name=f"Extra {code} {n}",
+                        email=f"extra.{code.lower()}.{n}@example.org",
+                        role=Role.FOCAL_POINT,
+                        member_state_code=code,
+                    )
+                )
         session.flush()
         replan_key(session, NEASPEC, seoul("2025-03-03 10:00"))
-    expected = sorted(FOCAL + [f"extra.{c.lower()}.{n}@example.org" for c in ("cn", "kp", "jp", "mn", "kr", "ru")
-                               for n in range(10)])
+    expected = sorted(
+        FOCAL + [f"extra.{c.lower()}.{n}@example.org" for c in ("cn", "kp", "jp", "mn", "kr", "ru") for n in range(10)]
+    )
     with Server(Faults(delay=0.02)) as server:
         go = str(time.time() + 4)
         first, second = (sweeper(server.port, seoul("2025-03-03 10:00"), go, batch=4) for _ in range(2))

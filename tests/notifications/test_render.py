@@ -65,8 +65,9 @@ def test_golden_stage_started(march: str) -> None:
 
 def test_golden_reminder_seven_days_in_moscow(march: str) -> None:
     rendered = rendered_for(row_for("anna.volkova@example.org", "before", 7), seoul("2025-03-24 15:00"))
-    assert rendered.subject == ("NEASPEC SP 2026-2030: preliminary feedback on the annotated outline due "
-                                "31 March 2025 (7 days)")
+    assert rendered.subject == (
+        "NEASPEC SP 2026-2030: preliminary feedback on the annotated outline due 31 March 2025 (7 days)"
+    )
     assert "Monday 31 March 2025, 18:00 (Europe/Moscow)" in rendered.text
     check_golden("reminder_before_7", rendered)
 
@@ -83,15 +84,18 @@ def test_golden_escalation(march: str) -> None:
     check_golden("escalation", rendered)
 
 
-@pytest.mark.parametrize(("sent", "words"), [(1, "was reminded once"), (2, "was reminded twice"),
-                                              (3, "was reminded 3 times")])
+@pytest.mark.parametrize(
+    ("sent", "words"), [(1, "was reminded once"), (2, "was reminded twice"), (3, "was reminded 3 times")]
+)
 def test_escalation_counts_the_reminders_the_focal_point_had(march: str, sent: int, words: str) -> None:
     anna = row_for("anna.volkova@example.org", "before")
     with session_scope() as session:
-        for row in session.exec(select(Reminder).where(Reminder.person_id == anna.person_id,
-                                                       Reminder.stage_id == anna.stage_id,
-                                                       Reminder.rule == "before")
-                                .order_by(Reminder.send_at).limit(sent)).all():
+        for row in session.exec(
+            select(Reminder)
+            .where(Reminder.person_id == anna.person_id, Reminder.stage_id == anna.stage_id, Reminder.rule == "before")
+            .order_by(Reminder.send_at)
+            .limit(sent)
+        ).all():
             row.status = ReminderStatus.SENT
     text = rendered_for(row_for("pavel.orlov@example.org", "escalation", 3), seoul("2025-04-09 08:00")).text
     assert f"Anna Volkova {words}." in " ".join(text.split())
@@ -112,17 +116,23 @@ def test_golden_digest(march: str) -> None:
     with read_session() as session:
         world = load_world(session, [digest])
         rendered = render("digest", digest_context(session, world, digest, seoul("2025-03-27 08:00")))
-    assert ("still owed by China, Democratic People's Republic of Korea, Japan, Mongolia, Russian Federation"
-            in rendered.text)  # Korea responded
-    assert "Sato Yuki <sato.yuki@example.org>, Preliminary feedback on the annotated outline (before): 550" \
+    assert (
+        "still owed by China, Democratic People's Republic of Korea, Japan, Mongolia, Russian Federation"
         in rendered.text
+    )  # Korea responded
+    assert (
+        "Sato Yuki <sato.yuki@example.org>, Preliminary feedback on the annotated outline (before): 550"
+        in rendered.text
+    )
     check_golden("digest", rendered)
 
 
 def test_golden_feed_subscribe() -> None:
     links = subscribe_links("A" * 32, personal_name("Anna Volkova"))
-    rendered = render("feed_subscribe", {"recipient": {"name": "Anna Volkova"}, "links": links,
-                                         "subscribe_url": subscribe_page_url("A" * 32)})
+    rendered = render(
+        "feed_subscribe",
+        {"recipient": {"name": "Anna Volkova"}, "links": links, "subscribe_url": subscribe_page_url("A" * 32)},
+    )
     check_golden("feed_subscribe", rendered)
 
 
@@ -145,8 +155,7 @@ def test_unknown_variable_fails_loudly(march: str, tmp_path: Path, monkeypatch: 
         rendered_for(row_for("li.wei@example.org", "before", 7), seoul("2025-03-24 10:00"))
 
 
-def test_an_override_directory_rewords_the_subject(march: str, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_override_directory_rewords_the_subject(march: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The subject is a template like the rest: an override directory changes it, line breaks and all made one
     line, and the parts it does not override stay the shipped ones."""
     row, now = row_for("anna.volkova@example.org", "before", 7), seoul("2025-03-24 15:00")
@@ -167,9 +176,16 @@ def test_an_override_directory_rewords_the_subject(march: str, tmp_path: Path,
 
 def _message(name: str, subject: str, email: str = "li.wei@example.org") -> bytes:
     rendered = Rendered(subject, "text", "<p>html</p>")
-    envelope = build_message(sender="NEASPEC <neaspec@example.org>", to=(name, email), cc=[], reply_to=None,
-                             rendered=rendered, message_id="<x@example.org>", date=seoul("2025-03-24 10:00"),
-                             ics=None)
+    envelope = build_message(
+        sender="NEASPEC <neaspec@example.org>",
+        to=(name, email),
+        cc=[],
+        reply_to=None,
+        rendered=rendered,
+        message_id="<x@example.org>",
+        date=seoul("2025-03-24 10:00"),
+        ics=None,
+    )
     assert envelope.recipients == [email]
     return envelope.data
 
@@ -199,8 +215,9 @@ def test_deadline_ics_reads_the_same_in_three_parsers(march: str) -> None:
     parsed = vobject.readOne(data.decode())
     assert parsed.vevent.dtend.value == deadline
     assert "outline" in parsed.vevent.summary.value
-    found = recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(seoul("2025-03-31 00:00"),
-                                                                                seoul("2025-04-02 00:00"))
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(
+        seoul("2025-03-31 00:00"), seoul("2025-04-02 00:00")
+    )
     assert len(found) == 1 and found[0]["UID"] == "deadline-mail-neaspec-sp-2026-2030-outline-feedback@consultrack"
 
 

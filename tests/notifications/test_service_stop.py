@@ -22,9 +22,9 @@ from tests.notifications.smtp_server import Faults, Server
 pytestmark = pytest.mark.slow
 
 
-def test_stop_mid_sweep_finishes_the_batch_and_sends_no_more(march: str, smtp: Callable[..., Server],
-                                                             prefect_server: None,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stop_mid_sweep_finishes_the_batch_and_sends_no_more(
+    march: str, smtp: Callable[..., Server], prefect_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from consultrack.service import SWEEP_JOB, Service
 
     server = smtp(Faults(delay=1.0))  # six start notices, two to a batch: three batches of ~2 s

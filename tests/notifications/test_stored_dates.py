@@ -19,13 +19,19 @@ from tests.notifications.smtp_server import Server
 
 def _due(day: date) -> None:
     with session_scope() as session:
-        session.execute(text("UPDATE stage SET due_date = :day, end_date = :day, version = version + 1 "
-                             "WHERE key = 'outline-feedback'"), {"day": day})
+        session.execute(
+            text(
+                "UPDATE stage SET due_date = :day, end_date = :day, version = version + 1 "
+                "WHERE key = 'outline-feedback'"
+            ),
+            {"day": day},
+        )
 
 
 @pytest.mark.parametrize("day", [date(1, 1, 1), date(9999, 12, 31)])
-async def test_reminders_of_a_deadline_beyond_reason_fail_clearly(march: str, smtp: Callable[..., Server],
-                                                                  day: date) -> None:
+async def test_reminders_of_a_deadline_beyond_reason_fail_clearly(
+    march: str, smtp: Callable[..., Server], day: date
+) -> None:
     server = smtp()
     await sweep_at("2025-03-03 10:00")  # the start notices, before the dates went wrong
     sent = len(server.deliveries)
@@ -34,8 +40,11 @@ async def test_reminders_of_a_deadline_beyond_reason_fail_clearly(march: str, sm
     assert len(server.deliveries) == sent, "nothing goes out"
     failed = [r for r in rows(status=ReminderStatus.FAILED) if r.stage_id == stage_id("outline-feedback")]
     assert failed and report.failed == len(failed)  # type: ignore[attr-defined]
-    assert all(r.last_error == f"the deadline of Preliminary feedback on the annotated outline ({day.isoformat()}) "
-               "is beyond reason: reschedule the stage" for r in failed)
+    assert all(
+        r.last_error == f"the deadline of Preliminary feedback on the annotated outline ({day.isoformat()}) "
+        "is beyond reason: reschedule the stage"
+        for r in failed
+    )
 
 
 @pytest.mark.parametrize("day", [date(1, 1, 1), date(9999, 12, 31)])

@@ -53,7 +53,10 @@ async def test_nothing_is_sent_before_its_time(march: str, smtp: StartServer) ->
     report = await sweep_at("2025-03-17 09:30")  # Seoul 09:30: Tokyo, Seoul, Pyongyang are due; not Moscow
     assert report.sent == 3 and report.late == 0
     assert sorted(r for d in server.deliveries[6:] for r in d.rcpt_tos) == [
-        "park.jiwoo@example.org", "ri.song@example.org", "sato.yuki@example.org"]
+        "park.jiwoo@example.org",
+        "ri.song@example.org",
+        "sato.yuki@example.org",
+    ]
 
 
 async def test_451_for_the_first_messages_then_each_delivered_once(march: str, smtp: StartServer) -> None:
@@ -63,8 +66,10 @@ async def test_451_for_the_first_messages_then_each_delivered_once(march: str, s
     assert (first.sent, first.retrying) == (4, 2)
     waiting = rows(status=ReminderStatus.PENDING, rule="stage_started")
     assert len(waiting) == 2 and all("451" in (r.last_error or "") for r in waiting)
-    assert all(tried + timedelta(minutes=1) <= r.next_attempt_at <= clock.real_now() + timedelta(minutes=1)  # type: ignore[operator]
-               for r in waiting)  # a minute of real time
+    assert all(
+        tried + timedelta(minutes=1) <= r.next_attempt_at <= clock.real_now() + timedelta(minutes=1)  # type: ignore[operator]
+        for r in waiting
+    )  # a minute of real time
     assert (await sweep_at("2025-03-03 10:00:30")).sent == 0  # backoff: not yet
     second = await sweep_after_backoff("2025-03-03 10:01")
     assert second.sent == 2
@@ -94,8 +99,7 @@ async def test_connection_dropped_mid_batch(march: str, smtp: StartServer) -> No
     assert len(dropped) == 1 and dropped[0].last_error is None  # the error is cleared once it went
 
 
-async def test_wrong_credentials_keep_every_row_for_later(march: str, smtp: StartServer,
-                                                          monkeypatch: object) -> None:
+async def test_wrong_credentials_keep_every_row_for_later(march: str, smtp: StartServer, monkeypatch: object) -> None:
     import pytest
 
     from config.settings import reset_settings
@@ -155,12 +159,12 @@ async def test_three_day_outage_sends_only_the_latest_reminder_marked_late(march
     assert {(r.rule, r.occurrence) for r in skipped} == {("before", 2)}
     assert all(r.details["superseded_by"] for r in skipped)
     assert {(r.rule, r.occurrence, r.late) for r in rows(status=ReminderStatus.SENT) if r.send_at.day == 31} == {
-        ("before", 0, True)}
+        ("before", 0, True)
+    }
     assert Counter(r for d in server.deliveries for r in d.rcpt_tos) == dict.fromkeys(FOCAL, 4)
 
 
-async def test_an_extended_deadline_is_reminded_of_again_each_reminder_once(march: str,
-                                                                          smtp: StartServer) -> None:
+async def test_an_extended_deadline_is_reminded_of_again_each_reminder_once(march: str, smtp: StartServer) -> None:
     """14 and 7 days before 31 March went out; on 26 March the deadline moves to 30 April: 14 and 7 days before
     30 April go out too, telling of the new deadline, and every message goes once."""
     from datetime import date
@@ -172,14 +176,27 @@ async def test_an_extended_deadline_is_reminded_of_again_each_reminder_once(marc
     for day in ("03", "17", "24"):
         await sweep_at(f"2025-03-{day} 16:00")
     assert len(server.deliveries) == 18
-    change(seoul("2025-03-26 09:00"), lambda s, at: schedule.apply_reschedule(
-        s, NEASPEC, "outline-feedback", actor="test", now=at, reason="SOM bureau granted a month",
-        end=date(2025, 4, 30), confirm=True))
+    change(
+        seoul("2025-03-26 09:00"),
+        lambda s, at: schedule.apply_reschedule(
+            s,
+            NEASPEC,
+            "outline-feedback",
+            actor="test",
+            now=at,
+            reason="SOM bureau granted a month",
+            end=date(2025, 4, 30),
+            confirm=True,
+        ),
+    )
     for day in ("16", "23"):
         assert (await sweep_at(f"2025-04-{day} 16:00")).sent == 6
         assert (await sweep_at(f"2025-04-{day} 16:01")).sent == 0  # and not twice
-    subjects = [str(message_from_bytes(d.content, policy=default)["Subject"]) for d in server.deliveries
-                if d.rcpt_tos == ["sato.yuki@example.org"]]
+    subjects = [
+        str(message_from_bytes(d.content, policy=default)["Subject"])
+        for d in server.deliveries
+        if d.rcpt_tos == ["sato.yuki@example.org"]
+    ]
     assert [s.rsplit(": ", 1)[1] for s in subjects[1:]] == [
         "preliminary feedback on the annotated outline due 31 March 2025 (14 days)",
         "preliminary feedback on the annotated outline due 31 March 2025 (7 days)",
@@ -216,14 +233,18 @@ async def test_recipient_without_a_time_zone(march: str, smtp: StartServer) -> N
     fourteen = [r for r in rows(rule="before", occurrence=14) if emails_of([r]) == ["sato.yuki@example.org"]]
     assert fourteen[0].send_at == seoul("2025-03-17 09:00")  # the process's zone stands in
     await sweep_at("2025-03-17 09:00")
-    mail = next(d for d in server.deliveries if d.rcpt_tos == ["sato.yuki@example.org"] and "14 days" in
-                str(d.message["Subject"]))
+    mail = next(
+        d
+        for d in server.deliveries
+        if d.rcpt_tos == ["sato.yuki@example.org"] and "14 days" in str(d.message["Subject"])
+    )
     body = message_from_bytes(mail.content, policy=default).get_body(("plain",)).get_content()
     assert "the directory has no time zone for you, so this is Asia/Seoul time" in body
 
 
-async def test_template_with_an_unknown_variable_sends_nothing(march: str, smtp: StartServer, tmp_path: object,
-                                                               monkeypatch: object) -> None:
+async def test_template_with_an_unknown_variable_sends_nothing(
+    march: str, smtp: StartServer, tmp_path: object, monkeypatch: object
+) -> None:
     import pytest
 
     from config.settings import reset_settings
@@ -263,8 +284,11 @@ async def test_escalation_copies_the_secretariat(march: str, smtp: StartServer) 
     escalations = [d for d in server.deliveries if "overdue since" in str(d.message["Subject"])]
     assert len(escalations) == 6 and report.late == len(server.deliveries)
     orlov = next(d for d in escalations if "pavel.orlov@example.org" in d.rcpt_tos)
-    assert sorted(orlov.rcpt_tos) == ["arjun.programme@example.org", "minji.secretariat@example.org",
-                                      "pavel.orlov@example.org"]
+    assert sorted(orlov.rcpt_tos) == [
+        "arjun.programme@example.org",
+        "minji.secretariat@example.org",
+        "pavel.orlov@example.org",
+    ]
     assert "minji.secretariat@example.org" in str(orlov.message["Cc"])
     with read_session() as session:
         alternates = session.exec(select(Person.email).where(Person.role == Role.ALTERNATE_FOCAL_POINT)).all()
@@ -282,8 +306,10 @@ async def test_digest_once_a_day(march: str, smtp: StartServer) -> None:
                 schedule_digests(session, clock.now())
             await sweep()
     digests = [d for d in server.deliveries if "failed reminders" in str(d.message["Subject"])]
-    assert sorted(r for d in digests for r in d.rcpt_tos) == ["arjun.programme@example.org",
-                                                              "minji.secretariat@example.org"]
+    assert sorted(r for d in digests for r in d.rcpt_tos) == [
+        "arjun.programme@example.org",
+        "minji.secretariat@example.org",
+    ]
     assert len(rows(rule="digest")) == 2 and stage_id("som27-kickoff") == rows(rule="digest")[0].stage_id
 
 

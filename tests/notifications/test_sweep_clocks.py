@@ -43,8 +43,9 @@ async def test_a_retry_waits_its_backoff_on_the_real_clock(march: str, smtp: obj
     assert [r for r in rows(status=ReminderStatus.PENDING) if r.last_error] == []
 
 
-async def test_batches_of_superseded_rows_do_not_end_the_sweep(march: str, smtp: object,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_batches_of_superseded_rows_do_not_end_the_sweep(
+    march: str, smtp: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After five weeks without a sweep, each focal point's start notice and 14-, 7-, 2- and 0-day reminders
     give way to the latest: batches of 4 that hold only superseded rows come first, and the sweep goes on past
     them to send the latest reminders in the same run."""

@@ -50,17 +50,28 @@ def plan_crowd(delegates: int) -> int:
     from notifications.reminders.planner import replan_key
 
     with session_scope() as session:
-        import_directory(session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample",
-                         actor=ACTOR, now=STARTED)
-        session.add_all(Person(name=f"Delegate {n:05d}", email=f"delegate.{n:05d}@example.org",
-                               role=Role.SOM_DELEGATE, member_state_code="KR") for n in range(delegates))
+        import_directory(
+            session, read_directory(DIRECTORY_SAMPLES_DIR / "sample.yaml"), source="sample", actor=ACTOR, now=STARTED
+        )
+        session.add_all(
+            Person(
+                name=f"Delegate {n:05d}",
+                email=f"delegate.{n:05d}@example.org",
+                role=Role.SOM_DELEGATE,
+                member_state_code="KR",
+            )
+            for n in range(delegates)
+        )
         create_process(session, load_template(PROCESS_TEMPLATES_DIR / f"{PROCESS}.yaml"), actor=ACTOR, now=STARTED)
     with session_scope() as session:
         start_stage(session, PROCESS, STAGE, actor=ACTOR, now=STARTED)
         replan_key(session, PROCESS, STARTED)
     with session_scope() as session:
-        due = session.exec(select(func.count()).select_from(Reminder).where(
-            Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= SWEEP_AT)).one()
+        due = session.exec(
+            select(func.count())
+            .select_from(Reminder)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.send_at <= SWEEP_AT)
+        ).one()
     return int(due)
 
 
@@ -111,16 +122,23 @@ class CountingSink:
         self._controller.stop()
 
 
-def replica_env(data_dir: Path, database_url: str | None, smtp_port: int, prefect_api_url: str | None,
-                prefect_home: Path) -> dict[str, str]:
+def replica_env(
+    data_dir: Path, database_url: str | None, smtp_port: int, prefect_api_url: str | None, prefect_home: Path
+) -> dict[str, str]:
     """The environment of one replica: the shared database and SMTP server, a Prefect home of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULTRACK_", "PREFECT_"))}
-    env.update({
-        "CONSULTRACK_DATA_DIR": str(data_dir), "CONSULTRACK_NOW": SWEEP_AT.isoformat(),
-        "CONSULTRACK_MAIL_SINK": "false", "CONSULTRACK_SMTP_HOST": "127.0.0.1",
-        "CONSULTRACK_SMTP_PORT": str(smtp_port), "PREFECT_HOME": str(prefect_home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-    })
+    env.update(
+        {
+            "CONSULTRACK_DATA_DIR": str(data_dir),
+            "CONSULTRACK_NOW": SWEEP_AT.isoformat(),
+            "CONSULTRACK_MAIL_SINK": "false",
+            "CONSULTRACK_SMTP_HOST": "127.0.0.1",
+            "CONSULTRACK_SMTP_PORT": str(smtp_port),
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     if database_url:
         env["CONSULTRACK_DATABASE_URL"] = database_url
     if prefect_api_url:
@@ -134,8 +152,14 @@ def start_replicas(count: int, env_of: Any, log_dir: Path) -> list[tuple[subproc
     for n in range(count):
         log = log_dir / f"replica-{n}.log"
         handle = log.open("wb")
-        started.append((subprocess.Popen([CONSULTRACK, "remind", "run"], env=env_of(n), cwd=ROOT, stdout=handle,
-                                         stderr=subprocess.STDOUT), log))
+        started.append(
+            (
+                subprocess.Popen(
+                    [CONSULTRACK, "remind", "run"], env=env_of(n), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT
+                ),
+                log,
+            )
+        )
         handle.close()
     return started
 
@@ -150,8 +174,18 @@ def start_services(count: int, env_of: Any, log_dir: Path) -> list[tuple[subproc
         port, log = free_port(), log_dir / f"service-{n}.log"
         env = {**env_of(n), "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}"}
         with log.open("wb") as handle:
-            started.append((subprocess.Popen([CONSULTRACK, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                             env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT), log))
+            started.append(
+                (
+                    subprocess.Popen(
+                        [CONSULTRACK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                    ),
+                    log,
+                )
+            )
     return started
 
 
@@ -181,8 +215,9 @@ class PrefectServer:
 
 
 def _prefect_binary() -> tuple[str, bool]:
-    done = subprocess.run([str(ROOT / "deploy" / "prefect-server-env")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [str(ROOT / "deploy" / "prefect-server-env")], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     if done.returncode == 0 and done.stdout.strip():
         return str(Path(done.stdout.strip().splitlines()[-1]) / "bin" / "prefect"), True
     return str(Path(sys.executable).parent / "prefect"), False
@@ -196,12 +231,20 @@ def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
     binary, own = _prefect_binary()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CONSULTRACK_"))}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PREFECT_SERVER_UI_ENABLED="false")
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_UI_ENABLED="false",
+    )
     log = home / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([binary, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [binary, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 120

@@ -50,8 +50,12 @@ def token(neaspec: str) -> str:
 def replicas(token: str, data_dir: Path, prefect_api: PrefectServer) -> Iterator[list[str]]:
     """Two services on two ports, sharing the database and the Prefect server, ready when /healthz says so."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(CONSULTRACK_DATA_DIR=str(data_dir), CONSULTRACK_NOW="2024-12-16T09:00:00+09:00",
-               CONSULTRACK_SCHEDULER="prefect", PREFECT_API_URL=prefect_api.api_url)
+    env.update(
+        CONSULTRACK_DATA_DIR=str(data_dir),
+        CONSULTRACK_NOW="2024-12-16T09:00:00+09:00",
+        CONSULTRACK_SCHEDULER="prefect",
+        PREFECT_API_URL=prefect_api.api_url,
+    )
     started: list[tuple[subprocess.Popen[bytes], Path, str]] = []
     try:
         for n in range(2):
@@ -59,19 +63,26 @@ def replicas(token: str, data_dir: Path, prefect_api: PrefectServer) -> Iterator
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "consultrack", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env={**env, "PREFECT_HOME": str(data_dir / f"prefect-{n}"),
-                         "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}"},
-                    stdout=out, stderr=subprocess.STDOUT)
+                    env={
+                        **env,
+                        "PREFECT_HOME": str(data_dir / f"prefect-{n}"),
+                        "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}",
+                    },
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
             started.append((process, log, f"http://127.0.0.1:{port}"))
         for process, log, url in started:
             deadline = time.monotonic() + 180
             while True:
                 try:
-                    health = httpx.get(f"{url}/healthz", timeout=2,
-                                       headers={"Authorization": f"Bearer {token}"}).json()
+                    health = httpx.get(f"{url}/healthz", timeout=2, headers={"Authorization": f"Bearer {token}"}).json()
                     if health.get("prefect", {}).get("ok"):
-                        assert health["scheduler"] == {"ok": True, "running": False,
-                                                       "detail": "Prefect deployments, run by 'consultrack worker'"}
+                        assert health["scheduler"] == {
+                            "ok": True,
+                            "running": False,
+                            "detail": "Prefect deployments, run by 'consultrack worker'",
+                        }
                         break
                 except (httpx.HTTPError, ValueError):
                     pass
@@ -112,8 +123,9 @@ def test_one_stage_advanced_through_two_replicas_at_once(replicas: list[str], to
     def advance(url: str) -> None:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
             barrier.wait()
-            answers.append(client.post(f"/api/processes/{PROCESS}/stages/{STAGE}/advance",
-                                       json={"note": "both replicas at once"}))
+            answers.append(
+                client.post(f"/api/processes/{PROCESS}/stages/{STAGE}/advance", json={"note": "both replicas at once"})
+            )
 
     threads = [threading.Thread(target=advance, args=(url,)) for url in replicas]
     for thread in threads:
@@ -127,7 +139,8 @@ def test_one_stage_advanced_through_two_replicas_at_once(replicas: list[str], to
     assert by_status[1].json()["error"].startswith(f"stage {STAGE} was already advanced")
     with read_session() as session:
         stage = session.exec(select(Stage).where(Stage.key == STAGE)).one()
-        advances = session.exec(select(AuditEntry).where(AuditEntry.action == "stage.advance",
-                                                         AuditEntry.stage_key == STAGE)).all()
+        advances = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "stage.advance", AuditEntry.stage_key == STAGE)
+        ).all()
     assert stage.state is StageState.COMPLETED
     assert len(advances) == 1

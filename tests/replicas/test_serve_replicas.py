@@ -22,14 +22,16 @@ DELEGATES = 3000
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_two_services_send_every_reminder_exactly_once(data_dir: Path, database_url: str,
-                                                       prefect_api: PrefectServer, tmp_path: Path) -> None:
+def test_two_services_send_every_reminder_exactly_once(
+    data_dir: Path, database_url: str, prefect_api: PrefectServer, tmp_path: Path
+) -> None:
     due = plan_crowd(DELEGATES)
     dispose_engines()
     url = None if database_url.startswith("sqlite") else database_url
     with CountingSink() as sink:
-        services = start_services(2, lambda n: replica_env(data_dir, url, sink.port, prefect_api.api_url,
-                                                           tmp_path / f"prefect-{n}"), tmp_path)
+        services = start_services(
+            2, lambda n: replica_env(data_dir, url, sink.port, prefect_api.api_url, tmp_path / f"prefect-{n}"), tmp_path
+        )
         try:
             deadline = time.monotonic() + 420
             while sum(sink.handler.snapshot().values()) < due and time.monotonic() < deadline:

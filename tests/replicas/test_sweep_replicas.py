@@ -30,15 +30,17 @@ REPORT = re.compile(r"sent (\d+) \(late (\d+)\), skipped (\d+)")
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_two_replicas_send_every_reminder_exactly_once(data_dir: Path, database_url: str, prefect_api: PrefectServer,
-                                                       tmp_path: Path) -> None:
+def test_two_replicas_send_every_reminder_exactly_once(
+    data_dir: Path, database_url: str, prefect_api: PrefectServer, tmp_path: Path
+) -> None:
     due = plan_crowd(DELEGATES)
     assert due >= DELEGATES
     dispose_engines()  # the replicas are other processes: this one holds no connection while they work
     url = None if database_url.startswith("sqlite") else database_url
     with CountingSink() as sink:
-        replicas = start_replicas(2, lambda n: replica_env(data_dir, url, sink.port, prefect_api.api_url,
-                                                           tmp_path / f"prefect-{n}"), tmp_path)
+        replicas = start_replicas(
+            2, lambda n: replica_env(data_dir, url, sink.port, prefect_api.api_url, tmp_path / f"prefect-{n}"), tmp_path
+        )
         outputs = wait_all(replicas, timeout=840)
         delivered = sink.handler.snapshot()
 

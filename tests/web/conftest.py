@@ -22,8 +22,15 @@ VIEWER, VIEWER_PASSWORD = "viewer.one", "viewer password 123"
 PROCESS = "neaspec-sp-2026-2030"
 TODAY = seoul("2025-03-20 09:00")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
@@ -35,16 +42,30 @@ def march(neaspec: str) -> str:
     from models.gates import GateInputs
 
     steps = [
-        (seoul("2024-12-13 10:00"), lambda s, now: lifecycle.start_stage(s, PROCESS, "som27-kickoff", actor=ACTOR,
-                                                                         now=now)),
-        (seoul("2024-12-16 10:00"), lambda s, now: lifecycle.advance_stage(s, PROCESS, "som27-kickoff", actor=ACTOR,
-                                                                           now=now)),
-        (seoul("2025-03-03 10:00"), lambda s, now: lifecycle.advance_stage(
-            s, PROCESS, "annotated-outline", actor=ACTOR, now=now, inputs=GateInputs(approver=ACTOR, note="final"))),
+        (
+            seoul("2024-12-13 10:00"),
+            lambda s, now: lifecycle.start_stage(s, PROCESS, "som27-kickoff", actor=ACTOR, now=now),
+        ),
+        (
+            seoul("2024-12-16 10:00"),
+            lambda s, now: lifecycle.advance_stage(s, PROCESS, "som27-kickoff", actor=ACTOR, now=now),
+        ),
+        (
+            seoul("2025-03-03 10:00"),
+            lambda s, now: lifecycle.advance_stage(
+                s, PROCESS, "annotated-outline", actor=ACTOR, now=now, inputs=GateInputs(approver=ACTOR, note="final")
+            ),
+        ),
     ]
     for code, day in (("KR", "2025-03-10"), ("CN", "2025-03-14"), ("RU", "2025-03-18")):
-        steps.append((seoul(f"{day} 15:00"), lambda s, now, c=code: lifecycle.record_response(
-            s, PROCESS, "outline-feedback", c, received_on=now.date(), actor=ACTOR, now=now)))
+        steps.append(
+            (
+                seoul(f"{day} 15:00"),
+                lambda s, now, c=code: lifecycle.record_response(
+                    s, PROCESS, "outline-feedback", c, received_on=now.date(), actor=ACTOR, now=now
+                ),
+            )
+        )
     for at, step in steps:
         with session_scope() as session:
             step(session, at)
@@ -87,8 +108,15 @@ def csrf_of(html: str) -> str:
 def sign_in(client: object, username: str, password: str) -> str:
     """Sign in through the login form; returns the session's CSRF token (from a page after login)."""
     page = client.get("/login")  # type: ignore[attr-defined]
-    answer = client.post("/login", data={"csrf_token": csrf_of(page.text), "username": username,  # type: ignore[attr-defined]
-                                         "password": password, "next": "/"})
+    answer = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "username": username,  # type: ignore[attr-defined]
+            "password": password,
+            "next": "/",
+        },
+    )
     assert answer.status_code == 303, answer.text
     return csrf_of(client.get(f"/p/{PROCESS}").text)  # type: ignore[attr-defined]
 

@@ -18,8 +18,9 @@ from models.token_rules import account_for_token, issue_api_token
 
 def test_passwords_are_argon2_hashed_and_verified(data_dir: Path) -> None:
     with session_scope() as session:
-        account = create_account(session, "Officer.One", "a long password", AccountRole.ADMIN, actor="t",
-                                 now=clock.now())
+        account = create_account(
+            session, "Officer.One", "a long password", AccountRole.ADMIN, actor="t", now=clock.now()
+        )
         assert account.username == "officer.one"
         assert account.password_hash.startswith("$argon2id$") and "a long password" not in account.password_hash
     with read_session() as session:
@@ -34,9 +35,15 @@ def test_passwords_are_argon2_hashed_and_verified(data_dir: Path) -> None:
         authenticate(session, "officer.one", "a long password")
 
 
-@pytest.mark.parametrize(("username", "password", "error"), [
-    ("x", "a long password", InvalidInput), ("bad name", "a long password", InvalidInput),
-    ("<script>", "a long password", InvalidInput), ("fine", "short", InvalidInput)])
+@pytest.mark.parametrize(
+    ("username", "password", "error"),
+    [
+        ("x", "a long password", InvalidInput),
+        ("bad name", "a long password", InvalidInput),
+        ("<script>", "a long password", InvalidInput),
+        ("fine", "short", InvalidInput),
+    ],
+)
 def test_bad_accounts_are_refused(data_dir: Path, username: str, password: str, error: type[Exception]) -> None:
     with pytest.raises(error), session_scope() as session:
         create_account(session, username, password, AccountRole.VIEWER, actor="t", now=clock.now())
@@ -66,8 +73,9 @@ def test_cli_accounts_and_tokens(data_dir: Path) -> None:
     from consultrack.cli import app
 
     runner = CliRunner()
-    made = runner.invoke(app, ["account", "create", "cli.admin", "--role", "admin", "--password-stdin"],
-                         input="a long password\n")
+    made = runner.invoke(
+        app, ["account", "create", "cli.admin", "--role", "admin", "--password-stdin"], input="a long password\n"
+    )
     assert made.exit_code == 0, made.output
     bad_role = runner.invoke(app, ["account", "create", "x2", "--role", "root", "--generate"])
     assert bad_role.exit_code == 2 and "--role must be admin or viewer" in bad_role.output
@@ -151,8 +159,7 @@ def test_an_address_locked_out_does_not_lock_out_the_owner(data_dir: Path) -> No
     from models.accounts import MAX_LOGIN_FAILURES, LoginThrottled, attempt_sign_in
 
     _officer()
-    outcomes = _guesses_at_once([(f"guess number {n}", ATTACKER) for n in range(12)]
-                                + [("a long password", OWNER)])
+    outcomes = _guesses_at_once([(f"guess number {n}", ATTACKER) for n in range(12)] + [("a long password", OWNER)])
     assert outcomes[-1] == "in"
     assert "in" not in outcomes[:-1] and outcomes.count("checked") <= MAX_LOGIN_FAILURES
     for n in range(MAX_LOGIN_FAILURES):  # the attacker goes on until refused (however the burst was counted)

@@ -130,6 +130,7 @@ def test_fuzz_finds_no_server_error(accounts: dict[str, str], prefect_server: No
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
+
         @given(case=operation.as_strategy())
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def fuzz(case: Any) -> None:

@@ -26,8 +26,9 @@ def stage_state(key: str) -> StageState:
 
 def audit_count(action: str, stage: str) -> int:
     with read_session() as session:
-        return len(session.exec(select(AuditEntry).where(AuditEntry.action == action,
-                                                         AuditEntry.stage_key == stage)).all())
+        return len(
+            session.exec(select(AuditEntry).where(AuditEntry.action == action, AuditEntry.stage_key == stage)).all()
+        )
 
 
 def record(page: Any, code: str, note: str = "", channel: str = "e-mail") -> None:
@@ -84,8 +85,9 @@ def test_reschedule_with_preview(page: Any) -> None:
     assert "Nothing has changed yet" in preview
     assert "Consultations" in preview and "follows outline-feedback" in preview
     with read_session() as session:
-        assert get_stage(session, get_process(session, PROCESS), "outline-feedback").end_date.isoformat() == \
-            "2025-03-31", "a preview changes nothing"
+        assert (
+            get_stage(session, get_process(session, PROCESS), "outline-feedback").end_date.isoformat() == "2025-03-31"
+        ), "a preview changes nothing"
     page.fill("input[name=reason]", "NFPs asked for two more weeks")
     page.click("button:has-text('Apply the reschedule')")
     assert "Rescheduled: outline-feedback, consultations" in page.locator(".notice-ok").inner_text()
@@ -187,8 +189,14 @@ def test_double_submission_changes_once(page: Any) -> None:
     form.locator("select[name=member_state]").select_option("JP")
     form.locator("input[name=channel]").fill("e-mail")
     # Two submissions of the same filled form before the first answer arrives.
-    fields = {"csrf_token": form.locator("input[name=csrf_token]").input_value(), "member_state": "JP",
-              "received_on": "2025-03-20", "channel": "e-mail", "note": "", "link": ""}
+    fields = {
+        "csrf_token": form.locator("input[name=csrf_token]").input_value(),
+        "member_state": "JP",
+        "received_on": "2025-03-20",
+        "channel": "e-mail",
+        "note": "",
+        "link": "",
+    }
     with page.expect_navigation():  # the answer to the last submission: by then one of them has recorded JP
         form.evaluate("f => { f.requestSubmit(); f.requestSubmit(); }")
     assert page.locator(".notice-ok, #error").count() == 1
@@ -207,8 +215,14 @@ def test_api_docs_render_with_nothing_from_outside(page: Any, live_server: str, 
     secretariat's proxy) the operations are listed, and the page's CSP refused nothing of ours (ReDoc's footer
     asks its maker's CDN for a logo, which the CSP keeps out)."""
     outside: list[str] = []
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
-               else (outside.append(route.request.url), route.abort()))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(live_server)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
     refused: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(path)

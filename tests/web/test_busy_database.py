@@ -68,8 +68,9 @@ def admin_token() -> str:
 def signed_in(base: str) -> tuple[httpx.Client, str]:
     browser = httpx.Client(base_url=base, timeout=30)
     page = browser.get("/login")
-    answer = browser.post("/login", data={"csrf_token": csrf_of(page.text), "username": ADMIN,
-                                          "password": ADMIN_PASSWORD, "next": "/"})
+    answer = browser.post(
+        "/login", data={"csrf_token": csrf_of(page.text), "username": ADMIN, "password": ADMIN_PASSWORD, "next": "/"}
+    )
     assert answer.status_code == 303, answer.text
     return browser, csrf_of(browser.get(f"/p/{PROCESS}/stages/outline-feedback").text)
 
@@ -94,12 +95,14 @@ def test_api_and_cli_answer_busy_and_write_nothing(live_server: str) -> None:
     body = {"member_state": "JP", "received_on": "2025-03-20", "note": "by letter"}
     before = fingerprint()
     with another_writer():
-        answer, took = timed(lambda: httpx.post(f"{live_server}{STAGE}/responses", json=body, headers=token,
-                                                timeout=60))
+        answer, took = timed(
+            lambda: httpx.post(f"{live_server}{STAGE}/responses", json=body, headers=token, timeout=60)
+        )
         assert answer.status_code == 503 and took < WITHIN, (answer.status_code, took, answer.text)
         assert BUSY in answer.json()["error"] and int(answer.headers["Retry-After"]) > 0
-        result, took = timed(lambda: cli("response", "record", "outline-feedback", "JP", "--received", "2025-03-20",
-                                         "--actor", ADMIN))
+        result, took = timed(
+            lambda: cli("response", "record", "outline-feedback", "JP", "--received", "2025-03-20", "--actor", ADMIN)
+        )
         assert result.exit_code != 0 and BUSY in result.stderr and took < WITHIN, (result.output, took)
         assert fingerprint() == before
     assert fingerprint() == before
@@ -110,15 +113,28 @@ def test_form_and_sign_in_say_busy_and_write_nothing(live_server: str) -> None:
     browser, csrf = signed_in(live_server)
     before = fingerprint()
     with another_writer():
-        page, took = timed(lambda: browser.post(f"/p/{PROCESS}/stages/outline-feedback/respond", data={
-            "csrf_token": csrf, "member_state": "JP", "received_on": "2025-03-20", "channel": "letter",
-            "note": "Signed by the Vice-Minister"}))
+        page, took = timed(
+            lambda: browser.post(
+                f"/p/{PROCESS}/stages/outline-feedback/respond",
+                data={
+                    "csrf_token": csrf,
+                    "member_state": "JP",
+                    "received_on": "2025-03-20",
+                    "channel": "letter",
+                    "note": "Signed by the Vice-Minister",
+                },
+            )
+        )
         assert page.status_code == 503 and took < WITHIN, (page.status_code, took)
         assert BUSY in page.text and "Signed by the Vice-Minister" in page.text  # the values are kept
         other = httpx.Client(base_url=live_server, timeout=30)
         login = other.get("/login")
-        refused, took = timed(lambda: other.post("/login", data={
-            "csrf_token": csrf_of(login.text), "username": ADMIN, "password": ADMIN_PASSWORD, "next": "/"}))
+        refused, took = timed(
+            lambda: other.post(
+                "/login",
+                data={"csrf_token": csrf_of(login.text), "username": ADMIN, "password": ADMIN_PASSWORD, "next": "/"},
+            )
+        )
         assert refused.status_code == 503 and BUSY in refused.text and took < WITHIN, (refused.status_code, took)
         assert fingerprint() == before
     assert fingerprint() == before
@@ -129,8 +145,9 @@ def test_the_preview_neither_takes_nor_waits_for_the_write_lock(live_server: str
     before = fingerprint()
     with another_writer():
         # Waiting for the lock would end in a 503 (SQLite) or a lock timeout (PostgreSQL): it answers.
-        answer = httpx.post(f"{live_server}{STAGE}/reschedule/preview", json={"end": "2025-04-14"}, headers=token,
-                            timeout=30)
+        answer = httpx.post(
+            f"{live_server}{STAGE}/reschedule/preview", json={"end": "2025-04-14"}, headers=token, timeout=30
+        )
         assert answer.status_code == 200, answer.text
         moved = {s["key"] for s in answer.json()["stages"]}
         assert {"outline-feedback", "consultations"} <= moved

@@ -22,15 +22,17 @@ ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
 
 def _browser(url: str, source: str = "127.0.0.1") -> httpx.Client:
     """A client with its own cookies, connecting from `source`."""
-    return httpx.Client(base_url=url, follow_redirects=False, timeout=30,
-                        transport=httpx.HTTPTransport(local_address=source))
+    return httpx.Client(
+        base_url=url, follow_redirects=False, timeout=30, transport=httpx.HTTPTransport(local_address=source)
+    )
 
 
 def _sign_in(browser: httpx.Client, password: str, forwarded_for: str | None = None) -> int:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     token = csrf_of(browser.get("/login", headers=headers).text)
-    return browser.post("/login", headers=headers, data={"csrf_token": token, "username": ADMIN,
-                                                         "password": password}).status_code
+    return browser.post(
+        "/login", headers=headers, data={"csrf_token": token, "username": ADMIN, "password": password}
+    ).status_code
 
 
 @pytest.fixture
@@ -92,8 +94,10 @@ def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPat
     reset_settings()
     with pytest.raises(InvalidSettings) as refused:
         get_settings()
-    assert str(refused.value) == ("invalid settings: CONSULTRACK_TRUSTED_PROXIES='127.0.0.1,nginx': "
-                                  "'nginx' is not an IP address or a CIDR network")
+    assert str(refused.value) == (
+        "invalid settings: CONSULTRACK_TRUSTED_PROXIES='127.0.0.1,nginx': "
+        "'nginx' is not an IP address or a CIDR network"
+    )
     monkeypatch.delenv("CONSULTRACK_TRUSTED_PROXIES")
     reset_settings()
     assert get_settings().trusted_proxy_list == []

@@ -49,15 +49,27 @@ def test_the_mail_probe_goes_as_a_message_would(client: Any, tmp_path: Path, mon
     from consultrack.web import health
 
     port = free_port()
-    controller = Controller(Recorder(), hostname="127.0.0.1", port=port, tls_context=certificate(tmp_path),
-                            require_starttls=True, authenticator=authenticator("tracker", "s3cret"),
-                            auth_required=True)
+    controller = Controller(
+        Recorder(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=certificate(tmp_path),
+        require_starttls=True,
+        authenticator=authenticator("tracker", "s3cret"),
+        auth_required=True,
+    )
     sign_in(client, ADMIN, ADMIN_PASSWORD)
 
     def mail(**changes: str) -> dict[str, Any]:
-        for name, value in {"MAIL_SINK": "false", "SMTP_PORT": str(port), "SMTP_STARTTLS": "true",
-                            "SMTP_VALIDATE_CERTS": "false", "SMTP_USERNAME": "tracker", "SMTP_PASSWORD": "s3cret",
-                            **changes}.items():
+        for name, value in {
+            "MAIL_SINK": "false",
+            "SMTP_PORT": str(port),
+            "SMTP_STARTTLS": "true",
+            "SMTP_VALIDATE_CERTS": "false",
+            "SMTP_USERNAME": "tracker",
+            "SMTP_PASSWORD": "s3cret",
+            **changes,
+        }.items():
             monkeypatch.setenv(f"CONSULTRACK_{name}", value)
         reset_settings()
         health._mail_cache.clear()

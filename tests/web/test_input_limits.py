@@ -14,17 +14,26 @@ from tests.web.test_api import api, bearer, issue  # noqa: F401 - the api fixtur
 
 STAGE = f"/p/{PROCESS}/stages/outline-feedback"
 BASE = f"/api/processes/{PROCESS}/stages/outline-feedback"
-ABSURD = [({"end": "0001-01-01"}, "the new end (0001-01-01) is too early: the dates of this process"),
-          ({"end": "9999-12-31"}, "the new end (9999-12-31) is too late: the dates of this process"),
-          ({"start": "0001-01-01"}, "the new start (0001-01-01) is too early"),
-          ({"end": "2041-03-31"}, "the new end (2041-03-31) is too late: the dates of this process (5 years "
-                                  "before its first stage, 13 December 2024, to 15 years after)")]
+ABSURD = [
+    ({"end": "0001-01-01"}, "the new end (0001-01-01) is too early: the dates of this process"),
+    ({"end": "9999-12-31"}, "the new end (9999-12-31) is too late: the dates of this process"),
+    ({"start": "0001-01-01"}, "the new start (0001-01-01) is too early"),
+    (
+        {"end": "2041-03-31"},
+        "the new end (2041-03-31) is too late: the dates of this process (5 years "
+        "before its first stage, 13 December 2024, to 15 years after)",
+    ),
+]
 
 
 @pytest.mark.parametrize(("dates", "says"), ABSURD)
-def test_api_reschedule_preview_and_apply_refuse_absurd_dates(api: Any, accounts: dict[str, str],  # noqa: F811
-                                                              prefect_server: None, dates: dict[str, str],
-                                                              says: str) -> None:
+def test_api_reschedule_preview_and_apply_refuse_absurd_dates(
+    api: Any,  # noqa: F811
+    accounts: dict[str, str],
+    prefect_server: None,
+    dates: dict[str, str],
+    says: str,
+) -> None:
     admin = bearer(issue(ADMIN))
     before = fingerprint()
     preview = api.post(f"{BASE}/reschedule/preview", json=dates, headers=admin)
@@ -35,8 +44,9 @@ def test_api_reschedule_preview_and_apply_refuse_absurd_dates(api: Any, accounts
 
 
 @pytest.mark.parametrize(("dates", "says"), ABSURD)
-def test_form_reschedule_refuses_absurd_dates(client: Any, prefect_server: None, dates: dict[str, str],
-                                              says: str) -> None:
+def test_form_reschedule_refuses_absurd_dates(
+    client: Any, prefect_server: None, dates: dict[str, str], says: str
+) -> None:
     token = sign_in(client, ADMIN, ADMIN_PASSWORD)
     before = fingerprint()
     previewed = client.get(f"{STAGE}/reschedule", params=dates)
@@ -53,8 +63,7 @@ def test_one_line_fields_refuse_line_breaks(api: Any, accounts: dict[str, str]) 
     """The channel is one line (it goes into the audit log and e-mails); the note may hold line breaks."""
     admin = bearer(issue(ADMIN))
     before = fingerprint()
-    answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "channel": "e-mail\rX-Evil: 1"},
-                      headers=admin)
+    answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "channel": "e-mail\rX-Evil: 1"}, headers=admin)
     assert answer.status_code == 422
     assert answer.json()["error"] == "channel contains a carriage return (CR): it is one line of text"
     answer = api.post(f"{BASE}/responses", json={"member_state": "JP", "note": "o\x0bk"}, headers=admin)
@@ -69,8 +78,10 @@ def test_control_characters_in_lookups_and_filters_are_a_4xx(api: Any, accounts:
     for path in ("/api/processes/a%00b", f"/api/processes/{PROCESS}/stages/a%00b", "/calendars/processes/a%00b.ics"):
         assert api.get(path, headers=viewer).status_code == 404, path
     answer = api.get("/api/audit", params={"process": "a\x00b"}, headers=viewer)
-    assert answer.status_code == 422 and answer.json()["error"] == "the process filter contains a NUL character, " \
-                                                                   "which is not allowed"
+    assert (
+        answer.status_code == 422
+        and answer.json()["error"] == "the process filter contains a NUL character, which is not allowed"
+    )
 
 
 def test_control_characters_in_the_dashboards_lookups_and_filters(client: Any) -> None:
@@ -90,10 +101,14 @@ def test_pages_still_show_dates_stored_before_they_were_bounded(client: Any) -> 
     from models.db import session_scope
 
     with session_scope() as session:
-        session.execute(text("UPDATE stage SET start_date = :day, version = version + 1 WHERE key = 'consultations'"),
-                        {"day": date(1, 1, 1)})
-        session.execute(text("UPDATE stage SET end_date = :day, due_date = :day, version = version + 1 "
-                             "WHERE key = 'draft-review'"), {"day": date(9999, 12, 31)})
+        session.execute(
+            text("UPDATE stage SET start_date = :day, version = version + 1 WHERE key = 'consultations'"),
+            {"day": date(1, 1, 1)},
+        )
+        session.execute(
+            text("UPDATE stage SET end_date = :day, due_date = :day, version = version + 1 WHERE key = 'draft-review'"),
+            {"day": date(9999, 12, 31)},
+        )
     sign_in(client, ADMIN, ADMIN_PASSWORD)
     timeline = client.get(f"/p/{PROCESS}")
     assert timeline.status_code == 200 and "9999" in timeline.text

@@ -45,7 +45,8 @@ def test_mailbox_lists_and_shows_messages(client: Any, data_dir: Any) -> None:
     box.mkdir(exist_ok=True)
     (box / "m1@example.org.eml").write_bytes(
         b"From: a@example.org\r\nTo: b@example.org\r\nSubject: <b>Reminder</b>\r\nMessage-ID: <m1@example.org>\r\n"
-        b"Content-Type: text/plain; charset=utf-8\r\n\r\nPlease respond by 31 March.\r\n")
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nPlease respond by 31 March.\r\n"
+    )
     listing = client.get("/mailbox").text
     assert "&lt;b&gt;Reminder&lt;/b&gt;" in listing
     message = client.get("/mailbox/m1@example.org.eml").text
@@ -71,8 +72,9 @@ def test_reminders_of_an_earlier_deadline_say_which(client: Any) -> None:
         assert sent is not None and sent.due_date_seen == date(2025, 3, 31)
         sent.status = ReminderStatus.SENT
     with session_scope() as s:
-        schedule.apply_reschedule(s, PROCESS, "outline-feedback", actor="test", now=clock.now(),
-                                  reason="a month more", end=date(2025, 4, 30))
+        schedule.apply_reschedule(
+            s, PROCESS, "outline-feedback", actor="test", now=clock.now(), reason="a month more", end=date(2025, 4, 30)
+        )
         replan_key(s, PROCESS, clock.now())
     sign_in(client, ADMIN, ADMIN_PASSWORD)
     page = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
@@ -96,8 +98,9 @@ def test_the_timeline_says_when_reminders_failed_or_wait(client: Any) -> None:
     assert "mail-alerts" not in client.get(f"/p/{PROCESS}").text  # nothing to say: nothing said
     with session_scope() as s:
         replan_key(s, PROCESS, clock.now())
-        first, second, third = s.exec(select(Reminder).where(Reminder.status == ReminderStatus.PENDING)
-                                      .order_by(Reminder.id).limit(3)).all()
+        first, second, third = s.exec(
+            select(Reminder).where(Reminder.status == ReminderStatus.PENDING).order_by(Reminder.id).limit(3)
+        ).all()
         first.status, first.last_error = ReminderStatus.FAILED, "550 5.1.1 no such mailbox"
         for row in (second, third):
             row.last_error = "SMTP login refused: 535 5.7.8 bad credentials"

@@ -25,23 +25,27 @@ NEW_END = date(2025, 4, 15)
 
 def pending() -> Counter[tuple[str, str, str, object]]:
     with read_session() as session:
-        found = session.exec(select(Person.name, Stage.key, Reminder.rule, Reminder.send_at).where(
-            Reminder.status == ReminderStatus.PENDING, Reminder.person_id == Person.id,
-            Reminder.stage_id == Stage.id)).all()
+        found = session.exec(
+            select(Person.name, Stage.key, Reminder.rule, Reminder.send_at).where(
+                Reminder.status == ReminderStatus.PENDING,
+                Reminder.person_id == Person.id,
+                Reminder.stage_id == Stage.id,
+            )
+        ).all()
     return Counter(tuple(row) for row in found)  # type: ignore[misc]
 
 
 def test_the_preview_shows_exactly_what_the_change_does(march: str) -> None:
     now = clock.now()
     stored, before = fingerprint(), pending()
-    preview = reschedule_preview(PROCESS, "outline-feedback", start=None, end=NEW_END, due=None, confirm=False,
-                                 actor=ADMIN, now=now)
+    preview = reschedule_preview(
+        PROCESS, "outline-feedback", start=None, end=NEW_END, due=None, confirm=False, actor=ADMIN, now=now
+    )
     assert fingerprint() == stored and pending() == before  # the dry run left nothing behind
     assert preview.reminders  # the change moves reminders: the comparison below is not empty-handed
 
     with session_scope() as session:
-        plan = apply_reschedule(session, PROCESS, "outline-feedback", actor=ADMIN, now=now, reason="asked",
-                                end=NEW_END)
+        plan = apply_reschedule(session, PROCESS, "outline-feedback", actor=ADMIN, now=now, reason="asked", end=NEW_END)
         replan_key(session, PROCESS, now)
     assert plan == preview.plan
     expected = before.copy()

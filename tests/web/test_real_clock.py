@@ -20,13 +20,13 @@ FROZEN_IDS = ["frozen-in-the-past", "frozen-in-the-future"]
 
 def try_sign_in(client: Any, password: str) -> Any:
     page = client.get("/login")
-    return client.post("/login", data={"csrf_token": csrf_of(page.text), "username": ADMIN, "password": password,
-                                       "next": "/"})
+    return client.post(
+        "/login", data={"csrf_token": csrf_of(page.text), "username": ADMIN, "password": password, "next": "/"}
+    )
 
 
 @pytest.mark.parametrize("business", FROZEN, ids=FROZEN_IDS)
-def test_a_throttled_name_is_usable_again_once_the_window_passes_in_real_time(client: Any,
-                                                                              business: datetime) -> None:
+def test_a_throttled_name_is_usable_again_once_the_window_passes_in_real_time(client: Any, business: datetime) -> None:
     clock.set_now(business)
     for _ in range(MAX_LOGIN_FAILURES):
         assert try_sign_in(client, "a wrong password").status_code == 401

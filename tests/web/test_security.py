@@ -96,8 +96,12 @@ def test_viewer_may_look_but_not_change(client: Any) -> None:
     assert page.status_code == 200 and 'action="/p/' not in page.text.split("Actions")[0][-200:]
     assert "form#respond" not in page.text and 'id="respond"' not in page.text
     before = fingerprint()
-    for action, data in (("respond", RESPONSE), ("advance", {}), ("skip", {"reason": "x"}),
-                         ("reschedule", {"end": "2025-04-15", "reason": "x"})):
+    for action, data in (
+        ("respond", RESPONSE),
+        ("advance", {}),
+        ("skip", {"reason": "x"}),
+        ("reschedule", {"end": "2025-04-15", "reason": "x"}),
+    ):
         answer = client.post(f"{STAGE}/{action}", data={**data, "csrf_token": token})
         assert answer.status_code == 403, action
         assert "is a viewer: it may look but not change anything" in answer.text
@@ -136,8 +140,10 @@ def test_disabled_account_is_signed_out(client: Any) -> None:
     assert client.get(STAGE).status_code == 303
 
 
-@pytest.mark.parametrize(("field", "value"), [("received_on", "20/03/2025"), ("received_on", "2025-02-30"),
-                                              ("received_on", "yesterday"), ("received_on", "")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("received_on", "20/03/2025"), ("received_on", "2025-02-30"), ("received_on", "yesterday"), ("received_on", "")],
+)
 def test_wrong_dates_get_one_clear_message(client: Any, field: str, value: str) -> None:
     token = sign_in(client, ADMIN, ADMIN_PASSWORD)
     before = fingerprint()
@@ -172,8 +178,9 @@ def test_security_headers_and_no_stack_traces(client: Any) -> None:
 
 
 @pytest.mark.parametrize("base_url", ["https://tracker.example.org", "http://127.0.0.1:8000"])
-def test_strict_transport_security_only_when_served_over_https(accounts: dict[str, str], base_url: str,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_transport_security_only_when_served_over_https(
+    accounts: dict[str, str], base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fastapi.testclient import TestClient
 
     from config.settings import reset_settings
@@ -190,8 +197,9 @@ def test_strict_transport_security_only_when_served_over_https(accounts: dict[st
 def test_login_redirect_stays_on_this_site(client: Any) -> None:
     token = csrf_of(client.get("/login").text)
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
-        answer = client.post("/login", data={"csrf_token": token, "username": ADMIN, "password": ADMIN_PASSWORD,
-                                             "next": target})
+        answer = client.post(
+            "/login", data={"csrf_token": token, "username": ADMIN, "password": ADMIN_PASSWORD, "next": target}
+        )
         assert answer.status_code == 303 and answer.headers["location"] == "/"
         token = csrf_of(client.get("/login").text)
 

@@ -44,9 +44,14 @@ def service(accounts: dict[str, str], data_dir: Path) -> Iterator[dict[str, Any]
     with session_scope() as session:
         token = issue_api_token(session, ADMIN, label="test", actor="test", now=clock.now()).secret
     port = free_port()
-    env = {**os.environ, "CONSULTRACK_DATA_DIR": str(data_dir), "CONSULTRACK_NOW": clock.now().isoformat(),
-           "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}", "CONSULTRACK_API_TOKEN": token,
-           "PREFECT_HOME": str(data_dir / "prefect")}
+    env = {
+        **os.environ,
+        "CONSULTRACK_DATA_DIR": str(data_dir),
+        "CONSULTRACK_NOW": clock.now().isoformat(),
+        "CONSULTRACK_BASE_URL": f"http://127.0.0.1:{port}",
+        "CONSULTRACK_API_TOKEN": token,
+        "PREFECT_HOME": str(data_dir / "prefect"),
+    }
     env.pop("PREFECT_API_URL", None)
     log = data_dir / "serve.log"
     url = f"http://127.0.0.1:{port}"
@@ -106,8 +111,9 @@ def test_serve(service: dict[str, Any], data_dir: Path) -> None:
     refused = cli(service, "stage", "advance", "outline-feedback")
     assert refused.returncode != 0 and "waiting for responses from" in refused.stderr
     with read_session() as session:
-        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "response.record")
-                             .order_by(AuditEntry.id.desc())).first()  # type: ignore[union-attr]
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "response.record").order_by(AuditEntry.id.desc())
+        ).first()  # type: ignore[union-attr]
     assert entry is not None and entry.actor == ADMIN
 
     headers = {"Authorization": f"Bearer {service['token']}"}
@@ -148,8 +154,9 @@ def test_cli_runs_locally_when_no_service_answers(accounts: dict[str, str], monk
     assert running_service() is None
 
 
-def test_cli_ignores_a_service_without_prefect_or_on_another_database(live_server: str,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_ignores_a_service_without_prefect_or_on_another_database(
+    live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The in-thread test server has no Prefect of its own: the CLI must not hand it changes."""
     from config.settings import reset_settings
     from consultrack.client import running_service
@@ -161,8 +168,9 @@ def test_cli_ignores_a_service_without_prefect_or_on_another_database(live_serve
     assert running_service() is None
 
 
-def test_prefect_scheduler_leaves_the_sweep_to_the_worker(data_dir: Path, prefect_server: None,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prefect_scheduler_leaves_the_sweep_to_the_worker(
+    data_dir: Path, prefect_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config.settings import reset_settings
     from consultrack.service import Service
 
@@ -191,12 +199,18 @@ def test_prefect_scheduler_leaves_the_sweep_to_the_worker(data_dir: Path, prefec
 def new_run(api: str, *, pid: int, state: str = "RUNNING") -> str:
     """A flow run under way in the service's own Prefect database, marked as the process `pid` marks its runs."""
     flow_id = patient(lambda: httpx.post(f"{api}/flows/", json={"name": "advance-stage"}, timeout=30)).json()["id"]
-    created = patient(lambda: httpx.post(f"{api}/flow_runs/", timeout=30, json={
-        "flow_id": flow_id, "name": f"advance under way in {pid}", "state": {"type": state}}))
+    created = patient(
+        lambda: httpx.post(
+            f"{api}/flow_runs/",
+            timeout=30,
+            json={"flow_id": flow_id, "name": f"advance under way in {pid}", "state": {"type": state}},
+        )
+    )
     assert created.status_code in (200, 201), created.text
     run_id = str(created.json()["id"])
-    marked = patient(lambda: httpx.patch(f"{api}/flow_runs/{run_id}",
-                                         json={"infrastructure_pid": f"{socket.gethostname()}:{pid}"}))
+    marked = patient(
+        lambda: httpx.patch(f"{api}/flow_runs/{run_id}", json={"infrastructure_pid": f"{socket.gethostname()}:{pid}"})
+    )
     assert marked.status_code == 204, marked.text
     return run_id
 
@@ -221,8 +235,9 @@ def mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
-def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(service: dict[str, Any],
-                                                                              data_dir: Path) -> None:
+def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(
+    service: dict[str, Any], data_dir: Path
+) -> None:
     from tests.prefect_processes import (
         prefect_servers_of,
         prefect_style_command,
@@ -239,15 +254,21 @@ def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(serv
     # the mailbox (the SQLite file, when there is one, was made by the fixture through models.db).
     for path in (home, data_dir / "mailbox"):
         assert mode(path) == 0o700, path
-    private = [home / "prefect.db", home / "server.json", data_dir / "session-secret",
-               *[p for p in data_dir.glob("consultrack.db*")], *home.glob("prefect.db-*")]
+    private = [
+        home / "prefect.db",
+        home / "server.json",
+        data_dir / "session-secret",
+        *[p for p in data_dir.glob("consultrack.db*")],
+        *home.glob("prefect.db-*"),
+    ]
     assert all(mode(path) == 0o600 for path in private), {str(p): oct(mode(p)) for p in private}
 
     api = f"http://127.0.0.1:{recorded['port']}/api"
     # The service's own runs are marked with it as their body begins (they run in the service's process)...
     runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).json()
     assert {r["infrastructure_pid"] for r in runs if r["name"].startswith("consultrack service started")} == {
-        f"{socket.gethostname()}:{process.pid}"}
+        f"{socket.gethostname()}:{process.pid}"
+    }
     # ... so one under way at the kill is told from a CLI command's, whose process still runs.
     left_running = new_run(api, pid=process.pid)
     left_pending = new_run(api, pid=process.pid, state="PENDING")
@@ -258,8 +279,9 @@ def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(serv
 
     # Had the server survived (an older version, a start interrupted), the state file names it and its dead owner.
     stale_port = free_loopback_port()
-    stale = subprocess.Popen(prefect_style_command(stale_port), env=prefect_style_environment(home),
-                             start_new_session=True)
+    stale = subprocess.Popen(
+        prefect_style_command(stale_port), env=prefect_style_environment(home), start_new_session=True
+    )
     try:
         assert wait_healthy(stale_port)
         (home / "server.json").write_text(json.dumps({**recorded, "pid": stale.pid, "port": stale_port}))
@@ -277,8 +299,10 @@ def test_kill_9_takes_the_prefect_server_along_and_the_next_start_cleans_up(serv
         assert f"pid {process.pid}" in state["message"] and "audit log" in state["message"]
     assert run_state(api, still_alive)["type"] == "RUNNING"
     health = httpx.get(f"{service['url']}/healthz", headers={"Authorization": f"Bearer {service['token']}"}).json()
-    assert health["prefect"]["ok"] and health["prefect"]["runs_marked_crashed"] == [
-        f"advance under way in {process.pid}"] * 2
+    assert (
+        health["prefect"]["ok"]
+        and health["prefect"]["runs_marked_crashed"] == [f"advance under way in {process.pid}"] * 2
+    )
 
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(60) == 0

@@ -28,19 +28,22 @@ def directory(request: Request, _: SignedIn) -> Response:
 
     with read_session() as session:
         states = {s.code: s for s in session.exec(select(MemberState)).all()}
-        people = list(session.exec(select(Person).order_by(col(Person.member_state_code), col(Person.role),
-                                                           col(Person.name))).all())
+        people = list(
+            session.exec(
+                select(Person).order_by(col(Person.member_state_code), col(Person.role), col(Person.name))
+            ).all()
+        )
         live: dict[int, int] = {}
         for token, person in tokens_of(session, FeedToken):
             if token.revoked_at is None and person.id is not None:
                 live[person.id] = live.get(person.id, 0) + 1
-    return render(request, "directory.html", {"states": states, "people": people, "live_tokens": live,
-                                              "Role": Role})
+    return render(request, "directory.html", {"states": states, "people": people, "live_tokens": live, "Role": Role})
 
 
 @router.post("/directory/{person_id}/subscribe-link", response_class=HTMLResponse)
-async def issue_subscribe_link(request: Request, person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)],
-                               account: AdminPost) -> Response:
+async def issue_subscribe_link(
+    request: Request, person_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)], account: AdminPost
+) -> Response:
     """A new personal link; it is shown once, here, because only its hash is kept."""
     from calendars.subscribe import subscribe_page_url
     from models.token_rules import issue_feed_token
@@ -53,5 +56,3 @@ async def issue_subscribe_link(request: Request, person_id: Annotated[int, PathP
         name, email_address = issued.holder.name, issued.holder.email
     link = subscribe_page_url(issued.secret)
     return render(request, "subscribe_link.html", {"name": name, "email": email_address, "link": link})
-
-

@@ -41,8 +41,12 @@ async def login(request: Request) -> Response:
         client = request.client.host if request.client else ""
         account = await run_in_threadpool(attempt_sign_in, username, password, client=client)
     except ConsultrackError as exc:
-        return render(request, "login.html", {"next": target, "error": exc.message,
-                                              "username": form.get("username") or ""}, exc.http_status)
+        return render(
+            request,
+            "login.html",
+            {"next": target, "error": exc.message, "username": form.get("username") or ""},
+            exc.http_status,
+        )
     sign_in(request, account)
     return see_other(target)
 
@@ -54,5 +58,3 @@ async def logout(request: Request) -> Response:
     sign_out(request)
     flash(request, "ok", "You have signed out.")
     return see_other("/login")
-
-

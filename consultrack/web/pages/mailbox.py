@@ -42,11 +42,19 @@ def mailbox(request: Request, _: AdminOnly) -> Response:
     for path in _mailbox_files():
         with path.open("rb") as handle:
             headers = parser.parse(handle)
-        messages.append({"name": path.name, "to": headers.get("To", ""), "subject": headers.get("Subject", ""),
-                         "date": headers.get("Date", ""), "at": _sent_at(headers, path)})
+        messages.append(
+            {
+                "name": path.name,
+                "to": headers.get("To", ""),
+                "subject": headers.get("Subject", ""),
+                "date": headers.get("Date", ""),
+                "at": _sent_at(headers, path),
+            }
+        )
     messages.sort(key=lambda m: (m["at"], m["name"]), reverse=True)
-    return render(request, "mailbox.html", {"messages": messages[:300], "total": len(messages),
-                                            "box": get_settings().mailbox_dir})
+    return render(
+        request, "mailbox.html", {"messages": messages[:300], "total": len(messages), "box": get_settings().mailbox_dir}
+    )
 
 
 @router.get("/mailbox/{name}", response_class=HTMLResponse)
@@ -58,6 +66,9 @@ def mailbox_message(request: Request, name: str, _: AdminOnly) -> Response:
         message = email.message_from_binary_file(handle, policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",))
     text = body.get_content() if body is not None else ""
-    headers = [(h, str(message.get(h))) for h in ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID")
-               if message.get(h)]
+    headers = [
+        (h, str(message.get(h)))
+        for h in ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID")
+        if message.get(h)
+    ]
     return render(request, "message.html", {"name": name, "headers": headers, "text": text})

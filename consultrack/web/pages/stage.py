@@ -38,23 +38,40 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
         today = clock.today(process.timezone)
         gate = evaluate_gate(session, process, stage, now)
         states = member_states(session)
-        responses = {r.member_state_code: r for r in session.exec(
-            select(StageResponse).where(StageResponse.stage_id == stage.id)).all()}
-        reminders = session.exec(select(Reminder, Person).where(Reminder.stage_id == stage.id,
-                                                                Reminder.person_id == Person.id)
-                                 .order_by(col(Reminder.send_at))).all()
+        responses = {
+            r.member_state_code: r
+            for r in session.exec(select(StageResponse).where(StageResponse.stage_id == stage.id)).all()
+        }
+        reminders = session.exec(
+            select(Reminder, Person)
+            .where(Reminder.stage_id == stage.id, Reminder.person_id == Person.id)
+            .order_by(col(Reminder.send_at))
+        ).all()
         meetings = [m for m in meetings_of(session, process) if m.stage_id == stage.id]
         approvers = active_secretariat(session)
         stages = {s.key: s for s in stages_of(session, process)}
     by_status: dict[str, list[tuple[Reminder, Person]]] = {}
     for reminder, person in reminders:
         by_status.setdefault(reminder.status.value, []).append((reminder, person))
-    return {"process": process, "stage": stage, "gate": gate, "today": today, "states": states,
-            "responses": responses, "reminders": by_status, "meetings": meetings, "approvers": approvers,
-            "deadline": deadline_at(stage, process), "days_left": stage.days_left(today),
-            "asks_states": stage.owes_responses, "GateKind": GateKind,
-            "StageState": StageState, "predecessors": [stages[k] for k in stage.depends_on if k in stages],
-            "values": {}, "failed": None}
+    return {
+        "process": process,
+        "stage": stage,
+        "gate": gate,
+        "today": today,
+        "states": states,
+        "responses": responses,
+        "reminders": by_status,
+        "meetings": meetings,
+        "approvers": approvers,
+        "deadline": deadline_at(stage, process),
+        "days_left": stage.days_left(today),
+        "asks_states": stage.owes_responses,
+        "GateKind": GateKind,
+        "StageState": StageState,
+        "predecessors": [stages[k] for k in stage.depends_on if k in stages],
+        "values": {},
+        "failed": None,
+    }
 
 
 @router.get("/p/{process_key}/stages/{stage_key}", response_class=HTMLResponse)
@@ -62,8 +79,7 @@ def stage_page(request: Request, process_key: str, stage_key: str, _: SignedIn) 
     return render(request, "stage.html", _stage_context(process_key, stage_key))
 
 
-def _form_text(form: FormData, name: str, what: str, *, required: bool = False,
-               multiline: bool = False) -> str | None:
+def _form_text(form: FormData, name: str, what: str, *, required: bool = False, multiline: bool = False) -> str | None:
     return clean_text(form.get(name), what, required=required, multiline=multiline)
 
 
@@ -72,12 +88,14 @@ def _start_args(form: FormData) -> dict[str, Any]:
 
 
 def _advance_args(form: FormData) -> dict[str, Any]:
-    return {"approver": _form_text(form, "approver", "the approver"),
-            "note": _form_text(form, "note", "the approval note", multiline=True),
-            "decision_text": _form_text(form, "decision_text", "the decision text", multiline=True),
-            "decision_date": parse_day(form.get("decision_date"), "the decision date"),
-            "proceed_reason": _form_text(form, "proceed_reason", "the reason to proceed", multiline=True),
-            "override_reason": _form_text(form, "override_reason", "the reason to override", multiline=True)}
+    return {
+        "approver": _form_text(form, "approver", "the approver"),
+        "note": _form_text(form, "note", "the approval note", multiline=True),
+        "decision_text": _form_text(form, "decision_text", "the decision text", multiline=True),
+        "decision_date": parse_day(form.get("decision_date"), "the decision date"),
+        "proceed_reason": _form_text(form, "proceed_reason", "the reason to proceed", multiline=True),
+        "override_reason": _form_text(form, "override_reason", "the reason to override", multiline=True),
+    }
 
 
 def _skip_args(form: FormData) -> dict[str, Any]:
@@ -85,22 +103,32 @@ def _skip_args(form: FormData) -> dict[str, Any]:
 
 
 def _reschedule_args(form: FormData) -> dict[str, Any]:
-    return {"start": parse_day(form.get("start"), "the new start"), "end": parse_day(form.get("end"), "the new end"),
-            "due": parse_day(form.get("due"), "the new deadline"), "confirm": form.get("confirm") == "yes",
-            "reason": _form_text(form, "reason", "a reason to reschedule", required=True, multiline=True)}
+    return {
+        "start": parse_day(form.get("start"), "the new start"),
+        "end": parse_day(form.get("end"), "the new end"),
+        "due": parse_day(form.get("due"), "the new deadline"),
+        "confirm": form.get("confirm") == "yes",
+        "reason": _form_text(form, "reason", "a reason to reschedule", required=True, multiline=True),
+    }
 
 
 def _response_args(form: FormData) -> dict[str, Any]:
-    return {"member_state": _form_text(form, "member_state", "the member State", required=True),
-            "received_on": parse_day(form.get("received_on"), "the date received", required=True),
-            "channel": _form_text(form, "channel", "the channel", required=True),
-            "note": _form_text(form, "note", "the note", multiline=True) or "",
-            "link": _form_text(form, "link", "the link")}
+    return {
+        "member_state": _form_text(form, "member_state", "the member State", required=True),
+        "received_on": parse_day(form.get("received_on"), "the date received", required=True),
+        "channel": _form_text(form, "channel", "the channel", required=True),
+        "note": _form_text(form, "note", "the note", multiline=True) or "",
+        "link": _form_text(form, "link", "the link"),
+    }
 
 
 FORMS: dict[Operation, Callable[[FormData], dict[str, Any]]] = {
-    START: _start_args, ADVANCE: _advance_args, SKIP: _skip_args, RESCHEDULE: _reschedule_args,
-    RECORD_RESPONSE: _response_args}
+    START: _start_args,
+    ADVANCE: _advance_args,
+    SKIP: _skip_args,
+    RESCHEDULE: _reschedule_args,
+    RECORD_RESPONSE: _response_args,
+}
 """How each form of the stage page becomes its operation's arguments."""
 ACTIONS = {op.page_action: op for op in OPERATIONS.values() if op.page_action is not None}
 """The operations the stage page offers, by the last segment of the form's address."""
@@ -112,47 +140,70 @@ def _done(operation: Operation, result: dict[str, Any]) -> str:
         return f"{result['stage']} completed{' (gate overridden)' if result['overridden'] else ''}{started}."
     if operation is RESCHEDULE:
         return f"Rescheduled: {', '.join(result['moved'])}" + (
-            f"; meetings moved: {', '.join(result['meetings'])}." if result["meetings"] else ".")
+            f"; meetings moved: {', '.join(result['meetings'])}." if result["meetings"] else "."
+        )
     if operation is RECORD_RESPONSE:
         return f"Response from {result['member_state']} recorded (received {result['received_on']})."
     return f"{result['stage']} is now {result['state']}."
 
 
 @router.post("/p/{process_key}/stages/{stage_key}/{action}", response_class=HTMLResponse)
-async def stage_action(request: Request, process_key: str, stage_key: str, action: str,
-                       account: AdminPost) -> Response:
+async def stage_action(request: Request, process_key: str, stage_key: str, action: str, account: AdminPost) -> Response:
     form = await request.form()
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r} on a stage")
     operation = ACTIONS[action]
     try:
-        result = await perform(request.app, operation, process_key=process_key, stage_key=stage_key,
-                               actor=account.username, **FORMS[operation](form))
+        result = await perform(
+            request.app,
+            operation,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **FORMS[operation](form),
+        )
     except ConsultrackError as exc:
         context = _stage_context(process_key, stage_key)
-        context.update(values={k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)},
-                       failed=action, error=exc.message)
+        context.update(
+            values={k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)},
+            failed=action,
+            error=exc.message,
+        )
         return render(request, "stage.html", context, exc.http_status)
     flash(request, "ok", _done(operation, result))
     return see_other(f"/p/{quote(process_key)}/stages/{quote(result.get('stage', stage_key))}")
 
 
 @router.get("/p/{process_key}/stages/{stage_key}/reschedule", response_class=HTMLResponse)
-def reschedule_preview_page(request: Request, process_key: str, stage_key: str, start: str = "", end: str = "",
-                            due: str = "", confirm: str = "", *, account: AdminOnly) -> Response:
+def reschedule_preview_page(
+    request: Request,
+    process_key: str,
+    stage_key: str,
+    start: str = "",
+    end: str = "",
+    due: str = "",
+    confirm: str = "",
+    *,
+    account: AdminOnly,
+) -> Response:
     """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
     from consultrack.web.preview import reschedule_preview
 
     values = {"start": start, "end": end, "due": due, "confirm": confirm}
     context = _stage_context(process_key, stage_key)
     try:
-        preview = reschedule_preview(process_key, stage_key, start=parse_day(start, "the new start"),
-                                     end=parse_day(end, "the new end"), due=parse_day(due, "the new deadline"),
-                                     confirm=confirm == "yes", actor=account.username, now=clock.now())
+        preview = reschedule_preview(
+            process_key,
+            stage_key,
+            start=parse_day(start, "the new start"),
+            end=parse_day(end, "the new end"),
+            due=parse_day(due, "the new deadline"),
+            confirm=confirm == "yes",
+            actor=account.username,
+            now=clock.now(),
+        )
     except ConsultrackError as exc:
         context.update(values=values, failed="reschedule", error=exc.message)
         return render(request, "stage.html", context, exc.http_status)
     context.update(values=values, preview=preview)
     return render(request, "reschedule.html", context)
-
-

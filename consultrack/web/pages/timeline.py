@@ -38,7 +38,15 @@ def timeline(request: Request, process_key: str, _: SignedIn) -> Response:
         meetings = meetings_of(session, process)
         gantt = build_gantt(status, meetings)
         failed, waiting = failed_by_stage(session, process), retrying(session, process)
-    return render(request, "timeline.html", {"process": process, "status": status, "gantt": gantt,
-                                             "meetings": meetings, "failed": failed, "waiting": waiting})
-
-
+    return render(
+        request,
+        "timeline.html",
+        {
+            "process": process,
+            "status": status,
+            "gantt": gantt,
+            "meetings": meetings,
+            "failed": failed,
+            "waiting": waiting,
+        },
+    )
