@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         "busy timeout, PostgreSQL's lock_timeout) before it is refused as busy.",
     )
 
+    prefect_idle_seconds: float = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="How long a Prefect server a command started is kept for the next "
+        "commands once idle; 0: each command starts and stops its own.",
+    )
+
     # The clock: when set, the system believes it is this instant (tests and the demo stand on any day).
     now: AwareDatetime | None = None
 

@@ -15,6 +15,7 @@ from prefect.states import Failed, State
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from flows import kept_server
 from flows.prefect_server import note_process
 from models.db import session_scope
 from models.errors import ConsultrackError, ErrorCode
@@ -68,7 +69,9 @@ def refusals_as_failures(body: Callable[P, Awaitable[R]]) -> Callable[P, Awaitab
 
 
 def run(flow_fn: Flow[..., Any], **kwargs: Any) -> Any:
-    """Run a flow from synchronous code (the CLI, the demo) and turn a refusal back into its exception."""
+    """Run a flow from synchronous code (the CLI, the demo) and turn a refusal back into its exception; on the
+    Prefect server already running for this data directory, or one kept for the next commands (flows/kept_server.py)."""
+    kept_server.for_this_command()
     return _raise_refusal(asyncio.run(_run_once(flow_fn, kwargs)))
 
 

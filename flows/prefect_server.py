@@ -8,13 +8,17 @@ the service dies, however it dies), records it in `<prefect home>/server.json`, 
 on a graceful shutdown. A start that finds a temporary server of the same Prefect home nobody owns any more (its
 owner dead, or re-parented to init) stops it first, and runs whose process is gone are marked Crashed.
 
-`start`, `find_running` and `stop` are the interface a later command-line reuse of a running server builds on.
-When PREFECT_API_URL is configured (a long-lived Prefect server, the tests' harness) nothing here is used.
+A command-line change reuses the recorded server (flows/kept_server.py, which may also keep one of its own between
+commands). `exclusive` serialises "find or start" between processes, and each command holds the server "in use"
+(`hold_in_use`) while it runs: a service starting later retires a kept server, and a service stopping stops its own,
+only once no command is using it. When PREFECT_API_URL is configured (a long-lived Prefect server, the tests'
+harness) nothing here is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -26,25 +30,27 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import httpx
 
 from config import clock
-from config.private_files import private_dir, write_private
+from config.private_files import private_dir, private_file, write_private
 
 if TYPE_CHECKING:
     from uuid import UUID
 
 log = logging.getLogger("consultrack.prefect")
 STATE_FILE = "server.json"
+LOCK_FILE = "server.lock"
+IN_USE_FILE = "server.inuse"
 APP = "prefect.server.api.server:create_app"
 UNMARKED_GRACE_SECONDS = 60.0
 """A run not yet marked with its process (between its creation and its start) is left alone this long."""
 
 # The child sets its own parent-death signal, checks its parent is still the one that started it (the parent may
 # have died before the signal was armed), makes what it creates owner-only, and only then becomes uvicorn.
-_LAUNCH = """\
+LAUNCH = """\
 import os, signal, sys
 if sys.platform == "linux":
     import ctypes
@@ -113,43 +119,50 @@ def start(home: Path, *, timeout: float | None = None) -> PrefectServer:
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     private_dir(home)
-    stop_abandoned(home)
     limit = timeout if timeout is not None else float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
     deadline = time.monotonic() + limit
-    for _ in range(3):  # the free port found may be taken before uvicorn binds it: try another
-        port = _free_port()
-        child = subprocess.Popen(_command(port), env=_environment(home))
-        _children[child.pid] = child
-        server = PrefectServer(
-            pid=child.pid, port=port, owner=os.getpid(), owner_started=_started(os.getpid()), home=home
-        )
-        if _wait_healthy(server, child, deadline):
-            write_private(home / STATE_FILE, json.dumps({**asdict(server), "home": str(home)}))
-            log.info("Prefect server for %s on %s (pid %d)", home, server.api_url, server.pid)
-            return server
-        _end(child.pid)
-        if time.monotonic() >= deadline:
-            break
+    with exclusive(home):
+        retire_kept(home, limit)
+        stop_abandoned(home)
+        for _ in range(3):  # the free port found may be taken before uvicorn binds it: try another
+            port = free_port()
+            child = subprocess.Popen(
+                [sys.executable, "-c", LAUNCH, str(os.getpid()), *uvicorn_arguments(port)], env=server_environment(home)
+            )
+            _children[child.pid] = child
+            server = PrefectServer(
+                pid=child.pid, port=port, owner=os.getpid(), owner_started=started(os.getpid()), home=home
+            )
+            if wait_healthy(server, child, deadline):
+                write_private(home / STATE_FILE, json.dumps(record(server)))
+                log.info("Prefect server for %s on %s (pid %d)", home, server.api_url, server.pid)
+                return server
+            _end(child.pid)
+            if time.monotonic() >= deadline:
+                break
     raise RuntimeError(f"the Prefect server did not answer within {limit:.0f} s (Prefect home {home})")
 
 
-def find_running(home: Path) -> PrefectServer | None:
-    """The server recorded for `home`, when its process is still ours and it answers."""
+def find_running(home: Path, *, timeout: float = 2) -> PrefectServer | None:
+    """The server recorded for `home`, when its process is still ours and it answers within `timeout`."""
     server = _recorded(home)
     if server is None or server.pid not in temporary_servers(home):
         return None
     try:
-        return server if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200 else None
+        return server if httpx.get(f"{server.api_url}/health", timeout=timeout).status_code == 200 else None
     except httpx.HTTPError:
         return None
 
 
 def stop(server: PrefectServer, *, timeout: float = 10) -> None:
     """Stop it (SIGTERM, then SIGKILL after `timeout`) and forget it. What this process still has to tell it (run
-    logs, events) is sent first."""
+    logs, events) is sent first, and a command still using it (`hold_in_use`) is given `timeout` to finish."""
     _drain_clients(timeout)
-    if server.pid in _children or server.pid in temporary_servers(server.home):
-        _end(server.pid, timeout)
+    with contextlib.ExitStack() as held:
+        with contextlib.suppress(OSError):
+            _lock(held.enter_context(_in_use_file(server.home)), fcntl.LOCK_EX, timeout)
+        if server.pid in _children or server.pid in temporary_servers(server.home):
+            _end(server.pid, timeout)
     recorded = _recorded(server.home)
     if recorded is not None and recorded.pid == server.pid:
         (server.home / STATE_FILE).unlink(missing_ok=True)
@@ -172,6 +185,62 @@ def stop_abandoned(home: Path) -> list[int]:
     if recorded is not None and recorded.pid not in temporary_servers(home):
         (home / STATE_FILE).unlink(missing_ok=True)
     return stopped
+
+
+def retire_kept(home: Path, timeout: float) -> None:
+    """Stop the server a command keeps for `home` (flows/kept_server.py), once the commands using it are done: a
+    service starting runs its own, which dies with it. Call it holding `exclusive(home)`."""
+    recorded = _recorded(home)
+    try:
+        kept = bool(json.loads((home / STATE_FILE).read_text()).get("kept"))
+    except (OSError, ValueError, AttributeError):
+        kept = False
+    if recorded is None or not kept or not _alive(recorded.owner, recorded.owner_started):
+        return
+    log.info("stopping the Prefect server kept for commands (pid %d) once they are done", recorded.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(recorded.owner, signal.SIGTERM)  # its watchdog: it waits for the commands, then stops it
+    deadline = time.monotonic() + timeout
+    while (_alive(recorded.owner, recorded.owner_started) or _alive(recorded.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in (recorded.owner, recorded.pid):
+        if _alive(pid):
+            _end(pid)
+
+
+# --- between processes: who finds or starts, who is using it -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def exclusive(home: Path) -> Iterator[None]:
+    """Held around "find or start" (and a service's start): two commands started at once start one server."""
+    with (private_file(home / LOCK_FILE)).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def hold_in_use(home: Path) -> IO[str]:
+    """Mark the recorded server in use by this process until the returned file is closed (or the process ends,
+    however it ends): nobody stops it meanwhile."""
+    in_use = _in_use_file(home)
+    fcntl.flock(in_use, fcntl.LOCK_SH)
+    return in_use
+
+
+def _in_use_file(home: Path) -> IO[str]:
+    return private_file(home / IN_USE_FILE).open("a")
+
+
+def _lock(file: IO[str], kind: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(file, kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def temporary_servers(home: Path) -> list[int]:
@@ -268,14 +337,11 @@ async def crash_abandoned_runs() -> list[str]:
 # --- processes -----------------------------------------------------------------------------------------------------
 
 
-def _command(port: int) -> list[str]:
+def uvicorn_arguments(port: int) -> list[str]:
+    """After `python`: the server Prefect itself starts as its temporary server."""
     import prefect
 
     return [
-        sys.executable,
-        "-c",
-        _LAUNCH,
-        str(os.getpid()),
         "-m",
         "uvicorn",
         "--app-dir",
@@ -293,7 +359,7 @@ def _command(port: int) -> list[str]:
     ]
 
 
-def _environment(home: Path) -> dict[str, str]:
+def server_environment(home: Path) -> dict[str, str]:
     """As Prefect gives its own temporary server: no UI, the services of a temporary server, our settings."""
     from prefect.settings import get_current_settings
 
@@ -309,7 +375,12 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _wait_healthy(server: PrefectServer, child: subprocess.Popen[bytes], deadline: float) -> bool:
+def record(server: PrefectServer) -> dict[str, object]:
+    """What the state file holds."""
+    return {**asdict(server), "home": str(server.home)}
+
+
+def wait_healthy(server: PrefectServer, child: subprocess.Popen[bytes], deadline: float) -> bool:
     with httpx.Client(timeout=2) as client:
         while time.monotonic() < deadline:
             if child.poll() is not None:
@@ -367,7 +438,7 @@ def _recorded(home: Path) -> PrefectServer | None:
         return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -387,7 +458,7 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
-def _started(pid: int) -> int | None:
+def started(pid: int) -> int | None:
     fields = _stat(pid)
     return int(fields[19]) if fields else None
 

@@ -21,6 +21,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 for _name in list(os.environ):
     if _name.startswith("CONSULTRACK_") and _name != "CONSULTRACK_TEST_POSTGRES":
         del os.environ[_name]
+# A command-line change run without PREFECT_API_URL starts Prefect's temporary server and stops it, as each test
+# expects: it keeps no server (200 MB each) for the next commands (flows/kept_server.py).
+os.environ["CONSULTRACK_PREFECT_IDLE_SECONDS"] = "0"
 
 from config import clock  # noqa: E402
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR, reset_settings  # noqa: E402

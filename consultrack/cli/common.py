@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import getpass
 import os
@@ -23,6 +24,7 @@ console = Console(highlight=False)
 if not console.is_terminal:
     console = Console(highlight=False, width=int(os.environ.get("COLUMNS", "140")))
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+NOT_WRITABLE = "make the data directory writable by this user, or point CONSULTRACK_DATA_DIR at one"
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -50,6 +52,10 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except ConsultrackError as exc:
             fail(exc.message, exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            fail(f"cannot write {exc.filename or 'the data directory'} ({exc.strerror}): {NOT_WRITABLE}")
 
     return wrapper
 
@@ -67,6 +73,18 @@ def parse_date(value: str | None, what: str) -> date | None:
     if why is not None:
         fail(f"{what}: {value} is {why}", 2)
     return day
+
+
+def start_prefect_early() -> None:
+    """A change is coming: the Prefect server it runs on is found, or started and kept, while the command imports its
+    flows and reads its input (flows/kept_server.py). Not when the change may go through a service's API (we hold
+    a token, consultrack/client.py): it needs no Prefect here."""
+    from consultrack.client import api_token
+
+    if api_token() is None:
+        from flows.kept_server import start_early
+
+        start_early()
 
 
 def require_database() -> None:

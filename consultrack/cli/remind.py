@@ -49,11 +49,35 @@ def preview(days: Annotated[int, typer.Option("--days", min=0, help="How many da
 def run_now() -> None:
     """Send every reminder that is due now (the service does this every minute)."""
     require_database()
+    if not _could_be_due():
+        _say({"sent": 0, "late": 0, "skipped": 0, "failed": 0, "retrying": 0, "cancelled": 0, "errors": []})
+        return
     from flows import reminders
     from flows.engine import run
 
     report = run(reminders.sweep_reminders)
     _say(report)
+
+
+def _could_be_due() -> bool:
+    """Whether a sweep could find anything to send: a pending row due by the business clock (waiting out a retry's
+    backoff or not), or any row claimed for sending. Read before Prefect starts, so a cron job's `remind run` with
+    nothing due costs an import of SQLModel, not a flow run; when in doubt, the sweep runs."""
+    from sqlmodel import and_, col, or_, select
+
+    from config import clock
+    from models.db import read_session
+    from models.enums import ReminderStatus
+    from models.reminder import Reminder
+
+    pending = and_(Reminder.status == ReminderStatus.PENDING, col(Reminder.send_at) <= clock.now())
+    with read_session() as session:
+        return (
+            session.exec(
+                select(Reminder.id).where(or_(pending, Reminder.status == ReminderStatus.SENDING)).limit(1)
+            ).first()
+            is not None
+        )
 
 
 @remind_app.command("digest")

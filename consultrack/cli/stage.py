@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, fail, parse_date, require_database
+from consultrack.cli.common import (
+    ActorOpt,
+    ProcessOpt,
+    actor_name,
+    console,
+    fail,
+    parse_date,
+    require_database,
+    start_prefect_early,
+)
 
 if TYPE_CHECKING:
     from flows.operations import Operation
@@ -19,8 +28,10 @@ meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: record them held
 OverrideOpt = Annotated[str | None, typer.Option("--override", help="Go ahead anyway; the reason is audited.")]
 
 
-def _process_key(process: str | None) -> str:
+def _process_key(process: str | None, *, changes: bool = True) -> str:
     require_database()
+    if changes:
+        start_prefect_early()
     from models.db import read_session
     from models.queries import only_process
 
@@ -110,7 +121,7 @@ def reschedule(
     from models.queries import get_process
     from models.schedule import plan_reschedule
 
-    key = _process_key(process)
+    key = _process_key(process, changes=apply)
     new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
     try:
         with read_session() as session:

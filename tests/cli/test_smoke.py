@@ -13,6 +13,7 @@ def run_cli(
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTRACK_")}
+    env["CONSULTRACK_PREFECT_IDLE_SECONDS"] = "0"  # no Prefect server kept after the test (tests/conftest.py)
     env["CONSULTRACK_DATA_DIR"] = str(data_dir)
     env.update(env_extra or {})
     return subprocess.run(
@@ -101,6 +102,7 @@ def test_the_data_directory_and_its_secrets_are_owner_only(tmp_path: Path) -> No
         data / "api-token",
         *data.glob("consultrack.db-*"),
         *(data / "prefect").glob("prefect.db-*"),
+        data / "prefect" / "server.lock",
     ]
     assert {str(f): oct(mode(f)) for f in files} == {str(f): oct(0o600) for f in files}
 
