@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from models.directory import MemberState
-from models.enums import GateKind, MeetingStatus, StageState
+from models.enums import GateKind, MeetingStatus
 from models.gates import GateInputs, decision_gate, manual_gate, meeting_gate, responses_gate
-from models.process import Meeting, Process, Stage
+from models.process import Meeting
+from tests.rows import PROCESS, stage_row
+from tests.rows import STARTED as T0
 
-T0 = datetime(2025, 3, 3, tzinfo=UTC)
-PROCESS = Process(id=1, key="p", title="P", short_name="P", timezone="Asia/Seoul", created_at=T0)
 STATES = [
     MemberState(code=c, name=n, timezone="Asia/Seoul", name_in_text=t)
     for c, n, t in (
@@ -26,24 +26,7 @@ BEFORE_DEADLINE = datetime(2025, 3, 31, 14, 59, tzinfo=UTC)  # 23:59 on 31 March
 AFTER_DEADLINE = datetime(2025, 3, 31, 15, 0, tzinfo=UTC)
 
 
-def stage(gate_kind: GateKind = GateKind.RESPONSES, gate: dict[str, object] | None = None, **fields: object) -> Stage:
-    return Stage(
-        id=2,
-        process_id=1,
-        key="outline-feedback",
-        position=1,
-        name="Feedback",
-        activity="",
-        start_date=date(2025, 3, 3),
-        end_date=date(2025, 3, 31),
-        due_date=date(2025, 3, 31),
-        gate_kind=gate_kind,
-        gate=gate or {},
-        state=StageState.ACTIVE,
-        started_at=T0,
-        modified_at=T0,
-        **fields,
-    )
+stage = stage_row
 
 
 def test_responses_wait_for_every_state_and_name_those_still_owing() -> None:

@@ -3,32 +3,16 @@ zone and country and the policy: no database, so every rule of the plan is check
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from models.directory import Person
-from models.enums import GateKind, Owner, Role, StageState
-from models.process import Process, Stage
+from models.enums import Owner, Role
 from models.template import ReminderPolicy
 from notifications.reminders.planner import plan_escalations, plan_for
 from notifications.reminders.recipients import Recipient
+from tests.rows import PROCESS, STARTED, stage_row
 
-STARTED = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
-PROCESS = Process(id=1, key="p", title="P", short_name="P", timezone="Asia/Seoul", created_at=STARTED)
-STAGE = Stage(
-    id=2,
-    process_id=1,
-    key="outline-feedback",
-    position=1,
-    name="Feedback",
-    activity="",
-    start_date=date(2025, 3, 3),
-    end_date=date(2025, 3, 31),
-    due_date=date(2025, 3, 31),
-    gate_kind=GateKind.RESPONSES,
-    state=StageState.ACTIVE,
-    started_at=STARTED,
-    modified_at=STARTED,
-)
+STAGE = stage_row()
 TOKYO = Recipient(
     Person(id=7, name="Ken Sato", email="ken@example.org", role=Role.FOCAL_POINT, member_state_code="JP"),
     Owner.MEMBER_STATES,
