@@ -76,41 +76,30 @@ def _shown(
     )
 
 
+def _icalendar_event(e: icalendar.Event, zones: list[str]) -> Shown:
+    """An event as the icalendar library gives it (directly, or expanded by recurring-ical-events)."""
+    return _shown(
+        e["uid"],
+        e.get("summary"),
+        e.get("description"),
+        e.get("location"),
+        e.get("status"),
+        e.get("sequence"),
+        e.decoded("dtstart"),
+        e.decoded("dtend"),
+        zones,
+    )
+
+
 def with_icalendar(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = icalendar.Calendar.from_ical(body)
-    return {
-        str(e["uid"]): _shown(
-            e["uid"],
-            e.get("summary"),
-            e.get("description"),
-            e.get("location"),
-            e.get("status"),
-            e.get("sequence"),
-            e.decoded("dtstart"),
-            e.decoded("dtend"),
-            zones,
-        )
-        for e in cal.walk("VEVENT")
-    }
+    return {str(e["uid"]): _icalendar_event(e, zones) for e in cal.walk("VEVENT")}
 
 
 def with_recurring_ical_events(body: bytes, zones: list[str]) -> dict[str, Shown]:
     cal = icalendar.Calendar.from_ical(body)
     found = recurring_ical_events.of(cal).between(date(1990, 1, 1), date(2100, 1, 1))
-    return {
-        str(e["uid"]): _shown(
-            e["uid"],
-            e.get("summary"),
-            e.get("description"),
-            e.get("location"),
-            e.get("status"),
-            e.get("sequence"),
-            e.decoded("dtstart"),
-            e.decoded("dtend"),
-            zones,
-        )
-        for e in found
-    }
+    return {str(e["uid"]): _icalendar_event(e, zones) for e in found}
 
 
 def _forget_vobject_zones() -> None:

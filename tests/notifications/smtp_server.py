@@ -163,3 +163,32 @@ class Server:
     @property
     def deliveries(self) -> list[Delivery]:
         return self.recorder.deliveries
+
+
+USER, PASSWORD = "tracker", "s3cret"
+
+
+def starttls_controller(handler: Any, directory: Path) -> Controller:
+    """A loopback server as a real provider runs one (not started): STARTTLS with a throwaway certificate, and a
+    login (USER, PASSWORD) that is refused before TLS."""
+    return Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=certificate(directory),
+        require_starttls=True,
+        authenticator=authenticator(USER, PASSWORD),
+        auth_required=True,
+    )
+
+
+def starttls_settings(port: int) -> dict[str, str]:
+    """The CONSULTRACK_* settings (without the prefix) that reach `starttls_controller`'s server."""
+    return {
+        "MAIL_SINK": "false",
+        "SMTP_PORT": str(port),
+        "SMTP_STARTTLS": "true",
+        "SMTP_VALIDATE_CERTS": "false",
+        "SMTP_USERNAME": USER,
+        "SMTP_PASSWORD": PASSWORD,
+    }

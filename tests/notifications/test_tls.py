@@ -6,37 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from config.settings import reset_settings
 from models.enums import ReminderStatus
-from notifications.mail.sink import free_port
 from tests.notifications.conftest import FOCAL, rows, stage_id, sweep_at
-from tests.notifications.smtp_server import Recorder, authenticator, certificate
+from tests.notifications.smtp_server import Recorder, starttls_controller, starttls_settings
 
 
 async def test_starttls_and_login(march: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = Recorder()
-    port = free_port()
-    controller = Controller(
-        recorder,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=certificate(tmp_path),
-        require_starttls=True,
-        authenticator=authenticator("tracker", "s3cret"),
-        auth_required=True,
-    )
+    controller = starttls_controller(recorder, tmp_path)
     controller.start()
     try:
-        for name, value in {
-            "MAIL_SINK": "false",
-            "SMTP_PORT": str(port),
-            "SMTP_STARTTLS": "true",
-            "SMTP_VALIDATE_CERTS": "false",
-            "SMTP_USERNAME": "tracker",
-            "SMTP_PASSWORD": "s3cret",
-        }.items():
+        for name, value in starttls_settings(controller.port).items():
             monkeypatch.setenv(f"CONSULTRACK_{name}", value)
         reset_settings()
         report = await sweep_at("2025-03-03 10:00")

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from config.settings import reset_settings
-from notifications.mail.sink import free_port
-from tests.notifications.smtp_server import Recorder, authenticator, certificate
+from tests.notifications.smtp_server import Recorder, starttls_controller, starttls_settings
 from tests.web.conftest import ADMIN, ADMIN_PASSWORD, sign_in
 
 
@@ -48,28 +46,12 @@ def test_the_mail_probe_goes_as_a_message_would(client: Any, tmp_path: Path, mon
     message would go (STARTTLS, the certificate checked as configured, the login accepted), as the sweep sends."""
     from consultrack.web import health
 
-    port = free_port()
-    controller = Controller(
-        Recorder(),
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=certificate(tmp_path),
-        require_starttls=True,
-        authenticator=authenticator("tracker", "s3cret"),
-        auth_required=True,
-    )
+    controller = starttls_controller(Recorder(), tmp_path)
+    port = controller.port
     sign_in(client, ADMIN, ADMIN_PASSWORD)
 
     def mail(**changes: str) -> dict[str, Any]:
-        for name, value in {
-            "MAIL_SINK": "false",
-            "SMTP_PORT": str(port),
-            "SMTP_STARTTLS": "true",
-            "SMTP_VALIDATE_CERTS": "false",
-            "SMTP_USERNAME": "tracker",
-            "SMTP_PASSWORD": "s3cret",
-            **changes,
-        }.items():
+        for name, value in {**starttls_settings(port), **changes}.items():
             monkeypatch.setenv(f"CONSULTRACK_{name}", value)
         reset_settings()
         health._mail_cache.clear()
