@@ -44,6 +44,13 @@ def ours(home: Path) -> list[int]:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the kept server is the same whichever database the data directory names, and each of these
+    tests starts real Prefect servers (minutes of CI time per backend)."""
+    return f"sqlite:///{tmp_path / 'data' / 'consultrack.db'}"
+
+
+@pytest.fixture
 def home(neaspec: str, data_dir: Path) -> Iterator[Path]:
     """The Prefect home of a data directory holding the NEASPEC process; whatever server was kept for it is stopped
     afterwards, and none of its processes may be left."""
