@@ -1,6 +1,7 @@
 """Rendering e-mails with Jinja2: every message is three templates, its subject (`<name>.subject.txt`, made one
-line), a plain-text part (`<name>.txt`) and an autoescaped HTML part (`<name>.html`), so the wording lives in
-templates only and `CONSULTRACK_MAIL_TEMPLATES_DIR` can override all of it. StrictUndefined: a template that
+line), a plain-text part (`<name>.txt`) and an autoescaped HTML part (`<name>.html`, given the subject for its
+title; most extend `_layout.html`, the inline-styled frame that mail clients render alike), so the wording lives
+in templates only and `CONSULTRACK_MAIL_TEMPLATES_DIR` can override all of it. StrictUndefined: a template that
 names an unknown variable fails to render, and a half-rendered mail is never sent."""
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def _environment(override: Path | None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["day"] = long_date
+    env.filters["weekday"] = weekday_date
     env.filters["times"] = times
     env.filters["phrase"] = phrase
     return env
@@ -62,14 +64,32 @@ def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def weekday_date(day: date) -> str:
+    """'Monday 31 March': a date within the year, as subjects give it."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def zone_words(moment: datetime, zone: str) -> str:
+    """'Seoul time (UTC+9)', 'Ulaanbaatar time (UTC+8)', 'Kathmandu time (UTC+5:45)': the city people know the
+    zone by and its offset at that moment, instead of the IANA key."""
+    offset = moment.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    utc = "UTC" if minutes == 0 else f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return utc if city in ("UTC", "GMT", "UCT", "Zulu") else f"{city} time ({utc})"
+
+
 def clock_text(moment: datetime, zone: str) -> str:
-    """'Monday 31 March 2025, 18:00 (Europe/Moscow)'; midnight is shown as 24:00 of the day before."""
+    """'18:00 on Monday 31 March 2025, Moscow time (UTC+3)'."""
     local = moment.astimezone(ZoneInfo(zone))
-    if local.hour == 0 and local.minute == 0:
-        day, hhmm = (local - timedelta(days=1)).date(), "24:00"
-    else:
-        day, hhmm = local.date(), f"{local:%H:%M}"
-    return f"{day:%A} {long_date(day)}, {hhmm} ({zone})"
+    return f"{local:%H:%M} on {local:%A} {long_date(local.date())}, {zone_words(moment, zone)}"
+
+
+def deadline_text(closes: datetime, zone: str) -> str:
+    """A deadline closes at midnight, which people read as the next day: 'by 23:59 on Monday 31 March 2025, Seoul
+    time (UTC+9)', and the same minute in every other zone ('00:59 ... Vladivostok time')."""
+    return clock_text(closes - timedelta(minutes=1), zone)
 
 
 def days_text(days_left: int) -> str:
@@ -102,9 +122,10 @@ def subject_for(message: str, ctx: dict[str, Any]) -> str:
 def render(message: str, ctx: dict[str, Any]) -> Rendered:
     """Subject, text and HTML of `message`; RenderError when a template is missing or names an unknown value."""
     env = _environment(get_settings().mail_templates_dir)
+    subject = subject_for(message, ctx)
     try:
         text = env.get_template(f"{message}.txt").render(ctx)
-        html = env.get_template(f"{message}.html").render(ctx)
+        html = env.get_template(f"{message}.html").render({**ctx, "subject": subject})
     except TemplateError as exc:
         raise RenderError(f"template {message}: {type(exc).__name__}: {exc}") from exc
-    return Rendered(subject_for(message, ctx), text, html)
+    return Rendered(subject, text, html)

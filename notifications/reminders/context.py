@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
@@ -19,7 +21,7 @@ from models.process import Process, Stage
 from models.queries import by_id, deadline_at
 from models.reminder import Reminder
 from models.response import Response
-from notifications.mail.render import RenderError, clock_text, days_text
+from notifications.mail.render import RenderError, days_text, deadline_text
 from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
 
 MESSAGE_OF_RULE = {
@@ -133,12 +135,24 @@ def _escalation_facts(session: Session, stage: Stage, state_code: str) -> tuple[
 
 def public_calendar(process_key: str, process_name: str, state: MemberState | None) -> dict[str, str]:
     """The public feed that fits the recipient (its member State's for focal points, else the process's), at the
-    path the web app serves it (consultrack/web/feeds.py): a personal feed's address cannot be put in a mail,
-    since only its token's digest is kept. The subscribe e-mail (`feed token new --send`) gives that one."""
-    base = get_settings().base_url.rstrip("/")
-    if state is not None:
-        return {"calendar_url": f"{base}/calendars/member-states/{state.code}.ics", "calendar_of": state.in_text}
-    return {"calendar_url": f"{base}/calendars/processes/{process_key}.ics", "calendar_of": process_name}
+    path the web app serves it (consultrack/web/feeds.py), as a webcal:// address: a click subscribes (a calendar
+    that keeps itself up to date) instead of downloading a one-off .ics. A personal feed's address cannot be put
+    in a mail, since only its token's digest is kept; the subscribe e-mail (`feed token new --send`) gives that."""
+    base = urlsplit(get_settings().base_url.rstrip("/"))
+    path = f"/member-states/{state.code}.ics" if state is not None else f"/processes/{process_key}.ics"
+    url = urlunsplit(("webcal", base.netloc, f"{base.path}/calendars{path}", "", ""))
+    return {"calendar_url": url, "calendar_of": state.in_text if state is not None else process_name}
+
+
+def main_action(owner: Owner, state: MemberState | None, stage: Stage, process: Process) -> dict[str, str]:
+    """The one button of a reminder: reply to the secretariat for those who owe a response, else open the stage."""
+    settings = get_settings()
+    if owner in (Owner.MEMBER_STATES, Owner.STAKEHOLDERS):
+        _, address = parseaddr(settings.mail_reply_to or settings.mail_from)
+        about = f"{'Response of ' + state.in_text if state else 'Comments'}: {stage.name}"
+        return {"label": "Reply to the secretariat", "url": f"mailto:{address}?subject={quote(about)}"}
+    base = settings.base_url.rstrip("/")
+    return {"label": "Open the stage", "url": f"{base}/p/{quote(process.key)}/stages/{quote(stage.key)}"}
 
 
 def reminder_context(
@@ -163,8 +177,11 @@ def reminder_context(
         "recipient": {"name": person.name, "email": person.email},
         "member_state": state.in_text if state else None,
         "due_date": stage.due_date,
-        "deadline_process": clock_text(deadline, process.timezone),
-        "deadline_local": clock_text(deadline, zone),
+        "deadline_process": deadline_text(deadline, process.timezone),
+        "deadline_local": deadline_text(deadline, zone),
+        "zone_differs": deadline_text(deadline, zone) != deadline_text(deadline, process.timezone),
+        "owner": owner.value,
+        "action": main_action(owner, state, stage, process),
         "zone": zone,
         "zone_known": known,
         "days_left": days_left,
