@@ -95,6 +95,24 @@ def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> 
     return [by_key[k] for k in stage.depends_on if by_key[k].is_open]
 
 
+def _decision_date_problem(process: Process, stage: Stage, decided_on: date | None, now: datetime) -> str | None:
+    """A decision is recorded once taken: its date is neither in the future (the business clock, in the process's
+    zone) nor before the stage started. None when the date is right (or none is given)."""
+    if decided_on is None:
+        return None
+    zone = ZoneInfo(process.timezone)
+    today = now.astimezone(zone).date()
+    if decided_on > today:
+        return f"the decision date {limits.long_date(decided_on)} is in the future (today is {limits.long_date(today)})"
+    started = stage.started_at.astimezone(zone).date() if stage.started_at else stage.start_date
+    if decided_on < started:
+        return (
+            f"the decision date {limits.long_date(decided_on)} is before the stage started "
+            f"({limits.long_date(started)})"
+        )
+    return None
+
+
 def start_stage(
     session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, override_reason: str | None = None
 ) -> Stage:
@@ -164,10 +182,14 @@ def advance_stage(
         if inputs.decision_date is None:
             raise InvalidInput("the decision date is required")
         limits.range_of(stages_of(session, process)).check(inputs.decision_date, "the decision date")
+    has_override = bool(override_reason and override_reason.strip())
+    date_problem = _decision_date_problem(process, stage, inputs.decision_date, now)
+    if date_problem and not has_override:
+        raise InvalidInput(f"{date_problem}; give an override with a reason if it is right")
     gate = evaluate_gate(session, process, stage, now, inputs)
-    overridden = False
+    overridden = bool(date_problem)
     if not gate.met:
-        if not (override_reason and override_reason.strip()):
+        if not has_override:
             raise TransitionRefused(f"cannot advance {stage.key}: {gate.summary}")
         overridden = True
     before = snapshot(stage)
@@ -193,6 +215,7 @@ def advance_stage(
             "gate": gate.summary,
             "approved_by": stage.approved_by,
             "decision": stage.decision_text,
+            **({"decision_date_overridden": date_problem} if date_problem else {}),
         },
         reason=override_reason if overridden else (inputs.proceed_reason or inputs.note),
     )
