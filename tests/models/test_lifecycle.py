@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
 
 from models import lifecycle
 from models.db import get_engine, read_session, session_scope
 from models.enums import MeetingStatus, StageState
 from models.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from models.gates import GateInputs, evaluate_gate
-from models.queries import get_process, get_stage
+from models.queries import get_process, get_stage, responded_codes
+from models.response import WithdrawnResponse
 from models.tables import AuditEntry
 from tests.conftest import ACTOR, seoul
 from tests.helpers import fingerprint
@@ -300,3 +302,82 @@ def test_audit_log_is_append_only(neaspec: str, data_dir: Path) -> None:
             conn.rollback()
     with read_session() as s:
         assert {e.actor for e in s.exec(AuditEntry.__table__.select())} == {ACTOR}
+
+
+def test_a_response_is_corrected_or_withdrawn_with_a_reason_and_kept(neaspec: str) -> None:
+    to_feedback_stage()
+    respond("JP", "2025-03-20 09:00")
+    now = seoul("2025-03-21 09:00")
+    before = fingerprint()
+    with pytest.raises(InvalidInput, match="reason to correct a response is required"), session_scope() as s:
+        lifecycle.correct_response(s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason=" ", channel="letter")
+    with pytest.raises(InvalidInput, match="nothing to correct"), session_scope() as s:
+        lifecycle.correct_response(s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="typo")
+    with pytest.raises(InvalidInput, match="is in the future"), session_scope() as s:
+        lifecycle.correct_response(
+            s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="typo", received_on=date(2025, 3, 22)
+        )
+    with pytest.raises(NotFound, match="no response from Mongolia to outline-feedback"), session_scope() as s:
+        lifecycle.withdraw_response(s, P, "outline-feedback", "MN", actor=ACTOR, now=now, reason="error")
+    assert fingerprint() == before
+    with session_scope() as s:
+        lifecycle.correct_response(
+            s,
+            P,
+            "outline-feedback",
+            "Japan",
+            actor=ACTOR,
+            now=now,
+            reason="Received the day before, by letter",
+            received_on=date(2025, 3, 19),
+            channel="letter",
+        )
+    with session_scope() as s:
+        lifecycle.withdraw_response(
+            s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="Recorded against the wrong stage"
+        )
+    with read_session() as s:
+        process = get_process(s, P)
+        feedback = get_stage(s, process, "outline-feedback")
+        assert "JP" not in responded_codes(s, feedback)
+        kept = s.exec(select(WithdrawnResponse)).one()
+        log = {e.action: e for e in s.exec(select(AuditEntry).where(col(AuditEntry.action).startswith("response.")))}
+    assert (kept.member_state_code, kept.received_on, kept.channel) == ("JP", date(2025, 3, 19), "letter")
+    assert kept.reason == "Recorded against the wrong stage" and kept.withdrawn_by == ACTOR
+    assert log["response.correct"].before["received_on"] == "2025-03-20"
+    assert log["response.correct"].reason == "Received the day before, by letter"
+    assert (
+        log["response.withdraw"].after["summary"] == "Response from Japan withdrawn: Recorded against the wrong stage"
+    )
+    respond("JP", "2025-03-21 09:00")  # the State may respond again
+
+
+def test_an_advance_is_undone_the_same_day_by_whoever_made_it(neaspec: str) -> None:
+    to_feedback_stage()  # annotated-outline advanced on 3 March 10:00 by ACTOR, which started outline-feedback
+
+    def undo(when: str, actor: str = ACTOR, reason: str = "Advanced the wrong stage") -> list[str]:
+        with session_scope() as s:
+            return lifecycle.undo_advance(s, P, "annotated-outline", actor=actor, now=seoul(when), reason=reason)
+
+    before = fingerprint()
+    with pytest.raises(InvalidInput, match="reason to undo an advance is required"):
+        undo("2025-03-03 11:00", reason=" ")
+    with pytest.raises(TransitionRefused, match="advanced by minji.secretariat@example.org: only they may undo it"):
+        undo("2025-03-03 11:00", actor="arjun.programme@example.org")
+    with pytest.raises(TransitionRefused, match="advanced on 3 March 2025: an advance is undone only the same day"):
+        undo("2025-03-04 09:00")
+    respond("KR", "2025-03-03 10:30")
+    with pytest.raises(TransitionRefused, match="responses to outline-feedback are already recorded"):
+        undo("2025-03-03 11:00")
+    with session_scope() as s:
+        lifecycle.withdraw_response(
+            s, P, "outline-feedback", "KR", actor=ACTOR, now=seoul("2025-03-03 10:40"), reason="x"
+        )
+    assert undo("2025-03-03 11:00") == ["outline-feedback"]
+    assert (state_of("annotated-outline"), state_of("outline-feedback")) == (StageState.ACTIVE, StageState.PLANNED)
+    with read_session() as s:
+        actions = [e.action for e in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))][-2:]
+        outline = get_stage(s, get_process(s, P), "annotated-outline")
+    assert actions == ["stage.start.undo", "stage.advance.undo"]
+    assert outline.approved_by is None and outline.completed_at is None
+    assert fingerprint()["counts"] != before["counts"]  # audited

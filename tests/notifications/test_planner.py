@@ -87,6 +87,27 @@ def test_a_response_cancels_that_member_states_pending_reminders(march: str) -> 
     assert "park.jiwoo@example.org" not in emails_of(others) and len(emails_of(others)) > 20
 
 
+def test_a_withdrawn_response_reopens_that_member_states_reminders(march: str) -> None:
+    def korean(status: ReminderStatus) -> list[object]:
+        return [
+            r
+            for r in rows(stage_id=stage_id("outline-feedback"), status=status)
+            if emails_of([r])[0] in ("park.jiwoo@example.org", "choi.seoyeon@example.org")
+        ]
+
+    planned = sorted((r.rule, r.occurrence, r.send_at) for r in korean(ReminderStatus.PENDING))  # type: ignore[attr-defined]
+    respond("KR", "2025-03-10 15:00")
+    assert korean(ReminderStatus.PENDING) == []
+    change(
+        seoul("2025-03-11 09:00"),
+        lambda s, at: lifecycle.withdraw_response(
+            s, NEASPEC, "outline-feedback", "KR", actor=ACTOR, now=at, reason="Recorded for the wrong State"
+        ),
+    )
+    again = sorted((r.rule, r.occurrence, r.send_at) for r in korean(ReminderStatus.PENDING))  # type: ignore[attr-defined]
+    assert planned and again == planned  # nothing was sent yet: every reminder of both focal points is back
+
+
 def test_replanning_twice_changes_nothing(march: str) -> None:
     before = [(r.id, r.status, r.send_at) for r in rows()]
     with session_scope() as session:
