@@ -86,6 +86,16 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     code, out, _ = cli("audit", "--stage", "outline-feedback")
     assert code == 0 and "stage.reschedule" in out and "NFPs asked for two weeks" in out and "response.record" in out
 
+    code, _, err = cli("response", "correct", "outline-feedback", "Japan", "--channel", "diplomatic note", *ACTOR)
+    assert code == 2 and "--reason" in err
+    fix = ["--channel", "diplomatic note", "--reason", "It came by note"]
+    code, out, _ = cli("response", "correct", "outline-feedback", "Japan", *fix)
+    assert code == 0 and "corrected: received 2025-03-03 by diplomatic note" in out
+    code, out, _ = cli("response", "withdraw", "outline-feedback", "JP", "--reason", "Sent to the wrong secretariat")
+    assert code == 0 and "withdrawn; its reminders resume" in out
+    code, out, _ = cli("audit", "--action", "response.")
+    assert "response.withdraw" in out and "Sent to the wrong secretariat" in out and "It came by note" in out
+
 
 @pytest.mark.parametrize(
     ("args", "code", "says"),
