@@ -48,7 +48,7 @@ def march_with_focal_points(people: int) -> tuple[int, list[int]]:
     from models.db import session_scope
     from models.directory import Person
     from models.directory_import import import_directory, read_directory
-    from models.enums import Role
+    from models.enums import MeetingStatus, Role
     from models.gates import GateInputs
     from models.process import Stage
     from models.processes import create_process
@@ -60,6 +60,7 @@ def march_with_focal_points(people: int) -> tuple[int, list[int]]:
         create_process(s, load_template(PROCESS_TEMPLATES_DIR / f"{P}.yaml"), actor=ACTOR, now=at)
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
+        lifecycle.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 09:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
         lifecycle.advance_stage(
             s,

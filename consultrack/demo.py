@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from config import clock
 from config.settings import DIRECTORY_SAMPLES_DIR, HISTORY_DIR, PROCESS_TEMPLATES_DIR, get_settings
+from models.enums import MeetingStatus
 from models.yaml_source import load_yaml, validate
 
 PROCESS_KEY = "neaspec-sp-2026-2030"
@@ -21,8 +22,10 @@ PROCESS_KEY = "neaspec-sp-2026-2030"
 class HistoryEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     at: datetime
-    do: Literal["start", "advance", "response"]
+    do: Literal["start", "advance", "response", "held"]
     stage: str
+    meeting: str | None = None
+    """`held`: the meeting the secretariat records held (a meeting gate opens on that record alone)."""
     member_state: str | None = None
     channel: str = "e-mail"
     note: str | None = None
@@ -78,6 +81,15 @@ def build_demo(until: date, *, reset: bool = True, say: Callable[[str], object] 
                     approver=event.approver,
                     note=event.note,
                     proceed_reason=event.proceed_reason,
+                )
+            elif event.do == "held":
+                assert event.meeting
+                run(
+                    stages.set_meeting_status,
+                    process_key=history.process,
+                    meeting_key=event.meeting,
+                    status=MeetingStatus.HELD,
+                    actor=history.actor,
                 )
             else:
                 assert event.member_state

@@ -78,10 +78,45 @@ RECORD_RESPONSE = Operation(
     ("response.record",),
     page_action="respond",
 )
+CORRECT_RESPONSE = Operation(
+    "correct_response",
+    "stage",
+    "responses/correct",
+    ("member_state", "reason", "received_on", "channel", "note"),
+    ("response.correct",),
+    page_action="correct-response",
+)
+WITHDRAW_RESPONSE = Operation(
+    "withdraw_response",
+    "stage",
+    "responses/withdraw",
+    ("member_state", "reason"),
+    ("response.withdraw",),
+    page_action="withdraw-response",
+)
+UNDO_ADVANCE = Operation(
+    "undo_advance",
+    "stage",
+    "advance/undo",
+    ("reason",),
+    ("stage.advance.undo", "stage.start.undo"),
+    page_action="undo-advance",
+)
 MEETING_STATUS = Operation(
     "set_meeting_status", "meeting", "status", ("status", "reason"), ("meeting.held", "meeting.cancelled")
 )
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (START, ADVANCE, SKIP, RESCHEDULE, RECORD_RESPONSE, MEETING_STATUS)
+    op.name: op
+    for op in (
+        START,
+        ADVANCE,
+        SKIP,
+        RESCHEDULE,
+        RECORD_RESPONSE,
+        CORRECT_RESPONSE,
+        WITHDRAW_RESPONSE,
+        UNDO_ADVANCE,
+        MEETING_STATUS,
+    )
 }

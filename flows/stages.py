@@ -147,6 +147,75 @@ async def record_response(
     }
 
 
+@flow(
+    name="correct-response",
+    flow_run_name="{process_key}: correct the response to {stage_key} from {member_state}",
+    persist_result=False,
+)
+@refusals_as_failures
+async def correct_response(
+    process_key: str,
+    stage_key: str,
+    member_state: str,
+    actor: str,
+    reason: str,
+    received_on: date | None = None,
+    channel: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    response = await _apply(
+        lambda s: lifecycle.correct_response(
+            s,
+            process_key,
+            stage_key,
+            member_state,
+            actor=actor,
+            now=clock.now(),
+            reason=reason,
+            received_on=received_on,
+            channel=channel,
+            note=note,
+        ),
+        process_key,
+    )
+    return {
+        "stage": stage_key,
+        "member_state": response.member_state_code,
+        "received_on": response.received_on.isoformat(),
+        "channel": response.channel,
+        "note": response.note,
+    }
+
+
+@flow(
+    name="withdraw-response",
+    flow_run_name="{process_key}: withdraw the response to {stage_key} from {member_state}",
+    persist_result=False,
+)
+@refusals_as_failures
+async def withdraw_response(
+    process_key: str, stage_key: str, member_state: str, actor: str, reason: str
+) -> dict[str, Any]:
+    """The State owes the stage again: the re-plan in the same transaction brings its reminders back."""
+    kept = await _apply(
+        lambda s: lifecycle.withdraw_response(
+            s, process_key, stage_key, member_state, actor=actor, now=clock.now(), reason=reason
+        ),
+        process_key,
+    )
+    return {"stage": stage_key, "member_state": kept.member_state_code, "withdrawn": True}
+
+
+@flow(name="undo-advance", flow_run_name="{process_key}: undo the advance of {stage_key}", persist_result=False)
+@refusals_as_failures
+async def undo_advance(process_key: str, stage_key: str, actor: str, reason: str) -> dict[str, Any]:
+    put_back = await _apply(
+        lambda s: lifecycle.undo_advance(s, process_key, stage_key, actor=actor, now=clock.now(), reason=reason),
+        process_key,
+    )
+    return {"stage": stage_key, "state": "active", "put_back": put_back}
+
+
 @flow(name="meeting-status", flow_run_name="{process_key}: meeting {meeting_key} {status}", persist_result=False)
 @refusals_as_failures
 async def set_meeting_status(

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from models.directory import MemberState
 from models.enums import GateKind, MeetingStatus
+from models.limits import long_date
 from models.process import Meeting, Process, Stage
 from models.queries import deadline_at, get_meeting, meeting_bounds, member_states, responded_codes
 
@@ -117,11 +118,14 @@ def responses_gate(
                     f"the deadline ({stage.due_date:%d %B %Y}) has passed: the secretariat may proceed with a reason"
                 )
         else:
-            missing[-1] += f"; deadline {stage.due_date:%d %B %Y}"
+            deadline = long_date(stage.due_date)
+            missing[-1] += f"; deadline {deadline}"
+            missing.append(f"the secretariat may proceed without every response after the deadline of {deadline}")
     return GateStatus(GateKind.RESPONSES, met, checks, missing, may_proceed=past_deadline and not met)
 
 
 def meeting_gate(meeting: Meeting, now: datetime) -> GateStatus:
+    """Met only when the secretariat has recorded the meeting held: the clock passing its end proves nothing."""
     _, end = meeting_bounds(meeting)
     if meeting.status is MeetingStatus.CANCELLED:
         held, detail = False, "the meeting was cancelled"
@@ -129,11 +133,12 @@ def meeting_gate(meeting: Meeting, now: datetime) -> GateStatus:
         held, detail = True, "recorded as held"
     elif meeting.tentative:
         held, detail = False, "its date is still to be confirmed"
+    elif now >= end:
+        held, detail = False, f"it ended {end:%d %B %Y %H:%M} {meeting.timezone}; record it held"
     else:
-        held = now >= end
-        detail = f"{'ended' if held else 'ends'} {end:%d %B %Y %H:%M} {meeting.timezone}"
+        held, detail = False, f"it ends {end:%d %B %Y %H:%M} {meeting.timezone}"
     checks = [Check(f"meeting held: {meeting.title}", held, detail)]
-    missing = [] if held else [f"meeting {meeting.title!r} has not been held ({detail})"]
+    missing = [] if held else [f"meeting {meeting.title!r} has not been recorded as held ({detail})"]
     return GateStatus(GateKind.MEETING_HELD, held, checks, missing)
 
 

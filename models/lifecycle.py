@@ -12,16 +12,25 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import limits
-from models.audit import record
+from models.audit import AuditEntry, record
+from models.directory import MemberState
 from models.enums import MeetingStatus, Role, StageState
-from models.errors import Conflict, InvalidInput, TransitionRefused
+from models.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from models.gates import GateInputs, GateStatus, evaluate_gate
 from models.process import Meeting, Process, Stage
-from models.queries import get_meeting, get_member_state, get_person, get_stage, lock_process, stages_of
-from models.response import Response
+from models.queries import (
+    get_meeting,
+    get_member_state,
+    get_person,
+    get_stage,
+    lock_process,
+    responded_codes,
+    stages_of,
+)
+from models.response import Response, WithdrawnResponse
 from models.text import check_plain
 
 
@@ -95,6 +104,24 @@ def _blocking_predecessors(session: Session, process: Process, stage: Stage) -> 
     return [by_key[k] for k in stage.depends_on if by_key[k].is_open]
 
 
+def _decision_date_problem(process: Process, stage: Stage, decided_on: date | None, now: datetime) -> str | None:
+    """A decision is recorded once taken: its date is neither in the future (the business clock, in the process's
+    zone) nor before the stage started. None when the date is right (or none is given)."""
+    if decided_on is None:
+        return None
+    zone = ZoneInfo(process.timezone)
+    today = now.astimezone(zone).date()
+    if decided_on > today:
+        return f"the decision date {limits.long_date(decided_on)} is in the future (today is {limits.long_date(today)})"
+    started = stage.started_at.astimezone(zone).date() if stage.started_at else stage.start_date
+    if decided_on < started:
+        return (
+            f"the decision date {limits.long_date(decided_on)} is before the stage started "
+            f"({limits.long_date(started)})"
+        )
+    return None
+
+
 def start_stage(
     session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, override_reason: str | None = None
 ) -> Stage:
@@ -164,10 +191,14 @@ def advance_stage(
         if inputs.decision_date is None:
             raise InvalidInput("the decision date is required")
         limits.range_of(stages_of(session, process)).check(inputs.decision_date, "the decision date")
+    has_override = bool(override_reason and override_reason.strip())
+    date_problem = _decision_date_problem(process, stage, inputs.decision_date, now)
+    if date_problem and not has_override:
+        raise InvalidInput(f"{date_problem}; give an override with a reason if it is right")
     gate = evaluate_gate(session, process, stage, now, inputs)
-    overridden = False
+    overridden = bool(date_problem)
     if not gate.met:
-        if not (override_reason and override_reason.strip()):
+        if not has_override:
             raise TransitionRefused(f"cannot advance {stage.key}: {gate.summary}")
         overridden = True
     before = snapshot(stage)
@@ -193,6 +224,7 @@ def advance_stage(
             "gate": gate.summary,
             "approved_by": stage.approved_by,
             "decision": stage.decision_text,
+            **({"decision_date_overridden": date_problem} if date_problem else {}),
         },
         reason=override_reason if overridden else (inputs.proceed_reason or inputs.note),
     )
@@ -293,6 +325,201 @@ def record_response(
         },
     )
     return response
+
+
+def _response_of(session: Session, stage: Stage, state: MemberState) -> Response:
+    assert stage.id is not None  # a stored row
+    found = session.exec(
+        select(Response).where(Response.stage_id == stage.id, Response.member_state_code == state.code)
+    ).first()
+    if found is None:
+        raise NotFound(f"no response from {state.in_text} to {stage.key} is recorded")
+    return found
+
+
+def _response_fields(response: Response) -> dict[str, Any]:
+    return {
+        "member_state": response.member_state_code,
+        "received_on": response.received_on.isoformat(),
+        "channel": response.channel,
+        "note": response.note,
+        "link": response.link,
+    }
+
+
+def _check_received_on(process: Process, session: Session, received_on: date, now: datetime) -> None:
+    today = now.astimezone(ZoneInfo(process.timezone)).date()
+    if received_on > today:
+        raise InvalidInput(f"received on {received_on} is in the future (today is {today} in {process.timezone})")
+    limits.range_of(stages_of(session, process)).check(received_on, "the date received")
+
+
+def correct_response(
+    session: Session,
+    process_key: str,
+    stage_key: str,
+    member_state: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    received_on: date | None = None,
+    channel: str | None = None,
+    note: str | None = None,
+) -> Response:
+    """Correct a recorded response's date, channel or note, with a reason; the audit keeps what it said before."""
+    reason = _not_blank(reason, "a reason to correct a response")
+    _plain(channel, "the channel", multiline=False)
+    _plain(note, "the note")
+    process = lock_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    state = get_member_state(session, member_state)
+    response = _response_of(session, stage, state)
+    before = _response_fields(response)
+    if received_on is not None:
+        _check_received_on(process, session, received_on, now)
+        response.received_on = received_on
+    if channel is not None:
+        response.channel = _not_blank(channel, "the channel")
+    if note is not None:
+        response.note = note.strip()
+    after = _response_fields(response)
+    if after == before:
+        raise InvalidInput("nothing to correct: give a new date received, channel or note")
+    changed(
+        session,
+        process,
+        stage,
+        actor=actor,
+        now=now,
+        action="response.correct",
+        before=before,
+        after={**after, "summary": f"Response from {state.name} corrected"},
+        reason=reason,
+    )
+    return response
+
+
+def withdraw_response(
+    session: Session,
+    process_key: str,
+    stage_key: str,
+    member_state: str,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+) -> WithdrawnResponse:
+    """Withdraw a recorded response, with a reason: it is kept among the withdrawn ones, and the State owes the stage
+    again (its reminders come back when the caller re-plans). Refused once the stage is completed: undo the advance
+    first, or the gate it opened would stand on a response no longer there."""
+    reason = _not_blank(reason, "a reason to withdraw a response")
+    process = lock_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    state = get_member_state(session, member_state)
+    response = _response_of(session, stage, state)
+    if stage.state is not StageState.ACTIVE:
+        raise TransitionRefused(
+            f"stage {stage.key} is {stage.state.value}: a response is withdrawn only while the stage is active"
+        )
+    assert response.id is not None
+    kept = WithdrawnResponse(**response.model_dump(exclude={"id"}), withdrawn_by=actor, withdrawn_at=now, reason=reason)
+    before = _response_fields(response)
+    session.delete(response)
+    session.add(kept)
+    changed(
+        session,
+        process,
+        stage,
+        actor=actor,
+        now=now,
+        action="response.withdraw",
+        before=before,
+        after={"member_state": state.code, "summary": f"Response from {state.name} withdrawn: {reason}"},
+        reason=reason,
+    )
+    return kept
+
+
+def undo_advance(
+    session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, reason: str
+) -> list[str]:
+    """Undo an advance made in error: the same day (in the process's zone), by whoever made it, with a reason, while
+    nothing has happened in the stages it started (no response recorded, none advanced or skipped). The stage is
+    active again and those successors planned again, each audited `stage.start.undo` (the seam for a "started in
+    error" notice to those told it had begun). Returns the keys of the successors put back."""
+    reason = _not_blank(reason, "a reason to undo an advance")
+    process = lock_process(session, process_key)
+    stage = get_stage(session, process, stage_key, for_update=True)
+    if stage.state is not StageState.COMPLETED or stage.completed_at is None:
+        raise TransitionRefused(f"stage {stage.key} is {stage.state.value}: only a completed stage's advance is undone")
+    zone = ZoneInfo(process.timezone)
+    if stage.completed_at.astimezone(zone).date() != now.astimezone(zone).date():
+        raise TransitionRefused(
+            f"stage {stage.key} was advanced on {limits.long_date(stage.completed_at.astimezone(zone).date())}: "
+            "an advance is undone only the same day"
+        )
+    last = session.exec(
+        select(AuditEntry)
+        .where(
+            AuditEntry.process_key == process.key,
+            AuditEntry.stage_key == stage.key,
+            col(AuditEntry.action).in_(("stage.advance", "stage.advance.override")),
+        )
+        .order_by(col(AuditEntry.id).desc())
+    ).first()
+    if last is None or last.actor != actor:
+        who = last.actor if last else "someone else"
+        raise TransitionRefused(f"stage {stage.key} was advanced by {who}: only they may undo it")
+    successors = [
+        s
+        for s in stages_of(session, process)
+        if stage.key in s.depends_on and s.started_at is not None and s.started_at >= stage.completed_at
+    ]
+    for successor in successors:
+        if successor.state is not StageState.ACTIVE:
+            raise TransitionRefused(
+                f"cannot undo the advance of {stage.key}: {successor.key} has since been {successor.state.value}"
+            )
+        if responded_codes(session, successor):
+            raise TransitionRefused(
+                f"cannot undo the advance of {stage.key}: responses to {successor.key} are already recorded"
+            )
+    put_back: list[str] = []
+    for successor in successors:
+        before = snapshot(successor)
+        successor.state, successor.started_at = StageState.PLANNED, None
+        changed(
+            session,
+            process,
+            successor,
+            actor=actor,
+            now=now,
+            action="stage.start.undo",
+            before=before,
+            after={**snapshot(successor), "summary": f"{successor.name} started in error"},
+            reason=reason,
+        )
+        put_back.append(successor.key)
+    before = snapshot(stage)
+    was_override = last.action == "stage.advance.override"
+    stage.state, stage.completed_at = StageState.ACTIVE, None
+    stage.approved_by = stage.approval_note = stage.decision_text = stage.proceed_reason = None
+    stage.decision_date = None
+    if was_override:
+        stage.override_reason = None
+    changed(
+        session,
+        process,
+        stage,
+        actor=actor,
+        now=now,
+        action="stage.advance.undo",
+        before=before,
+        after={**snapshot(stage), "put_back": put_back},
+        reason=reason,
+    )
+    return put_back
 
 
 def set_meeting_status(

@@ -5,7 +5,7 @@ from models.audit import AuditEntry
 from models.directory import MemberState, Person
 from models.process import Meeting, Process, Stage
 from models.reminder import Reminder
-from models.response import Response
+from models.response import Response, WithdrawnResponse
 from models.tokens import ApiToken, FeedToken
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "Reminder",
     "Response",
     "Stage",
+    "WithdrawnResponse",
 ]

@@ -1,6 +1,8 @@
-"""Small helpers for the core tests: counting rows to prove a refusal changed nothing."""
+"""Small helpers for the core tests: counting rows to prove a refusal changed nothing; recording a meeting held."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -21,3 +23,15 @@ def fingerprint() -> dict[str, object]:
         ]
         people = [(p.email, p.name, p.role, p.timezone) for p in s.scalars(select(Person).order_by(Person.id))]
     return {"counts": counts, "stages": stages, "people": people}
+
+
+def record_held(process_key: str, meeting_key: str, at: datetime) -> None:
+    """The secretariat records a meeting held (a meeting gate opens on nothing else), as a test's given."""
+    from models import lifecycle
+    from models.db import session_scope
+    from models.enums import MeetingStatus
+
+    with session_scope() as session:
+        lifecycle.set_meeting_status(
+            session, process_key, meeting_key, MeetingStatus.HELD, actor="minji.secretariat@example.org", now=at
+        )

@@ -203,6 +203,78 @@ def response_record(
     console.print(f"response from {result['member_state']} to {result['stage']} recorded ({result['received_on']})")
 
 
+@response_app.command("correct")
+def response_correct(
+    stage: str,
+    member_state: Annotated[str, typer.Argument(help="ISO code (JP) or name (Japan)")],
+    reason: Annotated[str, typer.Option(help="Why the record is corrected (audited).")],
+    received: Annotated[str | None, typer.Option(help="The right date received, YYYY-MM-DD")] = None,
+    channel: Annotated[str | None, typer.Option(help="The right channel")] = None,
+    note: Annotated[str | None, typer.Option(help="The right note")] = None,
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Correct a recorded response's date, channel or note."""
+    from flows.operations import CORRECT_RESPONSE
+
+    day = parse_date(received, "--received")
+    result = _run(
+        CORRECT_RESPONSE,
+        process_key=_process_key(process),
+        stage_key=stage,
+        member_state=member_state,
+        actor=actor_name(actor),
+        reason=reason,
+        received_on=day,
+        channel=channel,
+        note=note,
+    )
+    console.print(
+        f"response from {result['member_state']} to {result['stage']} corrected: received {result['received_on']} "
+        f"by {result['channel']}"
+    )
+
+
+@response_app.command("withdraw")
+def response_withdraw(
+    stage: str,
+    member_state: Annotated[str, typer.Argument(help="ISO code (JP) or name (Japan)")],
+    reason: Annotated[str, typer.Option(help="Why the response is withdrawn (audited).")],
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Withdraw a recorded response (kept in the history): the State owes the stage again and is reminded."""
+    from flows.operations import WITHDRAW_RESPONSE
+
+    result = _run(
+        WITHDRAW_RESPONSE,
+        process_key=_process_key(process),
+        stage_key=stage,
+        member_state=member_state,
+        actor=actor_name(actor),
+        reason=reason,
+    )
+    console.print(f"response from {result['member_state']} to {result['stage']} withdrawn; its reminders resume")
+
+
+@stage_app.command("undo-advance")
+def undo_advance(
+    stage: str,
+    reason: Annotated[str, typer.Option(help="Why the advance is undone (audited).")],
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Undo today's advance of a stage (only by whoever made it, while the stages it started are untouched)."""
+    from flows.operations import UNDO_ADVANCE
+
+    result = _run(
+        UNDO_ADVANCE, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), reason=reason
+    )
+    console.print(f"{result['stage']} is active again")
+    for key in result["put_back"]:
+        console.print(f"{key} is planned again")
+
+
 @meeting_app.command("held")
 def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = None) -> None:
     """Record that a meeting took place."""

@@ -20,6 +20,7 @@ from consultrack.web.preview import reschedule_preview as dry_run
 from consultrack.web.schemas import (
     AdvancedOut,
     AdvanceIn,
+    AdvanceUndoneOut,
     AuditEntryOut,
     CheckOut,
     EventChangeOut,
@@ -34,18 +35,33 @@ from consultrack.web.schemas import (
     RescheduledOut,
     RescheduleIn,
     ReschedulePreviewOut,
+    ResponseCorrectedOut,
+    ResponseCorrectionIn,
     ResponseIn,
     ResponseOut,
     ResponseRecordedOut,
+    ResponseWithdrawalIn,
+    ResponseWithdrawnOut,
     SkipIn,
     StageChangedOut,
     StageDetailOut,
     StageMoveOut,
     StageRowOut,
     StartIn,
+    UndoAdvanceIn,
 )
 from consultrack.web.security import Forbidden, Unauthorized
-from flows.operations import ADVANCE, MEETING_STATUS, RECORD_RESPONSE, RESCHEDULE, SKIP, START
+from flows.operations import (
+    ADVANCE,
+    CORRECT_RESPONSE,
+    MEETING_STATUS,
+    RECORD_RESPONSE,
+    RESCHEDULE,
+    SKIP,
+    START,
+    UNDO_ADVANCE,
+    WITHDRAW_RESPONSE,
+)
 from models.account import Account
 from models.audit import entries
 from models.db import read_session
@@ -285,6 +301,55 @@ async def record_response(
     return ResponseRecordedOut.model_validate(
         await perform(
             request.app, RECORD_RESPONSE, process_key=process_key, stage_key=stage_key, actor=account.username, **values
+        )
+    )
+
+
+@router.post(CORRECT_RESPONSE.api_path, responses=ERRORS)
+async def correct_response(
+    process_key: PathKey, stage_key: PathKey, body: ResponseCorrectionIn, account: Admin, request: Request
+) -> ResponseCorrectedOut:
+    return ResponseCorrectedOut.model_validate(
+        await perform(
+            request.app,
+            CORRECT_RESPONSE,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **_texts(body, "member_state", "reason"),
+        )
+    )
+
+
+@router.post(WITHDRAW_RESPONSE.api_path, responses=ERRORS)
+async def withdraw_response(
+    process_key: PathKey, stage_key: PathKey, body: ResponseWithdrawalIn, account: Admin, request: Request
+) -> ResponseWithdrawnOut:
+    """The State owes the stage again: its reminders are planned again in the same change."""
+    return ResponseWithdrawnOut.model_validate(
+        await perform(
+            request.app,
+            WITHDRAW_RESPONSE,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **_texts(body, "member_state", "reason"),
+        )
+    )
+
+
+@router.post(UNDO_ADVANCE.api_path, responses=ERRORS)
+async def undo_advance(
+    process_key: PathKey, stage_key: PathKey, body: UndoAdvanceIn, account: Admin, request: Request
+) -> AdvanceUndoneOut:
+    return AdvanceUndoneOut.model_validate(
+        await perform(
+            request.app,
+            UNDO_ADVANCE,
+            process_key=process_key,
+            stage_key=stage_key,
+            actor=account.username,
+            **_texts(body, "reason"),
         )
     )
 

@@ -53,6 +53,23 @@ class ResponseIn(Input):
     link: Text | None = None
 
 
+class ResponseCorrectionIn(Input):
+    member_state: Key
+    reason: Text
+    received_on: date | None = Field(default=None, description="the right date received; default: unchanged")
+    channel: Key | None = Field(default=None, description="default: unchanged")
+    note: Text | None = Field(default=None, description="default: unchanged")
+
+
+class ResponseWithdrawalIn(Input):
+    member_state: Key
+    reason: Text
+
+
+class UndoAdvanceIn(Input):
+    reason: Text
+
+
 class MeetingIn(Input):
     status: Literal["held", "cancelled"]
     reason: Text | None = None
@@ -148,6 +165,26 @@ class ResponseRecordedOut(BaseModel):
     stage: str
     member_state: str
     received_on: date
+
+
+class ResponseCorrectedOut(BaseModel):
+    stage: str
+    member_state: str
+    received_on: date
+    channel: str
+    note: str
+
+
+class ResponseWithdrawnOut(BaseModel):
+    stage: str
+    member_state: str
+    withdrawn: bool
+
+
+class AdvanceUndoneOut(BaseModel):
+    stage: str
+    state: str
+    put_back: list[str]
 
 
 class MeetingChangedOut(BaseModel):

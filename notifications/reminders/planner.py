@@ -86,15 +86,28 @@ def _moved(planned_day: date, nominal: date, country: str | None) -> dict[str, A
     return {"day": planned_day.isoformat(), "moved_from": nominal.isoformat()}
 
 
-def _after_deadline_day(day: date, due: date, country: str | None) -> date:
-    """Overdue reminders also move earlier, but never onto the deadline's day; failing that, the next working day."""
-    earlier = working_day_on_or_before(day, country, not_before=due + timedelta(days=1))
-    if earlier is not None:
-        return earlier
-    for ahead in range(1, MAX_SHIFT_DAYS + 1):
-        if is_working_day(day + timedelta(days=ahead), country):
-            return day + timedelta(days=ahead)
-    return day
+def _after_deadline_day(day: date, not_before: date, country: str | None) -> date:
+    """An overdue reminder falling on a closed day moves LATER, to the next working day on or after `not_before`
+    too (moving it earlier would bunch it with the previous one: "3 days overdue" on Thursday, "4 days" on Friday)."""
+    start = max(day, not_before)
+    for ahead in range(MAX_SHIFT_DAYS + 1):
+        if is_working_day(start + timedelta(days=ahead), country):
+            return start + timedelta(days=ahead)
+    return start
+
+
+def overdue_days(due: date, every_days: int, count: int, country: str | None) -> list[tuple[int, date, date]]:
+    """(occurrence, nominal day, day sent) of each overdue reminder: the first working day on or after its nominal
+    day, and never closer than `every_days` to the one before, so the repeats keep their spacing. Overdue reminders
+    and escalations read the same days."""
+    days: list[tuple[int, date, date]] = []
+    previous = due
+    for n in range(1, count + 1):
+        nominal = due + timedelta(days=n * every_days)
+        day = _after_deadline_day(nominal, previous + timedelta(days=every_days), country)
+        days.append((n, nominal, day))
+        previous = day
+    return days
 
 
 def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPolicy, hour: int) -> list[Planned]:
@@ -125,9 +138,7 @@ def plan_for(stage: Stage, process: Process, who: Recipient, policy: ReminderPol
                 send_at=send_at,
                 details=_moved(day, nominal, who.country),
             )
-    for n in range(1, policy.overdue_max + 1):
-        nominal = due + timedelta(days=n * policy.overdue_every_days)
-        day = _after_deadline_day(nominal, due, who.country)
+    for n, nominal, day in overdue_days(due, policy.overdue_every_days, policy.overdue_max, who.country):
         by_day[day] = planned(
             rule=ReminderRule.OVERDUE,
             occurrence=n,
@@ -145,9 +156,9 @@ def plan_escalations(
     assert stage.id is not None and who.person.id is not None
     due, deadline = stage.due_date, deadline_at(stage, process)
     rows = []
-    for n in range(policy.escalate_after + 1, policy.overdue_max + 1):
-        nominal = due + timedelta(days=n * policy.overdue_every_days)
-        day = _after_deadline_day(nominal, due, who.country)
+    for n, nominal, day in overdue_days(due, policy.overdue_every_days, policy.overdue_max, who.country):
+        if n <= policy.escalate_after:
+            continue
         rows.append(
             Planned(
                 stage.id,

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from consultrack.cli import app, common
-from tests.helpers import fingerprint
+from tests.conftest import seoul
+from tests.helpers import fingerprint, record_held
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 ACTOR = ["--actor", "minji.secretariat@example.org"]
@@ -32,6 +33,7 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     code, out, _ = cli("init", "--sample", *ACTOR, now="2024-12-13T09:00:00+09:00", monkeypatch=monkeypatch)
     assert code == 0 and "process neaspec-sp-2026-2030 created with 9 stages" in out
     assert cli("stage", "start", "som27-kickoff", *ACTOR)[0] == 0
+    record_held("neaspec-sp-2026-2030", "som27-egm", seoul("2024-12-16 08:00"))
     code, out, _ = cli(
         "stage", "advance", "som27-kickoff", *ACTOR, now="2024-12-16T09:00:00+09:00", monkeypatch=monkeypatch
     )
@@ -83,6 +85,16 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "(to be confirmed)" in out
     code, out, _ = cli("audit", "--stage", "outline-feedback")
     assert code == 0 and "stage.reschedule" in out and "NFPs asked for two weeks" in out and "response.record" in out
+
+    code, _, err = cli("response", "correct", "outline-feedback", "Japan", "--channel", "diplomatic note", *ACTOR)
+    assert code == 2 and "--reason" in err
+    fix = ["--channel", "diplomatic note", "--reason", "It came by note"]
+    code, out, _ = cli("response", "correct", "outline-feedback", "Japan", *fix)
+    assert code == 0 and "corrected: received 2025-03-03 by diplomatic note" in out
+    code, out, _ = cli("response", "withdraw", "outline-feedback", "JP", "--reason", "Sent to the wrong secretariat")
+    assert code == 0 and "withdrawn; its reminders resume" in out
+    code, out, _ = cli("audit", "--action", "response.")
+    assert "response.withdraw" in out and "Sent to the wrong secretariat" in out and "It came by note" in out
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from flows import stages
 from flows.engine import run
 from models.errors import Conflict, TransitionRefused
 from tests.conftest import ACTOR, seoul
-from tests.helpers import fingerprint
+from tests.helpers import fingerprint, record_held
 
 P = "neaspec-sp-2026-2030"
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -32,6 +32,7 @@ def test_flows_change_the_process_and_name_their_runs(neaspec: str) -> None:
             "stage": "som27-kickoff",
             "state": "active",
         }
+    record_held(P, "som27-egm", seoul("2024-12-16 08:00"))
     with clock.frozen(seoul("2024-12-16 09:00")):
         result = run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
     assert result["started"] == ["annotated-outline"]
@@ -84,6 +85,7 @@ def test_a_refused_flow_fails_its_run_and_changes_nothing(neaspec: str) -> None:
 def test_advancing_a_completed_stage_through_the_flow(neaspec: str) -> None:
     with clock.frozen(seoul("2024-12-13 09:00")):
         run(stages.start_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
+    record_held(P, "som27-egm", seoul("2024-12-16 08:00"))
     with clock.frozen(seoul("2024-12-16 09:00")):
         run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
         before = fingerprint()

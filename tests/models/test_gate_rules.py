@@ -33,7 +33,8 @@ def test_responses_wait_for_every_state_and_name_those_still_owing() -> None:
     status = responses_gate(stage(), PROCESS, STATES, {"CN", "JP", "MN", "KR"}, BEFORE_DEADLINE, GateInputs())
     assert not status.met and not status.may_proceed
     assert status.missing == [
-        "waiting for responses from the DPR Korea, the Russian Federation; deadline 31 March 2025"
+        "waiting for responses from the DPR Korea, the Russian Federation; deadline 31 March 2025",
+        "the secretariat may proceed without every response after the deadline of 31 March 2025",
     ]
     assert [c.done for c in status.checks] == [True, True, False, True, True, False]
     assert responses_gate(stage(), PROCESS, STATES, {s.code for s in STATES}, BEFORE_DEADLINE, GateInputs()).met
@@ -73,8 +74,13 @@ def meeting(**fields: object) -> Meeting:
 
 
 def test_a_meeting_gate_reads_the_meetings_record() -> None:
+    """Only the secretariat's record opens it: a meeting whose end has passed is not thereby held."""
     ends = datetime(2025, 4, 10, 9, 0, tzinfo=UTC)  # 18:00 in Seoul
     assert not meeting_gate(meeting(), ends.replace(minute=0, hour=8)).met
+    ended = meeting_gate(meeting(), ends.replace(month=5))
+    assert not ended.met and ended.missing == [
+        "meeting 'NFP meeting' has not been recorded as held (it ended 10 April 2025 18:00 Asia/Seoul; record it held)"
+    ]
     assert meeting_gate(meeting(status=MeetingStatus.HELD), T0).met
     cancelled = meeting_gate(meeting(status=MeetingStatus.CANCELLED), ends.replace(year=2026))
     assert not cancelled.met and cancelled.checks[0].detail == "the meeting was cancelled"

@@ -12,6 +12,7 @@ import pytest
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from models import lifecycle
 from models.db import session_scope
+from models.enums import MeetingStatus
 from models.errors import InvalidInput
 from models.gates import GateInputs
 from tests.cli.test_cli import cli
@@ -207,6 +208,9 @@ def test_a_reschedule_beyond_reason_exits_2_and_changes_nothing(
 def test_received_and_decision_dates_beyond_reason_are_refused(neaspec: str) -> None:
     with session_scope() as s:
         lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 09:00"))
+        lifecycle.set_meeting_status(
+            s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00")
+        )
         lifecycle.advance_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 09:00"))
         lifecycle.advance_stage(
             s,

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
 
 from models import lifecycle
 from models.db import get_engine, read_session, session_scope
 from models.enums import MeetingStatus, StageState
 from models.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from models.gates import GateInputs, evaluate_gate
-from models.queries import get_process, get_stage
+from models.queries import get_process, get_stage, responded_codes
+from models.response import WithdrawnResponse
 from models.tables import AuditEntry
 from tests.conftest import ACTOR, seoul
 from tests.helpers import fingerprint
@@ -44,9 +46,19 @@ def state_of(key: str) -> StageState:
         return get_stage(s, get_process(s, P), key).state
 
 
-def to_feedback_stage() -> None:
+def held(meeting: str, when: str) -> None:
+    with session_scope() as s:
+        lifecycle.set_meeting_status(s, P, meeting, MeetingStatus.HELD, actor=ACTOR, now=seoul(when))
+
+
+def kickoff_done() -> None:
     start("som27-kickoff", "2024-12-13 09:00")
+    held("som27-egm", "2024-12-16 08:00")
     advance("som27-kickoff", "2024-12-16 09:00")
+
+
+def to_feedback_stage() -> None:
+    kickoff_done()
     advance("annotated-outline", "2025-03-03 10:00", APPROVE)
 
 
@@ -72,11 +84,17 @@ def test_start_refused_while_predecessors_are_open_unless_overridden(neaspec: st
     assert entry.reason == "Drafting begins early, agreed at SOM-27"
 
 
-def test_meeting_gate_waits_for_the_meeting_to_end(neaspec: str) -> None:
+def test_meeting_gate_waits_for_the_meeting_to_be_recorded_held(neaspec: str) -> None:
+    """The clock passing the meeting's end proves nothing: only the secretariat's record opens the gate."""
     start("som27-kickoff", "2024-12-13 09:00")
-    with pytest.raises(TransitionRefused, match="has not been held"):
+    with pytest.raises(TransitionRefused, match="has not been recorded as held \\(it ends 14 December 2024"):
         advance("som27-kickoff", "2024-12-13 18:00")  # 17:00 in Beijing: the all-day meeting is still on
-    result = advance("som27-kickoff", "2024-12-14 01:30")  # 00:30 in Beijing, 14 December
+    before = fingerprint()
+    with pytest.raises(TransitionRefused, match="has not been recorded as held \\(it ended .*; record it held"):
+        advance("som27-kickoff", "2025-01-14 01:30")  # a month later, still not recorded
+    assert fingerprint() == before
+    held("som27-egm", "2024-12-16 08:00")
+    result = advance("som27-kickoff", "2024-12-16 09:00")
     assert result.started == ["annotated-outline"]
 
 
@@ -93,10 +111,11 @@ def test_responses_gate_says_who_is_missing(neaspec: str) -> None:
     with pytest.raises(TransitionRefused) as err:
         advance("outline-feedback", "2025-03-20 09:00")
     assert err.value.message == (
-        "cannot advance outline-feedback: waiting for responses from Japan, Mongolia; deadline 31 March 2025"
+        "cannot advance outline-feedback: waiting for responses from Japan, Mongolia; deadline 31 March 2025; "
+        "the secretariat may proceed without every response after the deadline of 31 March 2025"
     )
-    # Before the deadline, a reason to proceed is not enough: the gate is still closed.
-    with pytest.raises(TransitionRefused):
+    # Before the deadline, a reason to proceed is not enough: the gate is still closed, and says when it opens.
+    with pytest.raises(TransitionRefused, match="after the deadline of 31 March 2025"):
         advance("outline-feedback", "2025-03-20 09:00", GateInputs(proceed_reason="in a hurry"))
     assert fingerprint() == before
     # After the deadline the secretariat may proceed, with a reason.
@@ -119,8 +138,7 @@ def test_all_responses_open_the_gate(neaspec: str) -> None:
 
 
 def test_manual_gate_needs_a_secretariat_approver_and_a_note(neaspec: str) -> None:
-    start("som27-kickoff", "2024-12-13 09:00")
-    advance("som27-kickoff", "2024-12-16 09:00")
+    kickoff_done()
     before = fingerprint()
     with pytest.raises(TransitionRefused, match="needs approval by a member of the secretariat"):
         advance("annotated-outline", "2025-02-28 10:00")
@@ -136,8 +154,7 @@ def test_manual_gate_needs_a_secretariat_approver_and_a_note(neaspec: str) -> No
 
 
 def test_advancing_twice_is_refused_clearly(neaspec: str) -> None:
-    start("som27-kickoff", "2024-12-13 09:00")
-    advance("som27-kickoff", "2024-12-16 09:00")
+    kickoff_done()
     before = fingerprint()
     with pytest.raises(Conflict, match="som27-kickoff was already advanced"):
         advance("som27-kickoff", "2024-12-16 09:05")
@@ -168,12 +185,37 @@ def test_decision_gate_records_the_decision(neaspec: str) -> None:
         advance("som28-adoption", "2025-11-21 09:00")
     with pytest.raises(InvalidInput, match="decision date is required"):
         advance("som28-adoption", "2025-11-21 09:00", GateInputs(decision_text="Adopted"))
+    before = fingerprint()
+    for decided_on, says in (
+        (date(2030, 11, 21), "decision date 21 November 2030 is in the future \\(today is 21 November 2025\\)"),
+        (date(2025, 11, 22), "decision date 22 November 2025 is in the future"),
+        (date(2025, 11, 19), "decision date 19 November 2025 is before the stage started \\(20 November 2025\\)"),
+    ):
+        with pytest.raises(InvalidInput, match=says):
+            advance("som28-adoption", "2025-11-21 09:00", GateInputs(decision_text="Adopted", decision_date=decided_on))
+    assert fingerprint() == before
     result = advance(
         "som28-adoption",
         "2025-11-21 09:00",
         GateInputs(decision_text="The Meeting adopted the Strategic Plan 2026-2030", decision_date=date(2025, 11, 21)),
     )
-    assert result.stage.decision_date == date(2025, 11, 21)
+    assert result.stage.decision_date == date(2025, 11, 21) and not result.overridden
+
+
+def test_a_decision_date_out_of_the_stage_needs_an_override_with_a_reason(neaspec: str) -> None:
+    with session_scope() as s:
+        lifecycle.start_stage(
+            s, P, "som28-adoption", actor=ACTOR, now=seoul("2025-11-20 09:00"), override_reason="test: jump to SOM-28"
+        )
+    early = GateInputs(decision_text="Adopted by written procedure", decision_date=date(2025, 11, 18))
+    with pytest.raises(InvalidInput, match="give an override with a reason"):
+        advance("som28-adoption", "2025-11-21 09:00", early, override_reason="  ")
+    result = advance("som28-adoption", "2025-11-21 09:00", early, override_reason="Adopted before the stage opened")
+    assert result.overridden and result.stage.decision_date == date(2025, 11, 18)
+    with read_session() as s:
+        entry = s.exec(AuditEntry.__table__.select().where(AuditEntry.action == "stage.advance.override")).one()
+    assert entry.reason == "Adopted before the stage opened"
+    assert "before the stage started" in entry.after["decision_date_overridden"]
 
 
 def test_skip_needs_a_reason(neaspec: str) -> None:
@@ -228,6 +270,7 @@ def test_meeting_status(neaspec: str) -> None:
 
 def test_two_secretariat_users_advance_the_same_stage_at_once(neaspec: str) -> None:
     start("som27-kickoff", "2024-12-13 09:00")
+    held("som27-egm", "2024-12-16 08:00")
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -259,3 +302,82 @@ def test_audit_log_is_append_only(neaspec: str, data_dir: Path) -> None:
             conn.rollback()
     with read_session() as s:
         assert {e.actor for e in s.exec(AuditEntry.__table__.select())} == {ACTOR}
+
+
+def test_a_response_is_corrected_or_withdrawn_with_a_reason_and_kept(neaspec: str) -> None:
+    to_feedback_stage()
+    respond("JP", "2025-03-20 09:00")
+    now = seoul("2025-03-21 09:00")
+    before = fingerprint()
+    with pytest.raises(InvalidInput, match="reason to correct a response is required"), session_scope() as s:
+        lifecycle.correct_response(s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason=" ", channel="letter")
+    with pytest.raises(InvalidInput, match="nothing to correct"), session_scope() as s:
+        lifecycle.correct_response(s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="typo")
+    with pytest.raises(InvalidInput, match="is in the future"), session_scope() as s:
+        lifecycle.correct_response(
+            s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="typo", received_on=date(2025, 3, 22)
+        )
+    with pytest.raises(NotFound, match="no response from Mongolia to outline-feedback"), session_scope() as s:
+        lifecycle.withdraw_response(s, P, "outline-feedback", "MN", actor=ACTOR, now=now, reason="error")
+    assert fingerprint() == before
+    with session_scope() as s:
+        lifecycle.correct_response(
+            s,
+            P,
+            "outline-feedback",
+            "Japan",
+            actor=ACTOR,
+            now=now,
+            reason="Received the day before, by letter",
+            received_on=date(2025, 3, 19),
+            channel="letter",
+        )
+    with session_scope() as s:
+        lifecycle.withdraw_response(
+            s, P, "outline-feedback", "JP", actor=ACTOR, now=now, reason="Recorded against the wrong stage"
+        )
+    with read_session() as s:
+        process = get_process(s, P)
+        feedback = get_stage(s, process, "outline-feedback")
+        assert "JP" not in responded_codes(s, feedback)
+        kept = s.exec(select(WithdrawnResponse)).one()
+        log = {e.action: e for e in s.exec(select(AuditEntry).where(col(AuditEntry.action).startswith("response.")))}
+    assert (kept.member_state_code, kept.received_on, kept.channel) == ("JP", date(2025, 3, 19), "letter")
+    assert kept.reason == "Recorded against the wrong stage" and kept.withdrawn_by == ACTOR
+    assert log["response.correct"].before["received_on"] == "2025-03-20"
+    assert log["response.correct"].reason == "Received the day before, by letter"
+    assert (
+        log["response.withdraw"].after["summary"] == "Response from Japan withdrawn: Recorded against the wrong stage"
+    )
+    respond("JP", "2025-03-21 09:00")  # the State may respond again
+
+
+def test_an_advance_is_undone_the_same_day_by_whoever_made_it(neaspec: str) -> None:
+    to_feedback_stage()  # annotated-outline advanced on 3 March 10:00 by ACTOR, which started outline-feedback
+
+    def undo(when: str, actor: str = ACTOR, reason: str = "Advanced the wrong stage") -> list[str]:
+        with session_scope() as s:
+            return lifecycle.undo_advance(s, P, "annotated-outline", actor=actor, now=seoul(when), reason=reason)
+
+    before = fingerprint()
+    with pytest.raises(InvalidInput, match="reason to undo an advance is required"):
+        undo("2025-03-03 11:00", reason=" ")
+    with pytest.raises(TransitionRefused, match="advanced by minji.secretariat@example.org: only they may undo it"):
+        undo("2025-03-03 11:00", actor="arjun.programme@example.org")
+    with pytest.raises(TransitionRefused, match="advanced on 3 March 2025: an advance is undone only the same day"):
+        undo("2025-03-04 09:00")
+    respond("KR", "2025-03-03 10:30")
+    with pytest.raises(TransitionRefused, match="responses to outline-feedback are already recorded"):
+        undo("2025-03-03 11:00")
+    with session_scope() as s:
+        lifecycle.withdraw_response(
+            s, P, "outline-feedback", "KR", actor=ACTOR, now=seoul("2025-03-03 10:40"), reason="x"
+        )
+    assert undo("2025-03-03 11:00") == ["outline-feedback"]
+    assert (state_of("annotated-outline"), state_of("outline-feedback")) == (StageState.ACTIVE, StageState.PLANNED)
+    with read_session() as s:
+        actions = [e.action for e in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))][-2:]
+        outline = get_stage(s, get_process(s, P), "annotated-outline")
+    assert actions == ["stage.start.undo", "stage.advance.undo"]
+    assert outline.approved_by is None and outline.completed_at is None
+    assert fingerprint()["counts"] != before["counts"]  # audited

@@ -9,6 +9,7 @@ import pytest
 
 from models import lifecycle
 from models.db import read_session, session_scope
+from models.enums import MeetingStatus
 from models.errors import InvalidInput, TransitionRefused
 from models.queries import get_meeting, get_process, get_stage, stages_of
 from models.schedule import apply_reschedule, plan_reschedule
@@ -124,6 +125,7 @@ def test_confirming_the_tentative_som28(neaspec: str) -> None:
 def test_bad_reschedules_change_nothing(neaspec: str) -> None:
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 09:00"))
+        lifecycle.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 09:00"))
     before = fingerprint()
     cases: list[tuple[type[Exception], str, dict[str, object]]] = [

@@ -15,6 +15,7 @@ from config.settings import reset_settings
 from models import lifecycle
 from models.db import read_session, session_scope
 from models.directory import Person
+from models.enums import MeetingStatus
 from models.gates import GateInputs
 from models.process import Stage
 from models.reminder import Reminder
@@ -45,6 +46,10 @@ def march(neaspec: str) -> str:
     """outline-feedback active since 3 March 2025 10:00 Seoul (due 31 March), reminders planned."""
     change(
         seoul("2024-12-13 10:00"), lambda s, at: lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=at)
+    )
+    change(
+        seoul("2024-12-16 08:00"),
+        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
     )
     change(
         seoul("2024-12-16 10:00"),

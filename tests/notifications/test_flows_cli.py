@@ -19,6 +19,7 @@ from models.enums import ReminderStatus
 from models.errors import Conflict
 from notifications.mail.sink import running_sink, store
 from tests.conftest import ACTOR, seoul
+from tests.helpers import record_held
 from tests.notifications.conftest import FOCAL, emails_of, mailbox_files, rows, stage_id
 from tests.notifications.smtp_server import Faults
 
@@ -37,6 +38,7 @@ def cli(*args: str) -> tuple[int, str, str]:
 def to_march() -> None:
     with clock.frozen(seoul("2024-12-13 10:00")):
         run(stages.start_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
+    record_held(P, "som27-egm", seoul("2024-12-16 08:00"))
     with clock.frozen(seoul("2024-12-16 10:00")):
         run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
     with clock.frozen(seoul("2025-03-03 10:00")):

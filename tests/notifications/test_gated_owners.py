@@ -1,6 +1,6 @@
 """Owners who cannot record a response (secretariat, stakeholders, SOM delegates) owe the stage's gate: they are
-reminded while it is not met, and no longer once it is (models.gates decides), whether it was met by a change
-(replanned in its transaction) or by time passing (a meeting ends). Start notices still go to every owner."""
+reminded while it is not met, and no longer once it is (models.gates decides), once a change meets it (replanned in
+its transaction; a meeting's end alone meets nothing). Start notices still go to every owner."""
 
 from __future__ import annotations
 
@@ -38,12 +38,21 @@ def kickoff_reminders(**where: object) -> list[object]:
     return [r for r in rows(stage_id=stage_id("som27-kickoff"), **where) if r.rule != "stage_started"]
 
 
-def test_no_reminder_after_the_meeting_that_meets_the_gate(neaspec: str) -> None:
-    """The demo: SOM-27 (13 December, Beijing) is over before the first overdue reminder of 16 December."""
+def record_egm_held() -> None:
+    """The demo: SOM-27 (13 December, Beijing) recorded held that evening, before the first overdue reminder."""
+    change(
+        seoul("2024-12-13 19:00"),
+        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
+    )
+
+
+def test_no_reminder_after_the_meeting_is_recorded_held(neaspec: str) -> None:
     start_kickoff()
     kickoff = rows(stage_id=stage_id("som27-kickoff"))
     assert emails_of([r for r in kickoff if r.rule == "stage_started"]) == KICKOFF_OWNERS  # every owner
-    assert kickoff_reminders() == []
+    assert {r.rule for r in kickoff_reminders(status=ReminderStatus.PENDING)} == {"overdue"}  # its end proves nothing
+    record_egm_held()
+    assert kickoff_reminders(status=ReminderStatus.PENDING) == []
 
 
 async def test_the_demo_sends_no_overdue_reminder_once_the_meeting_was_held(
@@ -52,6 +61,7 @@ async def test_the_demo_sends_no_overdue_reminder_once_the_meeting_was_held(
     server = smtp()
     start_kickoff()
     assert (await sweep_at("2024-12-13 10:00")).sent == 3  # the start notices
+    record_egm_held()
     report = await sweep_at("2024-12-16 09:30")  # before the secretariat advances the stage at 10:00
     assert report.sent == 0 and len(server.deliveries) == 3
     assert not [d for d in server.deliveries if "overdue" in str(d.message["Subject"])]

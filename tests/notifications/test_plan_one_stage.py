@@ -36,7 +36,7 @@ def plan(who: Recipient = TOKYO, **policy: object) -> list[tuple[str, int, datet
 
 def test_the_default_plan_of_one_stage() -> None:
     """The start notice, 14/7/2/0 days before at 09:00 in Tokyo (00:00 UTC), the Saturday moved to Friday, then
-    three overdue repeats every 3 days, the Sunday moved back to the Friday (never onto the deadline's day)."""
+    three overdue repeats every 3 days, the Sunday moved on to the Monday and the next kept 3 days after it."""
     deadline = utc(31, hour=15)  # the end of 31 March in Seoul
     assert plan() == [
         ("stage_started", 0, STARTED),
@@ -45,8 +45,8 @@ def test_the_default_plan_of_one_stage() -> None:
         ("before", 2, utc(28)),
         ("before", 0, utc(31)),
         ("overdue", 1, max(utc(3, 4), deadline)),
-        ("overdue", 2, utc(4, 4)),
-        ("overdue", 3, utc(9, 4)),
+        ("overdue", 2, utc(7, 4)),
+        ("overdue", 3, utc(10, 4)),
     ]
 
 
@@ -66,6 +66,6 @@ def test_escalations_follow_the_overdue_reminders_after_the_threshold() -> None:
     policy = ReminderPolicy(escalate_after=1, overdue_max=3)
     escalations = plan_escalations(STAGE, PROCESS, TOKYO, policy, 9, ["secretariat@example.org"])
     assert [(p.rule, p.occurrence, p.send_at, p.cc) for p in escalations] == [
-        ("escalation", 2, utc(4, 4), ["secretariat@example.org"]),
-        ("escalation", 3, utc(9, 4), ["secretariat@example.org"]),
+        ("escalation", 2, utc(7, 4), ["secretariat@example.org"]),
+        ("escalation", 3, utc(10, 4), ["secretariat@example.org"]),
     ]

@@ -12,7 +12,7 @@ from models import lifecycle, schedule
 from models.db import read_session, session_scope
 from models.directory import Person
 from models.enums import ReminderStatus, Role
-from notifications.reminders.planner import replan_key
+from notifications.reminders.planner import overdue_days, replan_key
 from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.conftest import FOCAL, change, emails_of, respond, rows, stage_id
 
@@ -44,11 +44,23 @@ def test_focal_points_are_reminded_at_their_local_morning_on_working_days(march:
     assert {local(t, "Asia/Seoul")[:14] for t in two.values()} == {"Fri 2025-03-28"}
     zero = by_person("before", 0)
     assert local(zero["tsetseg.b@example.org"], "Asia/Ulaanbaatar") == "Mon 2025-03-31 09:00"
-    # Overdue every 3 days: 3 April, then 6 April (a Sunday) moves back to Friday 4 April; in China 4 April
-    # is Qingming, so it falls on 3 April with the first one, and the two become one reminder.
-    assert local(by_person("overdue", 2)["anna.volkova@example.org"], "Europe/Moscow") == "Fri 2025-04-04 09:00"
-    assert "li.wei@example.org" not in by_person("overdue", 1)
-    assert local(by_person("overdue", 2)["li.wei@example.org"], "Asia/Shanghai") == "Thu 2025-04-03 09:00"
+    # Overdue every 3 days: 3 April, then 6 April (a Sunday) moves LATER, to Monday 7 April (moving it back to
+    # Friday 4 April bunched it with the first one), and the third keeps its spacing: Thursday 10 April. In China,
+    # where 4 April is Qingming, the first two no longer fall together on 3 April.
+    japan = [local(by_person("overdue", n)["sato.yuki@example.org"], "Asia/Tokyo") for n in (1, 2, 3)]
+    assert japan == ["Thu 2025-04-03 09:00", "Mon 2025-04-07 09:00", "Thu 2025-04-10 09:00"]
+    assert local(by_person("overdue", 2)["anna.volkova@example.org"], "Europe/Moscow") == "Mon 2025-04-07 09:00"
+    china = [local(by_person("overdue", n)["li.wei@example.org"], "Asia/Shanghai") for n in (1, 2)]
+    assert china == ["Thu 2025-04-03 09:00", "Mon 2025-04-07 09:00"]
+
+
+def test_overdue_reminders_move_later_across_golden_week_and_keep_their_spacing() -> None:
+    """Japan, due Wednesday 30 April 2025: 3 May (Constitution Day, a Saturday) and 6 May (a substitute holiday)
+    fall in Golden Week. Each moves to the next working day, and none comes closer than three days to the one
+    before: 7, 12 (the 10th is a Saturday) and 15 May, where moving earlier made 2 May twice."""
+    days = overdue_days(date(2025, 4, 30), 3, 3, "JP")
+    assert [day for _, _, day in days] == [date(2025, 5, 7), date(2025, 5, 12), date(2025, 5, 15)]
+    assert [nominal for _, nominal, _ in days] == [date(2025, 5, 3), date(2025, 5, 6), date(2025, 5, 9)]
 
 
 def test_escalation_goes_to_the_alternate_with_the_secretariat_in_copy(march: str) -> None:
@@ -59,7 +71,7 @@ def test_escalation_goes_to_the_alternate_with_the_secretariat_in_copy(march: st
         people = [session.get(Person, r.person_id) for r in escalations]
     assert {p.role for p in people if p} == {Role.ALTERNATE_FOCAL_POINT}
     orlov = next(r for r, p in zip(escalations, people, strict=True) if p and p.email == "pavel.orlov@example.org")
-    assert local(orlov.send_at, "Asia/Vladivostok") == "Wed 2025-04-09 09:00"  # his own zone, not Moscow's
+    assert local(orlov.send_at, "Asia/Vladivostok") == "Thu 2025-04-10 09:00"  # his own zone, not Moscow's
 
 
 def test_a_response_cancels_that_member_states_pending_reminders(march: str) -> None:
@@ -73,6 +85,27 @@ def test_a_response_cancels_that_member_states_pending_reminders(march: str) -> 
     assert {r.details["why"] for r in korean} == {"KR responded"}
     others = rows(stage_id=stage_id("outline-feedback"), status=ReminderStatus.PENDING)
     assert "park.jiwoo@example.org" not in emails_of(others) and len(emails_of(others)) > 20
+
+
+def test_a_withdrawn_response_reopens_that_member_states_reminders(march: str) -> None:
+    def korean(status: ReminderStatus) -> list[object]:
+        return [
+            r
+            for r in rows(stage_id=stage_id("outline-feedback"), status=status)
+            if emails_of([r])[0] in ("park.jiwoo@example.org", "choi.seoyeon@example.org")
+        ]
+
+    planned = sorted((r.rule, r.occurrence, r.send_at) for r in korean(ReminderStatus.PENDING))  # type: ignore[attr-defined]
+    respond("KR", "2025-03-10 15:00")
+    assert korean(ReminderStatus.PENDING) == []
+    change(
+        seoul("2025-03-11 09:00"),
+        lambda s, at: lifecycle.withdraw_response(
+            s, NEASPEC, "outline-feedback", "KR", actor=ACTOR, now=at, reason="Recorded for the wrong State"
+        ),
+    )
+    again = sorted((r.rule, r.occurrence, r.send_at) for r in korean(ReminderStatus.PENDING))  # type: ignore[attr-defined]
+    assert planned and again == planned  # nothing was sent yet: every reminder of both focal points is back
 
 
 def test_replanning_twice_changes_nothing(march: str) -> None:

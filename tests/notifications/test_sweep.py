@@ -283,7 +283,7 @@ async def test_header_injection_through_a_name(march: str, smtp: StartServer) ->
 
 async def test_escalation_copies_the_secretariat(march: str, smtp: StartServer) -> None:
     server = smtp()
-    report = await sweep_at("2025-04-09 17:00")  # after a long silence: only the latest per recipient
+    report = await sweep_at("2025-04-10 17:00")  # after a long silence: only the latest per recipient
     escalations = [d for d in server.deliveries if str(d.message["Subject"]).startswith("Please help: ")]
     assert len(escalations) == 6 and report.late == len(server.deliveries)
     orlov = next(d for d in escalations if "pavel.orlov@example.org" in d.rcpt_tos)
@@ -337,7 +337,7 @@ async def test_a_refused_main_recipient_fails_the_row_though_the_copy_went(march
     """The server refuses all recipients only when it accepts none: Orlov's 550 with the secretariat's copy
     accepted is still a failure of the reminder, not a sent one."""
     server = smtp(Faults(reject={ORLOV}))
-    report = await sweep_at("2025-04-09 17:00")
+    report = await sweep_at("2025-04-10 17:00")
     row = escalation_to(ORLOV)
     assert row.status is ReminderStatus.FAILED and row.sent_at is None  # type: ignore[attr-defined]
     assert f"{ORLOV}: 550 5.1.1" in row.last_error and "the copy to" in row.last_error  # type: ignore[attr-defined]
@@ -345,18 +345,18 @@ async def test_a_refused_main_recipient_fails_the_row_though_the_copy_went(march
     copies = [d for d in server.deliveries if ORLOV in str(d.message["To"])]
     assert len(copies) == 1 and sorted(copies[0].rcpt_tos) == SECRETARIAT  # the copy did go
     assert report.failed == 1 and report.sent == len(server.deliveries) - 1
-    assert (await sweep_at("2025-04-09 18:00")).sent == 0  # a permanent failure is not retried
+    assert (await sweep_at("2025-04-10 18:00")).sent == 0  # a permanent failure is not retried
     assert escalation_to(ORLOV).status is ReminderStatus.FAILED  # type: ignore[attr-defined]
 
 
 async def test_a_main_recipient_deferred_with_4xx_is_retried(march: str, smtp: StartServer) -> None:
     server = smtp(Faults(defer={ORLOV}))
-    report = await sweep_at("2025-04-09 17:00")
+    report = await sweep_at("2025-04-10 17:00")
     row = escalation_to(ORLOV)
     assert row.status is ReminderStatus.PENDING and report.retrying == 1  # type: ignore[attr-defined]
     assert "450 4.2.1" in row.last_error and row.next_attempt_at > clock.real_now()  # type: ignore[attr-defined]
     server.recorder.faults.defer.clear()
-    assert (await sweep_after_backoff("2025-04-09 17:01")).sent == 1
+    assert (await sweep_after_backoff("2025-04-10 17:01")).sent == 1
     row = escalation_to(ORLOV)
     assert row.status is ReminderStatus.SENT and row.attempts == 2  # type: ignore[attr-defined]
     tries = [sorted(d.rcpt_tos) for d in server.deliveries if ORLOV in str(d.message["To"])]
@@ -368,22 +368,22 @@ async def test_a_change_between_two_tries_keeps_what_the_first_learnt(march: str
     """A response recorded between a deferred try and the next re-plans the row: the copies that took the first
     try still do not get it again, and the backoff stands."""
     server = smtp(Faults(defer={ORLOV}))
-    await sweep_at("2025-04-09 17:00")
+    await sweep_at("2025-04-10 17:00")
     retry_at = escalation_to(ORLOV).next_attempt_at  # type: ignore[attr-defined]
-    respond("JP", "2025-04-09")  # any change re-plans every pending row of the process
+    respond("JP", "2025-04-10")  # any change re-plans every pending row of the process
     row = escalation_to(ORLOV)
     assert row.details["delivered_to"] == SECRETARIAT and row.next_attempt_at == retry_at  # type: ignore[attr-defined]
     assert "450 4.2.1" in (row.last_error or "")  # type: ignore[attr-defined]
     server.recorder.faults.defer.clear()
-    assert (await sweep_at("2025-04-09 17:00:30")).sent == 0  # not before its time
-    assert (await sweep_after_backoff("2025-04-09 17:01")).sent == 1
+    assert (await sweep_at("2025-04-10 17:00:30")).sent == 0  # not before its time
+    assert (await sweep_after_backoff("2025-04-10 17:01")).sent == 1
     tries = [sorted(d.rcpt_tos) for d in server.deliveries if ORLOV in str(d.message["To"])]
     assert tries == [SECRETARIAT, [ORLOV]]
 
 
 async def test_a_refused_copy_is_recorded_and_the_row_is_sent(march: str, smtp: StartServer) -> None:
     server = smtp(Faults(reject={"minji.secretariat@example.org"}))
-    await sweep_at("2025-04-09 17:00")
+    await sweep_at("2025-04-10 17:00")
     row = escalation_to(ORLOV)
     assert row.status is ReminderStatus.SENT  # type: ignore[attr-defined]
     assert row.details["refused"] == {"minji.secretariat@example.org": "550 5.1.1 no such mailbox"}  # type: ignore[attr-defined]

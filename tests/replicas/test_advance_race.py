@@ -33,12 +33,14 @@ ADMIN = "replica.admin"
 def token(neaspec: str) -> str:
     from models import lifecycle
     from models.accounts import create_account
-    from models.enums import AccountRole
+    from models.enums import AccountRole, MeetingStatus
     from models.token_rules import issue_api_token
 
     at = datetime(2024, 12, 13, 9, 0, tzinfo=SEOUL)
     with session_scope() as session:
         lifecycle.start_stage(session, PROCESS, STAGE, actor="test", now=at)
+        held = at.replace(day=16)  # the gate opens on the secretariat's record, never on the clock
+        lifecycle.set_meeting_status(session, PROCESS, "som27-egm", MeetingStatus.HELD, actor="test", now=held)
         create_account(session, ADMIN, "a long enough password", AccountRole.ADMIN, actor="test", now=at)
     with session_scope() as session:
         secret = issue_api_token(session, ADMIN, label="race", actor="test", now=at).secret

@@ -39,12 +39,19 @@ def march(neaspec: str) -> str:
     """Kick-off and outline done, outline feedback under way with KR, CN and RU in: the demo's 20 March 2025."""
     from models import lifecycle
     from models.db import session_scope
+    from models.enums import MeetingStatus
     from models.gates import GateInputs
 
     steps = [
         (
             seoul("2024-12-13 10:00"),
             lambda s, now: lifecycle.start_stage(s, PROCESS, "som27-kickoff", actor=ACTOR, now=now),
+        ),
+        (
+            seoul("2024-12-16 08:00"),
+            lambda s, now: lifecycle.set_meeting_status(
+                s, PROCESS, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=now
+            ),
         ),
         (
             seoul("2024-12-16 10:00"),

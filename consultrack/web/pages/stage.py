@@ -17,7 +17,18 @@ from consultrack.web.operations import perform
 from consultrack.web.preview import reschedule_preview
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminOnly, AdminPost, SignedIn, flash
-from flows.operations import ADVANCE, OPERATIONS, RECORD_RESPONSE, RESCHEDULE, SKIP, START, Operation
+from flows.operations import (
+    ADVANCE,
+    CORRECT_RESPONSE,
+    OPERATIONS,
+    RECORD_RESPONSE,
+    RESCHEDULE,
+    SKIP,
+    START,
+    UNDO_ADVANCE,
+    WITHDRAW_RESPONSE,
+    Operation,
+)
 from models.audience import active_secretariat
 from models.db import read_session
 from models.directory import Person
@@ -123,12 +134,36 @@ def _response_args(form: FormData) -> dict[str, Any]:
     }
 
 
+def _correct_args(form: FormData) -> dict[str, Any]:
+    return {
+        "member_state": _form_text(form, "member_state", "the member State", required=True),
+        "reason": _form_text(form, "reason", "a reason to correct a response", required=True, multiline=True),
+        "received_on": parse_day(form.get("received_on"), "the date received"),
+        "channel": _form_text(form, "channel", "the channel"),
+        "note": _form_text(form, "note", "the note", multiline=True),
+    }
+
+
+def _withdraw_args(form: FormData) -> dict[str, Any]:
+    return {
+        "member_state": _form_text(form, "member_state", "the member State", required=True),
+        "reason": _form_text(form, "reason", "a reason to withdraw a response", required=True, multiline=True),
+    }
+
+
+def _undo_args(form: FormData) -> dict[str, Any]:
+    return {"reason": _form_text(form, "reason", "a reason to undo an advance", required=True, multiline=True)}
+
+
 FORMS: dict[Operation, Callable[[FormData], dict[str, Any]]] = {
     START: _start_args,
     ADVANCE: _advance_args,
     SKIP: _skip_args,
     RESCHEDULE: _reschedule_args,
     RECORD_RESPONSE: _response_args,
+    CORRECT_RESPONSE: _correct_args,
+    WITHDRAW_RESPONSE: _withdraw_args,
+    UNDO_ADVANCE: _undo_args,
 }
 """How each form of the stage page becomes its operation's arguments."""
 ACTIONS = {op.page_action: op for op in OPERATIONS.values() if op.page_action is not None}
@@ -145,6 +180,13 @@ def _done(operation: Operation, result: dict[str, Any]) -> str:
         )
     if operation is RECORD_RESPONSE:
         return f"Response from {result['member_state']} recorded (received {result['received_on']})."
+    if operation is CORRECT_RESPONSE:
+        return f"Response from {result['member_state']} corrected."
+    if operation is WITHDRAW_RESPONSE:
+        return f"Response from {result['member_state']} withdrawn: its reminders resume."
+    if operation is UNDO_ADVANCE:
+        back = f"; {', '.join(result['put_back'])} planned again" if result["put_back"] else ""
+        return f"The advance of {result['stage']} was undone{back}."
     return f"{result['stage']} is now {result['state']}."
 
 
