@@ -196,6 +196,30 @@ def check_when(
     return when
 
 
+def moved_when(
+    meeting: Meeting,
+    *,
+    day: date | None,
+    end_day: date | None = None,
+    start: time | None = None,
+    end: time | None = None,
+    timezone: str | None = None,
+    all_day: bool = False,
+) -> When:
+    """Where a move takes the meeting when only some of it is given: its length in days, its times (unless all day
+    or new ones are given) and its zone stay as they are."""
+    first = day or meeting.day
+    last = end_day or (first + (meeting.end_day - meeting.day))
+    if all_day:
+        start = end = None
+    elif start is None and end is None:
+        start, end = meeting.start_time, meeting.end_time
+    elif start is not None and end is None and meeting.start_time is not None and meeting.end_time is not None:
+        length = datetime.combine(first, meeting.end_time) - datetime.combine(first, meeting.start_time)
+        end = (datetime.combine(first, start) + length).time()
+    return check_when(first, last, start, end, timezone or meeting.timezone)
+
+
 def _window(stage: Stage) -> str:
     return f"{long_date(stage.start_date)} to {long_date(stage.end_date)}"
 
