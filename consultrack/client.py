@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -67,7 +67,7 @@ def _through_api(url: str, token: str, operation: Operation, kwargs: dict[str, A
         **{k: quote(str(kwargs[k]), safe="") for k in ("process_key", operation.key_parameter)}
     )
     body = {
-        k: (v.isoformat() if isinstance(v, date) else v)
+        k: (v.isoformat() if isinstance(v, date | time) else v)
         for k, v in kwargs.items()
         if k in operation.parameters and v is not None
     }

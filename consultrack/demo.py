@@ -46,7 +46,7 @@ def load_history(path: Path) -> History:
 
 
 def build_demo(until: date, *, reset: bool = True, say: Callable[[str], object] = print) -> None:
-    from flows import setup, stages
+    from flows import meetings, setup, stages
     from flows.engine import run
     from models.db import dispose_engines, migrate
 
@@ -85,7 +85,7 @@ def build_demo(until: date, *, reset: bool = True, say: Callable[[str], object] 
             elif event.do == "held":
                 assert event.meeting
                 run(
-                    stages.set_meeting_status,
+                    meetings.set_meeting_status,
                     process_key=history.process,
                     meeting_key=event.meeting,
                     status=MeetingStatus.HELD,

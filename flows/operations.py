@@ -2,9 +2,9 @@
 (flows/stages.py) and the audit actions it writes. The CLI, the API, the dashboard and the client (which sends an
 operation to a running service) all read this registry; none keeps a list of its own.
 
-Adding an operation: write its rule in models/, its flow in flows/stages.py, declare it here, then give it a
-command (consultrack/cli/stage.py), an API route (consultrack/web/api.py) and, if the dashboard offers it, a form
-(consultrack/web/pages/stage.py).
+Adding an operation: write its rule in models/, its flow in flows/stages.py (a meeting's: flows/meetings.py),
+declare it here, then give it a command (consultrack/cli/stage.py; meetings: cli/meeting.py), an API route
+(consultrack/web/api.py) and, if the dashboard offers it, a form (consultrack/web/pages/stage.py, meetings.py).
 
 Importing this module costs no Prefect import: the flow is looked up when it is run."""
 
@@ -31,6 +31,8 @@ class Operation:
     """The actions its audit entries carry (models/audit.py), e.g. to filter the audit trail by operation."""
     page_action: str | None = None
     """The dashboard's form for it (/p/{process}/stages/{stage}/{page_action}); None: the API and the CLI only."""
+    module: Literal["stages", "meetings"] = "stages"
+    """The module of flows/ that holds its flow."""
 
     @property
     def key_parameter(self) -> str:
@@ -44,9 +46,9 @@ class Operation:
 
     @property
     def flow(self) -> Flow[..., Any]:
-        from flows import stages
+        import importlib
 
-        found: Flow[..., Any] = getattr(stages, self.name)
+        found: Flow[..., Any] = getattr(importlib.import_module(f"flows.{self.module}"), self.name)
         return found
 
 
@@ -103,7 +105,59 @@ UNDO_ADVANCE = Operation(
     page_action="undo-advance",
 )
 MEETING_STATUS = Operation(
-    "set_meeting_status", "meeting", "status", ("status", "reason"), ("meeting.held", "meeting.cancelled")
+    "set_meeting_status",
+    "meeting",
+    "status",
+    ("status", "reason"),
+    ("meeting.held", "meeting.cancelled"),
+    module="meetings",
+)
+# Meetings as their own objects (flows/meetings.py, models/meetings.py). `add` names the new meeting's key in the
+# path like the others (POST /api/processes/{process}/meetings/{key}/add).
+MEETING_FIELDS = (
+    "title",
+    "kind",
+    "location",
+    "virtual",
+    "online_link",
+    "dial_in",
+    "agenda_link",
+    "documents_link",
+    "attendees",
+)
+MEETING_WHEN = ("date", "end_date", "start", "end", "timezone")
+ADD_MEETING = Operation(
+    "add_meeting",
+    "meeting",
+    "add",
+    (*MEETING_WHEN, *MEETING_FIELDS, "stage", "tentative"),
+    ("meeting.add",),
+    page_action="add",
+    module="meetings",
+)
+EDIT_MEETING = Operation(
+    "edit_meeting", "meeting", "edit", MEETING_FIELDS, ("meeting.edit",), page_action="edit", module="meetings"
+)
+MOVE_MEETING = Operation(
+    "move_meeting",
+    "meeting",
+    "move",
+    (*MEETING_WHEN, "stage", "tentative", "reason"),
+    ("meeting.move",),
+    page_action="move",
+    module="meetings",
+)
+CANCEL_MEETING = Operation(
+    "cancel_meeting", "meeting", "cancel", ("reason",), ("meeting.cancelled",), page_action="cancel", module="meetings"
+)
+MEETING_HELD = Operation(
+    "record_meeting_held",
+    "meeting",
+    "held",
+    ("held_on", "attendance", "reason"),
+    ("meeting.held",),
+    page_action="held",
+    module="meetings",
 )
 
 OPERATIONS: dict[str, Operation] = {
@@ -118,5 +172,10 @@ OPERATIONS: dict[str, Operation] = {
         WITHDRAW_RESPONSE,
         UNDO_ADVANCE,
         MEETING_STATUS,
+        ADD_MEETING,
+        EDIT_MEETING,
+        MOVE_MEETING,
+        CANCEL_MEETING,
+        MEETING_HELD,
     )
 }

@@ -12,7 +12,6 @@ from sqlmodel import Session
 from config import clock
 from flows.engine import in_transaction, refusals_as_failures
 from models import lifecycle, schedule
-from models.enums import MeetingStatus
 from models.gates import GateInputs
 from notifications.reminders.planner import replan_key
 
@@ -214,17 +213,3 @@ async def undo_advance(process_key: str, stage_key: str, actor: str, reason: str
         process_key,
     )
     return {"stage": stage_key, "state": "active", "put_back": put_back}
-
-
-@flow(name="meeting-status", flow_run_name="{process_key}: meeting {meeting_key} {status}", persist_result=False)
-@refusals_as_failures
-async def set_meeting_status(
-    process_key: str, meeting_key: str, status: MeetingStatus, actor: str, reason: str | None = None
-) -> dict[str, Any]:
-    meeting = await _apply(
-        lambda s: lifecycle.set_meeting_status(
-            s, process_key, meeting_key, status, actor=actor, now=clock.now(), reason=reason
-        ),
-        process_key,
-    )
-    return {"meeting": meeting.key, "status": meeting.status.value}

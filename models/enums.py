@@ -42,6 +42,31 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class MeetingKind(StrEnum):
+    """What a meeting is, as the secretariat calls it (`MEETING_KIND_WORDS`)."""
+
+    NFP_MEETING = "nfp_meeting"
+    SOM = "som"
+    EXPERT_GROUP = "expert_group"
+    CONSULTATION = "consultation"
+
+
+MEETING_KIND_WORDS = {
+    MeetingKind.NFP_MEETING: "National Focal Points meeting",
+    MeetingKind.SOM: "Senior Officials Meeting",
+    MeetingKind.EXPERT_GROUP: "expert group meeting",
+    MeetingKind.CONSULTATION: "consultation",
+}
+
+
+class Attendance(StrEnum):
+    """A member State at a meeting, as the secretariat records it."""
+
+    REGISTERED = "registered"
+    ATTENDED = "attended"
+    APOLOGIES = "apologies"
+
+
 class ReminderStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -17,12 +17,11 @@ from sqlmodel import Session, col, select
 from models import limits
 from models.audit import AuditEntry, record
 from models.directory import MemberState
-from models.enums import MeetingStatus, Role, StageState
+from models.enums import Role, StageState
 from models.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from models.gates import GateInputs, GateStatus, evaluate_gate
 from models.process import Meeting, Process, Stage
 from models.queries import (
-    get_meeting,
     get_member_state,
     get_person,
     get_stage,
@@ -520,36 +519,3 @@ def undo_advance(
         reason=reason,
     )
     return put_back
-
-
-def set_meeting_status(
-    session: Session,
-    process_key: str,
-    meeting_key: str,
-    status: MeetingStatus,
-    *,
-    actor: str,
-    now: datetime,
-    reason: str | None = None,
-) -> Meeting:
-    process = lock_process(session, process_key)
-    meeting = get_meeting(session, process, meeting_key, for_update=True)
-    if meeting.status is status:
-        raise Conflict(f"meeting {meeting.key} is already {status.value}")
-    _plain(reason, "the reason")
-    if status is MeetingStatus.CANCELLED:
-        _not_blank(reason, "a reason to cancel a meeting")
-    before = {"status": meeting.status.value}
-    meeting.status = status
-    changed(
-        session,
-        process,
-        meeting,
-        actor=actor,
-        now=now,
-        action=f"meeting.{status.value}",
-        before=before,
-        after={"status": status.value},
-        reason=reason,
-    )
-    return meeting

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.enums import GateKind, MeetingStatus, Owner, StageState
+from models.enums import Attendance, GateKind, MeetingKind, MeetingStatus, Owner, StageState
 from models.template import Gate
 from models.types import UTCDateTime, enum_column
 
@@ -105,6 +105,34 @@ class Meeting(SQLModel, table=True):
     virtual: bool = False
     tentative: bool = False
     attendees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The participants by role: the owner kinds invited (member_states, secretariat, som, stakeholders)."""
     status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, sa_column=enum_column(MeetingStatus))
+    kind: MeetingKind = Field(default=MeetingKind.CONSULTATION, sa_column=enum_column(MeetingKind))
+    online_link: str | None = None
+    """Secret: shown only in invitations and personal feeds, never in public or member-State feeds or exports."""
+    dial_in: str | None = None
+    """Secret, like `online_link`."""
+    agenda_link: str | None = None
+    documents_link: str | None = None
+    held_on: date | None = None
+    """The day the secretariat recorded the meeting held on (its own zone)."""
     version: int = 1
     modified_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def all_day(self) -> bool:
+        return self.start_time is None or self.end_time is None
+
+
+class MeetingAttendance(SQLModel, table=True):
+    """Whether a member State registered for, attended or sent apologies to a meeting, as the secretariat records it."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_state_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    member_state_code: str = Field(foreign_key="member_state.code")
+    attendance: Attendance = Field(sa_column=enum_column(Attendance))
+    recorded_by: str
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -68,6 +68,11 @@ def create_process(
                     virtual=m.virtual,
                     tentative=m.tentative or spec.tentative,
                     attendees=[a.value for a in m.attendees],
+                    kind=m.kind,
+                    online_link=m.online_link,
+                    dial_in=m.dial_in,
+                    agenda_link=m.agenda_link,
+                    documents_link=m.documents_link,
                     modified_at=now,
                 )
             )

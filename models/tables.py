@@ -3,7 +3,7 @@
 from models.account import Account, LoginFailure, LoginSession
 from models.audit import AuditEntry
 from models.directory import MemberState, Person
-from models.process import Meeting, Process, Stage
+from models.process import Meeting, MeetingAttendance, Process, Stage
 from models.reminder import Reminder
 from models.response import Response, WithdrawnResponse
 from models.tokens import ApiToken, FeedToken
@@ -16,6 +16,7 @@ __all__ = [
     "LoginFailure",
     "LoginSession",
     "Meeting",
+    "MeetingAttendance",
     "MemberState",
     "Person",
     "Process",

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models import limits
-from models.enums import GateKind, Owner
+from models.enums import GateKind, MeetingKind, Owner
 from models.text import plain
 from models.yaml_source import load_yaml, validate
 
@@ -112,9 +112,28 @@ class MeetingSpec(Strict):
     virtual: bool = False
     tentative: bool = False
     attendees: list[Owner] = Field(default_factory=lambda: [Owner.MEMBER_STATES, Owner.SECRETARIAT])
+    kind: MeetingKind = MeetingKind.CONSULTATION
+    online_link: str | None = None
+    """Secret: only in invitations and personal feeds."""
+    dial_in: str | None = None
+    agenda_link: str | None = None
+    documents_link: str | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
-    _one_line = one_line("title")
+    _one_line = one_line("title", "online_link", "agenda_link", "documents_link")
+    _multi_line_dial_in = multi_line("dial_in")
+
+    @field_validator("online_link", "agenda_link", "documents_link")
+    @classmethod
+    def _web_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        lower = value.strip().lower()
+        if info.field_name == "online_link" and not lower.startswith("https://"):
+            raise ValueError("the online link must be an https address (https://...)")
+        if not lower.startswith(("https://", "http://")):
+            raise ValueError("a link must be a web address (https://...)")
+        return value.strip()
     _multi_line = multi_line("location")
 
     @model_validator(mode="after")

@@ -27,11 +27,11 @@ def fingerprint() -> dict[str, object]:
 
 def record_held(process_key: str, meeting_key: str, at: datetime) -> None:
     """The secretariat records a meeting held (a meeting gate opens on nothing else), as a test's given."""
-    from models import lifecycle
+    from models import meetings
     from models.db import session_scope
     from models.enums import MeetingStatus
 
     with session_scope() as session:
-        lifecycle.set_meeting_status(
+        meetings.set_meeting_status(
             session, process_key, meeting_key, MeetingStatus.HELD, actor="minji.secretariat@example.org", now=at
         )

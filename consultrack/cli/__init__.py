@@ -20,6 +20,7 @@ from consultrack.cli import accounts as accounts_cmd
 from consultrack.cli import audit as audit_cmd
 from consultrack.cli import data as data_cmd
 from consultrack.cli import feed as feed_cmd
+from consultrack.cli import meeting as meeting_cmd
 from consultrack.cli import remind as remind_cmd
 from consultrack.cli import serve as serve_cmd
 from consultrack.cli import stage as stage_cmd
@@ -62,7 +63,7 @@ app.add_typer(data_cmd.process_app, name="process")
 app.add_typer(data_cmd.directory_app, name="directory")
 app.add_typer(stage_cmd.stage_app, name="stage")
 app.add_typer(stage_cmd.response_app, name="response")
-app.add_typer(stage_cmd.meeting_app, name="meeting")
+app.add_typer(meeting_cmd.meeting_app, name="meeting")
 app.add_typer(remind_cmd.remind_app, name="remind")
 app.add_typer(feed_cmd.feed_app, name="feed")
 app.command("serve")(serve_cmd.serve)

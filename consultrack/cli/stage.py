@@ -1,4 +1,4 @@
-"""Changing a process: stages, responses, meetings. Each command runs one flow."""
+"""Changing a process: stages and responses (meetings: consultrack/cli/meeting.py). Each command runs one flow."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 stage_app = typer.Typer(no_args_is_help=True, help="Start, advance, skip and reschedule stages.")
 response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
-meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: record them held or cancelled.")
 
 OverrideOpt = Annotated[str | None, typer.Option("--override", help="Go ahead anyway; the reason is audited.")]
 
@@ -273,38 +272,3 @@ def undo_advance(
     console.print(f"{result['stage']} is active again")
     for key in result["put_back"]:
         console.print(f"{key} is planned again")
-
-
-@meeting_app.command("held")
-def meeting_held(meeting: str, process: ProcessOpt = None, actor: ActorOpt = None) -> None:
-    """Record that a meeting took place."""
-    from flows.operations import MEETING_STATUS
-    from models.enums import MeetingStatus
-
-    result = _run(
-        MEETING_STATUS,
-        process_key=_process_key(process),
-        meeting_key=meeting,
-        status=MeetingStatus.HELD,
-        actor=actor_name(actor),
-    )
-    console.print(f"meeting {result['meeting']} is {result['status']}")
-
-
-@meeting_app.command("cancel")
-def meeting_cancel(
-    meeting: str, reason: Annotated[str, typer.Option()], process: ProcessOpt = None, actor: ActorOpt = None
-) -> None:
-    """Cancel a meeting; calendars mark it cancelled."""
-    from flows.operations import MEETING_STATUS
-    from models.enums import MeetingStatus
-
-    result = _run(
-        MEETING_STATUS,
-        process_key=_process_key(process),
-        meeting_key=meeting,
-        status=MeetingStatus.CANCELLED,
-        actor=actor_name(actor),
-        reason=reason,
-    )
-    console.print(f"meeting {result['meeting']} is {result['status']}")

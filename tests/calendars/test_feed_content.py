@@ -144,10 +144,10 @@ def test_personal_feeds_name_nobody_else(neaspec: str) -> None:
                 "final-nfp-meeting",
                 "som28-adoption",
             },
-            {"som27-egm", "nfp-2025-04"},
+            {"som27-egm", "nfp-2025-04", "som-28"},
         ),
         ("sam.partner@example.org", {"draft-review"}, {"som27-egm"}),
-        ("yamada.delegate@example.org", {"som27-kickoff", "som28-adoption"}, {"som27-egm"}),
+        ("yamada.delegate@example.org", {"som27-kickoff", "som28-adoption"}, {"som27-egm", "som-28"}),
     ],
 )
 def test_a_personal_feed_holds_what_concerns_the_person(

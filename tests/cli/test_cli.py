@@ -120,7 +120,7 @@ def test_bad_commands_say_why_and_change_nothing(neaspec: str, args: tuple[str, 
 
 def test_template_validate(tmp_path: Path, data_dir: Path) -> None:
     code, out, _ = cli("template", "validate", str(PROCESS_TEMPLATES_DIR / "neaspec-sp-2026-2030.yaml"))
-    assert code == 0 and "9 stages, 2 meetings" in out
+    assert code == 0 and "9 stages, 3 meetings" in out
     bad = tmp_path / "t.yaml"
     bad.write_text("key: x\ntitle: t\nshort_name: s\nstages: []\n")
     code, _, err = cli("template", "validate", str(bad))
@@ -157,7 +157,7 @@ def test_init_with_a_bad_template_writes_nothing(data_dir: Path, tmp_path: Path)
         "init", "--template", str(bad), "--directory", str(DIRECTORY_SAMPLES_DIR / "sample.yaml"), *ACTOR
     )
     assert code == 1
-    assert err.count("error:") == 1 and f"{bad}:40: stages.1.depends_on.1: dependency cycle" in " ".join(err.split())
+    assert err.count("error:") == 1 and f"{bad}:41: stages.1.depends_on.1: dependency cycle" in " ".join(err.split())
     assert "directory imported" not in out and "Traceback" not in err
     assert fingerprint() == before
     assert _person_count() == 0

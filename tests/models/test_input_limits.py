@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
-from models import lifecycle
+from models import lifecycle, meetings
 from models.db import session_scope
 from models.enums import MeetingStatus
 from models.errors import InvalidInput
@@ -113,11 +113,13 @@ def test_a_stage_far_from_the_first_is_refused(tmp_path: Path, data_dir: Path) -
 
 def test_an_impossible_date_names_file_line_and_field(tmp_path: Path, data_dir: Path) -> None:
     bad = tmp_path / "neaspec.yaml"
-    bad.write_text(NEASPEC_YAML.read_text().replace("end: 2025-02-28}", "end: 2025-02-30}", 1))
+    shipped = NEASPEC_YAML.read_text()
+    bad.write_text(shipped.replace("end: 2025-02-28}", "end: 2025-02-30}", 1))
+    line = shipped[: shipped.index("end: 2025-02-28}")].count("\n") + 1
     code, _, err = cli("template", "validate", str(bad))
     assert code == 1
     assert one_error(err) == (
-        f"error: {bad}:37: stages.1.window.end: 2025-02-30 is not a date (day is out of range for month)"
+        f"error: {bad}:{line}: stages.1.window.end: 2025-02-30 is not a date (day is out of range for month)"
     )
     directory = tmp_path / "directory.yaml"
     directory.write_text(
@@ -208,7 +210,7 @@ def test_a_reschedule_beyond_reason_exits_2_and_changes_nothing(
 def test_received_and_decision_dates_beyond_reason_are_refused(neaspec: str) -> None:
     with session_scope() as s:
         lifecycle.start_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 09:00"))
-        lifecycle.set_meeting_status(
+        meetings.set_meeting_status(
             s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00")
         )
         lifecycle.advance_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 09:00"))

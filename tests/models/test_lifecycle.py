@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from models import lifecycle
+from models import lifecycle, meetings
 from models.db import get_engine, read_session, session_scope
 from models.enums import MeetingStatus, StageState
 from models.errors import Conflict, InvalidInput, NotFound, TransitionRefused
@@ -48,7 +48,7 @@ def state_of(key: str) -> StageState:
 
 def held(meeting: str, when: str) -> None:
     with session_scope() as s:
-        lifecycle.set_meeting_status(s, P, meeting, MeetingStatus.HELD, actor=ACTOR, now=seoul(when))
+        meetings.set_meeting_status(s, P, meeting, MeetingStatus.HELD, actor=ACTOR, now=seoul(when))
 
 
 def kickoff_done() -> None:
@@ -259,11 +259,11 @@ def test_bad_responses_are_refused(neaspec: str) -> None:
 def test_meeting_status(neaspec: str) -> None:
     held = seoul("2025-04-10 18:00")
     with session_scope() as s:
-        lifecycle.set_meeting_status(s, P, "nfp-2025-04", MeetingStatus.HELD, actor=ACTOR, now=held)
+        meetings.set_meeting_status(s, P, "nfp-2025-04", MeetingStatus.HELD, actor=ACTOR, now=held)
     with pytest.raises(Conflict, match="already held"), session_scope() as s:
-        lifecycle.set_meeting_status(s, P, "nfp-2025-04", MeetingStatus.HELD, actor=ACTOR, now=held)
+        meetings.set_meeting_status(s, P, "nfp-2025-04", MeetingStatus.HELD, actor=ACTOR, now=held)
     with pytest.raises(InvalidInput, match="reason"), session_scope() as s:
-        lifecycle.set_meeting_status(
+        meetings.set_meeting_status(
             s, P, "som27-egm", MeetingStatus.CANCELLED, actor=ACTOR, now=seoul("2024-12-01 18:00")
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models import lifecycle
+from models import lifecycle, meetings
 from models.db import read_session, session_scope
 from models.enums import MeetingStatus
 from models.errors import InvalidInput, TransitionRefused
@@ -36,7 +36,8 @@ def test_extending_feedback_pushes_everything_after_it(neaspec: str) -> None:
     assert moved["drafting"][:2] == (date(2025, 5, 16), date(2025, 7, 15))
     assert "som27-kickoff" not in moved and "annotated-outline" not in moved
     assert [(m.key, m.old_day, m.new_day) for m in plan.meetings] == [
-        ("nfp-2025-04", date(2025, 4, 10), date(2025, 4, 25))
+        ("nfp-2025-04", date(2025, 4, 10), date(2025, 4, 25)),
+        ("som-28", date(2025, 11, 1), date(2025, 11, 17)),  # to be confirmed: it goes with its stage
     ]
 
     with session_scope() as s:
@@ -75,7 +76,8 @@ def test_a_meeting_keeps_its_agreed_day_while_it_fits_its_stage(
     with read_session() as s:
         plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=feedback_ends)
     assert "consultations" in {m.key for m in plan.stages}
-    assert [(m.key, m.new_day) for m in plan.meetings] == ([("nfp-2025-04", meeting_day)] if meeting_day else [])
+    nfp = [(m.key, m.new_day) for m in plan.meetings if m.key != "som-28"]  # SOM-28, to be confirmed, goes along
+    assert nfp == ([("nfp-2025-04", meeting_day)] if meeting_day else [])
 
 
 @pytest.mark.parametrize(
@@ -125,7 +127,7 @@ def test_confirming_the_tentative_som28(neaspec: str) -> None:
 def test_bad_reschedules_change_nothing(neaspec: str) -> None:
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 09:00"))
-        lifecycle.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00"))
+        meetings.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 09:00"))
     before = fingerprint()
     cases: list[tuple[type[Exception], str, dict[str, object]]] = [

@@ -137,7 +137,7 @@ def _last_line_of(path: Path, fragment: str) -> int:
             "    window: {start: 2025-05-01, end: 2025-06-30}\n",
             "    window: {start: 2025-05-01, end: 2025-06-30}\n    window: {start: 2025-05-15, end: 2025-06-30}\n",
             "stages.4.window",
-            "duplicate key 'window' (already given on line 74)",
+            "duplicate key 'window' (already given on line 76)",
         ),
     ],
 )

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from config import clock
 from config.settings import reset_settings
-from models import lifecycle
+from models import lifecycle, meetings
 from models.db import read_session, session_scope
 from models.directory import Person
 from models.enums import MeetingStatus
@@ -49,7 +49,7 @@ def march(neaspec: str) -> str:
     )
     change(
         seoul("2024-12-16 08:00"),
-        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
+        lambda s, at: meetings.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
     )
     change(
         seoul("2024-12-16 10:00"),

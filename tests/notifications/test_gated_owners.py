@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlmodel import select
 
-from models import lifecycle
+from models import lifecycle, meetings
 from models.db import session_scope
 from models.enums import MeetingStatus, ReminderStatus
 from models.process import Meeting, Stage
@@ -42,7 +42,7 @@ def record_egm_held() -> None:
     """The demo: SOM-27 (13 December, Beijing) recorded held that evening, before the first overdue reminder."""
     change(
         seoul("2024-12-13 19:00"),
-        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
+        lambda s, at: meetings.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
     )
 
 
@@ -74,7 +74,7 @@ def test_recording_the_meeting_held_cancels_the_pending_reminders(neaspec: str) 
     assert {r.rule for r in pending} == {"overdue"} and emails_of(pending) == sorted(KICKOFF_OWNERS * 3)
     change(
         seoul("2024-12-17 12:00"),
-        lambda s, at: lifecycle.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
+        lambda s, at: meetings.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
     )
     left = kickoff_reminders()
     assert kickoff_reminders(status=ReminderStatus.PENDING) == []

@@ -31,7 +31,7 @@ ADMIN = "replica.admin"
 
 @pytest.fixture
 def token(neaspec: str) -> str:
-    from models import lifecycle
+    from models import lifecycle, meetings
     from models.accounts import create_account
     from models.enums import AccountRole, MeetingStatus
     from models.token_rules import issue_api_token
@@ -40,7 +40,7 @@ def token(neaspec: str) -> str:
     with session_scope() as session:
         lifecycle.start_stage(session, PROCESS, STAGE, actor="test", now=at)
         held = at.replace(day=16)  # the gate opens on the secretariat's record, never on the clock
-        lifecycle.set_meeting_status(session, PROCESS, "som27-egm", MeetingStatus.HELD, actor="test", now=held)
+        meetings.set_meeting_status(session, PROCESS, "som27-egm", MeetingStatus.HELD, actor="test", now=held)
         create_account(session, ADMIN, "a long enough password", AccountRole.ADMIN, actor="test", now=at)
     with session_scope() as session:
         secret = issue_api_token(session, ADMIN, label="race", actor="test", now=at).secret

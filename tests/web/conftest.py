@@ -37,7 +37,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 @pytest.fixture
 def march(neaspec: str) -> str:
     """Kick-off and outline done, outline feedback under way with KR, CN and RU in: the demo's 20 March 2025."""
-    from models import lifecycle
+    from models import lifecycle, meetings
     from models.db import session_scope
     from models.enums import MeetingStatus
     from models.gates import GateInputs
@@ -49,7 +49,7 @@ def march(neaspec: str) -> str:
         ),
         (
             seoul("2024-12-16 08:00"),
-            lambda s, now: lifecycle.set_meeting_status(
+            lambda s, now: meetings.set_meeting_status(
                 s, PROCESS, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=now
             ),
         ),

@@ -166,7 +166,7 @@ FORMS: dict[Operation, Callable[[FormData], dict[str, Any]]] = {
     UNDO_ADVANCE: _undo_args,
 }
 """How each form of the stage page becomes its operation's arguments."""
-ACTIONS = {op.page_action: op for op in OPERATIONS.values() if op.page_action is not None}
+ACTIONS = {op.page_action: op for op in OPERATIONS.values() if op.on == "stage" and op.page_action is not None}
 """The operations the stage page offers, by the last segment of the form's address."""
 
 
