@@ -3,7 +3,11 @@ day in the process's zone), so every calendar shows it at the right local moment
 
 Its times are in UTC: a single instant needs no VTIMEZONE, and a client that misreads one (comma-separated RDATEs,
 daylight onsets) cannot misplace it; the description names the process's zone. The bytes depend only on the
-stage's version and deadline, so every recipient of a stage shares one rendering."""
+stage's version and deadline, so every recipient of a stage shares one rendering.
+
+Its UID and SEQUENCE are those of the stage's deadline event in the feeds (models/calendar_ids.py): a client that
+imported it and subscribes to a feed holds one entry, and a later reminder's attachment (after a reschedule, a
+higher SEQUENCE) moves that entry instead of adding another."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from models import calendar_ids
 from models.process import Process, Stage
 from models.queries import deadline_at
 
@@ -35,9 +40,9 @@ def _render(
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     event = Event()
-    # Its own UID space: the same deadline in a subscribed feed is a different entry and must not be replaced.
-    event.add("uid", f"deadline-mail-{process_key}-{stage_key}@consultrack")
-    event.add("sequence", version)
+    # The deadline event's UID in the feeds: one entry in the client, whichever way it came.
+    event.add("uid", calendar_ids.uid(process_key, calendar_ids.DEADLINE, stage_key))
+    event.add("sequence", calendar_ids.sequence(version))
     event.add("dtstamp", stamp)
     event.add("dtstart", (end - timedelta(hours=1)).astimezone(UTC))
     event.add("dtend", end.astimezone(UTC))
