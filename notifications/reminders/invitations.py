@@ -218,6 +218,8 @@ def meeting_message(
         "zone_known": known,
         "same_zone": zone == meeting.timezone or not timed,
         "contacts": contacts,
+        "soon": row.rule is ReminderRule.MEETING_SOON,
+        "late": False,
         "days_before": (meeting.day - now.astimezone(ZoneInfo(meeting.timezone)).date()).days,
     }
     name = MESSAGE_OF_RULE.get(row.rule, "meeting_reminder")
