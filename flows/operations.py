@@ -31,6 +31,8 @@ class Operation:
     """The actions its audit entries carry (models/audit.py), e.g. to filter the audit trail by operation."""
     page_action: str | None = None
     """The dashboard's form for it (/p/{process}/stages/{stage}/{page_action}); None: the API and the CLI only."""
+    module: str = "stages"
+    """The module of flows/ that holds its flow."""
 
     @property
     def key_parameter(self) -> str:
@@ -44,9 +46,9 @@ class Operation:
 
     @property
     def flow(self) -> Flow[..., Any]:
-        from flows import stages
+        from importlib import import_module
 
-        found: Flow[..., Any] = getattr(stages, self.name)
+        found: Flow[..., Any] = getattr(import_module(f"flows.{self.module}"), self.name)
         return found
 
 
@@ -81,7 +83,8 @@ RECORD_RESPONSE = Operation(
 MEETING_STATUS = Operation(
     "set_meeting_status", "meeting", "status", ("status", "reason"), ("meeting.held", "meeting.cancelled")
 )
+INVITE = Operation("invite_to_meeting", "meeting", "invite", (), ("meeting.invite",), module="invitations")
 
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for op in (START, ADVANCE, SKIP, RESCHEDULE, RECORD_RESPONSE, MEETING_STATUS)
+    op.name: op for op in (START, ADVANCE, SKIP, RESCHEDULE, RECORD_RESPONSE, MEETING_STATUS, INVITE)
 }

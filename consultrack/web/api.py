@@ -24,6 +24,7 @@ from consultrack.web.schemas import (
     CheckOut,
     EventChangeOut,
     GateOut,
+    InvitedOut,
     MeetingChangedOut,
     MeetingIn,
     MeetingMoveOut,
@@ -45,7 +46,7 @@ from consultrack.web.schemas import (
     StartIn,
 )
 from consultrack.web.security import Forbidden, Unauthorized
-from flows.operations import ADVANCE, MEETING_STATUS, RECORD_RESPONSE, RESCHEDULE, SKIP, START
+from flows.operations import ADVANCE, INVITE, MEETING_STATUS, RECORD_RESPONSE, RESCHEDULE, SKIP, START
 from models.account import Account
 from models.audit import entries
 from models.db import read_session
@@ -303,6 +304,14 @@ async def meeting_status(
             actor=account.username,
             reason=clean_text(body.reason, "reason", multiline=True),
         )
+    )
+
+
+@router.post(INVITE.api_path, responses=ERRORS)
+async def invite(process_key: PathKey, meeting_key: PathKey, account: Admin, request: Request) -> InvitedOut:
+    """Invite the meeting's participants not yet invited; 422 when it invites nobody (nothing is written)."""
+    return InvitedOut.model_validate(
+        await perform(request.app, INVITE, process_key=process_key, meeting_key=meeting_key, actor=account.username)
     )
 
 

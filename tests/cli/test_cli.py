@@ -95,6 +95,7 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (("response", "record", "outline-feedback", "JP", "--received", "20-03-2025"), 2, "is not a date"),
         (("stage", "reschedule", "drafting", "--end", "2025-13-40"), 2, "is not a date"),
         (("status", "--process", "nope"), 1, "unknown process 'nope'"),
+        (("meeting", "invite", "nope"), 1, "unknown meeting 'nope'"),
     ],
 )
 def test_bad_commands_say_why_and_change_nothing(neaspec: str, args: tuple[str, ...], code: int, says: str) -> None:
