@@ -17,17 +17,22 @@ from sqlmodel import select
 from calendars import events
 from models import lifecycle
 from models.db import read_session, session_scope
+from models.directory import Person
 from models.enums import MeetingStatus, ReminderRule, ReminderStatus
 from models.errors import InvalidInput
 from models.process import Meeting, Process, Stage
 from models.queries import get_meeting, get_process
-from notifications.reminders.invitations import queue_invitations
+from models.reminder import Reminder, meeting_id_of
+from notifications.mail.render import Rendered, render
+from notifications.reminders.context import load_world
+from notifications.reminders.invitations import meeting_message, queue_invitations
 from notifications.reminders.planner import desired_rows, replan_key
 from notifications.reminders.sweep import SweepReport
 from tests.calendars.parsers import PARSERS, node_available
 from tests.conftest import ACTOR, NEASPEC, seoul
 from tests.notifications.conftest import rows, sweep_at
 from tests.notifications.smtp_server import Server
+from tests.notifications.test_render import check_golden
 
 ZONES = ["Europe/Moscow", "Asia/Ulaanbaatar", "Asia/Tokyo"]
 INVITED = 14  # six focal points, six alternates, two of the secretariat
@@ -180,3 +185,62 @@ def _person(local: str) -> int:
         person = session.exec(select(Person).where(Person.email == f"{local}@example.org")).one()
         assert person.id is not None
         return person.id
+
+
+def rendered_meeting_mail(email: str, rule: ReminderRule, now: str) -> Rendered:
+    with read_session() as session:
+        person = session.exec(select(Person).where(Person.email == email)).one()
+        row = rows(person_id=person.id, rule=rule)[-1]
+        world = load_world(session, [row])
+        stage = world.stages[row.stage_id]
+        name, ctx, _ics, _method = meeting_message(
+            session,
+            row,
+            world.meetings[meeting_id_of(row.occurrence)],
+            world.processes[stage.process_id],
+            stage,
+            person,
+            seoul(now),
+            world.contacts,
+        )
+        return render(name, ctx)
+
+
+def test_golden_meeting_mails_in_moscow(march: str) -> None:
+    """The invitation, the reminder a day before, the update and the cancellation, as Anna Volkova (Moscow)
+    reads them: the meeting's time in its zone and in hers."""
+    invite("2025-04-01 10:00")
+    invitation = rendered_meeting_mail("anna.volkova@example.org", ReminderRule.INVITATION, "2025-04-01 10:00")
+    assert invitation.subject == (
+        "Invitation: Meeting of NEASPEC National Focal Points, Thursday 10 April 2025, 15:00 (Asia/Seoul) to 18:00"
+    )
+    assert "That is Thursday 10 April 2025, 09:00 (Europe/Moscow) to 12:00 for you." in invitation.text
+    check_golden("invitation", invitation)
+    with session_scope() as session:  # as a sweep leaves them
+        for row in session.exec(select(Reminder).where(Reminder.rule == ReminderRule.INVITATION)).all():
+            row.status = ReminderStatus.SENT
+    with session_scope() as session:  # the meeting reminders are planned once the stage is active
+        stage = session.exec(select(Stage).where(Stage.key == "consultations")).one()
+        stage.state, stage.started_at = lifecycle.StageState.ACTIVE, seoul("2025-04-01 09:00")
+        replan_key(session, NEASPEC, seoul("2025-04-01 10:00"))
+    check_golden(
+        "meeting_reminder",
+        rendered_meeting_mail("anna.volkova@example.org", ReminderRule.MEETING_BEFORE, "2025-04-09 15:00"),
+    )
+    move_meeting("2025-04-02 09:00", date(2025, 4, 25))
+    check_golden(
+        "meeting_update",
+        rendered_meeting_mail("anna.volkova@example.org", ReminderRule.MEETING_UPDATE, "2025-04-02 09:00"),
+    )
+    with session_scope() as session:
+        lifecycle.set_meeting_status(
+            session, NEASPEC, NFP, MeetingStatus.CANCELLED, actor=ACTOR, now=seoul("2025-04-03 09:00"), reason="x"
+        )
+        replan_key(session, NEASPEC, seoul("2025-04-03 09:00"))
+    # The update had not gone yet: it is withdrawn, and those invited are told the meeting is cancelled.
+    assert {r.status for r in rows(rule=ReminderRule.MEETING_UPDATE)} == {ReminderStatus.CANCELLED}
+    assert len(rows(rule=ReminderRule.MEETING_CANCELLED)) == INVITED
+    check_golden(
+        "meeting_cancelled",
+        rendered_meeting_mail("anna.volkova@example.org", ReminderRule.MEETING_CANCELLED, "2025-04-03 09:00"),
+    )
