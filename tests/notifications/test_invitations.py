@@ -27,6 +27,7 @@ from notifications.mail.render import Rendered, render
 from notifications.reminders.context import load_world
 from notifications.reminders.invitations import meeting_message, queue_invitations
 from notifications.reminders.planner import desired_rows, replan_key
+from notifications.reminders.preview import upcoming
 from notifications.reminders.sweep import SweepReport
 from tests.calendars.parsers import PARSERS, node_available
 from tests.conftest import ACTOR, NEASPEC, seoul
@@ -176,6 +177,9 @@ def test_a_meeting_gated_stage_reminds_of_the_meeting_not_of_a_response(march: s
     assert tokyo == [seoul("2025-04-03 09:00"), seoul("2025-04-09 09:00"), start - timedelta(hours=1)]
     assert meeting.virtual
     assert all(r.status is ReminderStatus.PENDING for r in rows(rule=ReminderRule.MEETING_SOON))
+    with read_session() as session:  # `remind preview` words them as they will go
+        subjects = {line.subject.split(":")[0] for line in upcoming(session, seoul("2025-04-01 10:00"), 10)}
+    assert {"Invitation", "In 7 days", "Tomorrow", "Starts in one hour"} <= subjects
 
 
 def _person(local: str) -> int:
