@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from config.settings import get_settings
 from models import calendar_ids
 from models.directory import MemberState, Person
-from models.enums import MEETING_MAIL_RULES, MeetingStatus, ReminderRule, ReminderStatus
+from models.enums import MEETING_MAIL_RULES, MeetingStatus, Owner, ReminderRule, ReminderStatus
 from models.errors import InvalidInput
 from models.process import Meeting, Process, Stage
 from models.queries import meeting_bounds, select_rows
@@ -30,6 +30,13 @@ from models.types import table_of
 from notifications.mail.ics import meeting_itip
 from notifications.mail.render import clock_text, long_date
 from notifications.reminders.recipients import locate, participants
+
+ATTENDEE_WORDS = {
+    Owner.MEMBER_STATES.value: "the focal points of member States",
+    Owner.SECRETARIAT.value: "the secretariat",
+    Owner.STAKEHOLDERS.value: "stakeholders",
+    Owner.SOM.value: "SOM delegates",
+}
 
 LIVE = (ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT)
 """Rows that have reached, or will reach, their recipient."""
@@ -99,15 +106,18 @@ def queue_invitations(session: Session, meeting: Meeting, now: datetime) -> int:
     """Queue an invitation for each participant not yet invited; how many. Refused (InvalidInput, nothing
     written) for a cancelled or held meeting, or one that invites nobody."""
     assert meeting.id is not None
-    if meeting.status is not MeetingStatus.SCHEDULED:
-        raise InvalidInput(f"{meeting.title} is {meeting.status.value}: there is nobody to invite to it")
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise InvalidInput(f"meeting: {meeting.title} is cancelled; nobody can be invited to it")
+    if meeting.status is MeetingStatus.HELD:
+        raise InvalidInput(f"meeting: {meeting.title} has been held; nobody can be invited to it any more")
     process = session.get(Process, meeting.process_id)
     assert process is not None
     people = participants(session, meeting, process.timezone)
     if not people:
+        attending = ", ".join(ATTENDEE_WORDS.get(a, a) for a in meeting.attendees) or "nobody"
         raise InvalidInput(
-            f"{meeting.title} invites nobody: the directory has no active participant among its attendees"
-            f" ({', '.join(meeting.attendees) or 'none'})"
+            f"participants: {meeting.title} invites nobody: its attendees ({attending}) have no active person in"
+            " the directory"
         )
     invited = {
         person_id

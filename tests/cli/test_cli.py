@@ -162,3 +162,21 @@ def test_init_refused_by_the_database_writes_nothing(data_dir: Path) -> None:
     assert "directory imported" not in out
     assert fingerprint() == before
     assert _person_count() == 0
+
+
+def test_inviting_nobody_exits_2_and_writes_nothing(neaspec: str) -> None:
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.directory import Person
+    from models.process import Meeting
+
+    with session_scope() as session:
+        session.exec(select(Meeting).where(Meeting.key == "nfp-2025-04")).one().attendees = ["stakeholders"]
+        for person in session.exec(select(Person).where(Person.role == "stakeholder")).all():
+            person.active = False
+    before = fingerprint()
+    code, _, err = cli("meeting", "invite", "nfp-2025-04", *ACTOR)
+    assert code == 2 and "Traceback" not in err
+    assert "participants: Meeting of NEASPEC National Focal Points invites nobody" in " ".join(err.split())
+    assert fingerprint() == before
