@@ -2,8 +2,8 @@
 
 Everything in an event derives from its row, never from the moment of rendering, so that every replica and every
 request produce the same bytes for the same rows:
-- UID names what the event is (process, kind, key): a reschedule or a rename updates the same event in place;
-- SEQUENCE is the row's version (every change bumps it), counted from 0;
+- UID and SEQUENCE follow models/calendar_ids.py, the rule the e-mails' calendar parts share: a reschedule or a
+  rename updates the same event in place, SEQUENCE counts the row's versions from 0;
 - DTSTAMP and LAST-MODIFIED are the row's modified_at (a feed without METHOD makes them equal, RFC 5545 3.8.7.2);
 - STATUS is CANCELLED for a skipped stage or a cancelled meeting, TENTATIVE while dates are to be confirmed.
 Summaries repeat the status in words, for clients that do not show STATUS (Google hides it).
@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Event
 
+from models import calendar_ids
 from models.enums import MeetingStatus, Owner, StageState
 from models.process import Meeting, Process, Stage
 from models.queries import deadline_at, meeting_bounds
 
-UID_DOMAIN = "consultrack"
+UID_DOMAIN = calendar_ids.UID_DOMAIN
 ALARM_BEFORE = timedelta(days=2, hours=15)
 """Before the start of the deadline's day (midnight, the reader's time): 09:00 three days before the due day."""
 
@@ -36,7 +37,8 @@ _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def uid(process: Process, kind: str, key: str) -> str:
-    return f"{process.key}.{kind}.{key}@{UID_DOMAIN}"
+    """The rule lives in models/calendar_ids.py: the e-mails' calendar parts use it too."""
+    return calendar_ids.uid(process.key, kind, key)
 
 
 def shown_text(value: str) -> str:
@@ -74,7 +76,7 @@ def _base(process: Process, kind: str, key: str, row: Stage | Meeting, status: s
     event.add("uid", uid(process, kind, key))
     event.add("dtstamp", row.modified_at)
     event.add("last-modified", row.modified_at)
-    event.add("sequence", row.version - 1)
+    event.add("sequence", calendar_ids.sequence(row.version))
     event.add("status", status)
     event.add("summary", shown_text(_titled(summary, status)))
     return event

@@ -31,7 +31,7 @@ class Operation:
     """The actions its audit entries carry (models/audit.py), e.g. to filter the audit trail by operation."""
     page_action: str | None = None
     """The dashboard's form for it (/p/{process}/stages/{stage}/{page_action}); None: the API and the CLI only."""
-    module: Literal["stages", "meetings"] = "stages"
+    module: Literal["stages", "meetings", "invitations"] = "stages"
     """The module of flows/ that holds its flow."""
 
     @property
@@ -159,6 +159,7 @@ MEETING_HELD = Operation(
     page_action="held",
     module="meetings",
 )
+INVITE = Operation("invite_to_meeting", "meeting", "invite", (), ("meeting.invite",), module="invitations")
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -177,5 +178,6 @@ OPERATIONS: dict[str, Operation] = {
         MOVE_MEETING,
         CANCEL_MEETING,
         MEETING_HELD,
+        INVITE,
     )
 }

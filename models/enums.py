@@ -89,6 +89,31 @@ class ReminderRule(StrEnum):
     OVERDUE = "overdue"
     ESCALATION = "escalation"
     DIGEST = "digest"
+    INVITATION = "meeting_invitation"
+    MEETING_UPDATE = "meeting_update"
+    MEETING_CANCELLED = "meeting_cancelled"
+    MEETING_BEFORE = "meeting_before"
+    """A meeting reminder to an invited participant, `days` before (7, 1) in their local morning."""
+    MEETING_SOON = "meeting_soon"
+    """"Starts in one hour", for an online meeting."""
+
+
+MEETING_MAIL_RULES = frozenset({ReminderRule.INVITATION, ReminderRule.MEETING_UPDATE, ReminderRule.MEETING_CANCELLED})
+"""Rows queued once by an act of the secretariat (notifications/reminders/invitations.py), never re-planned."""
+MEETING_REMINDER_RULES = frozenset({ReminderRule.MEETING_BEFORE, ReminderRule.MEETING_SOON})
+"""Rows the planner derives from a meeting and its invitations."""
+MEETING_RULES = MEETING_MAIL_RULES | MEETING_REMINDER_RULES
+
+
+class Ask(StrEnum):
+    """What a stage asks of an owner (its template's reminder policy, `asks`)."""
+
+    RESPONSE = "response"
+    """A written response by the deadline: response reminders (as before)."""
+    ATTENDANCE = "attendance"
+    """Attendance at the stage's meeting: invitations and meeting reminders, no response reminders."""
+    INFORMED = "informed"
+    """Nothing: the start notice only."""
 
 
 OWNER_OF_ROLE: dict[Role, Owner] = {

@@ -1,7 +1,11 @@
 """Planned reminder e-mails, one row each. Sending claims a row; the unique key forbids a second copy.
 
 The key is (stage, recipient, rule, occurrence) and the deadline it was planned for: a reminder goes once per
-deadline, and again for a deadline extended far enough (notifications/reminders/planner.py)."""
+deadline, and again for a deadline extended far enough (notifications/reminders/planner.py).
+
+A row about a meeting (models.enums.MEETING_RULES) belongs to the meeting's stage and names the meeting in its
+occurrence (`meeting_occurrence`): the meeting's id and, for an invitation or an update, the meeting's version it
+announces (for a meeting reminder, the days before); its deadline is the meeting's first day."""
 
 from __future__ import annotations
 
@@ -41,3 +45,16 @@ class Reminder(SQLModel, table=True):
     late: bool = False
     last_error: str | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+MEETING_SPAN = 10_000
+"""Occurrences of a meeting's rows: meeting id * MEETING_SPAN + a number below it (a version, days before)."""
+
+
+def meeting_occurrence(meeting_id: int, number: int) -> int:
+    return meeting_id * MEETING_SPAN + min(max(number, 0), MEETING_SPAN - 1)
+
+
+def meeting_id_of(occurrence: int) -> int:
+    """The meeting a meeting row (models.enums.MEETING_RULES) is about."""
+    return occurrence // MEETING_SPAN

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models import limits
-from models.enums import GateKind, MeetingKind, Owner
+from models.enums import Ask, GateKind, MeetingKind, Owner
 from models.text import plain
 from models.yaml_source import load_yaml, validate
 
@@ -62,6 +62,28 @@ class ReminderPolicy(Strict):
     overdue_max: int = Field(default=3, ge=0, le=100)
     escalate_after: int = Field(default=2, ge=0, le=100, description="overdue reminders before the alternate is asked")
     on_start: bool = True
+    asks: dict[Owner, Ask] = Field(
+        default_factory=dict,
+        description="what the stage asks of each owner kind (ask_of)",
+    )
+    meeting_before_days: list[int] = Field(default=[7, 1], description="meeting reminders, days before it")
+
+    def ask_of(self, owner: Owner, gate_kind: GateKind) -> Ask:
+        """What the stage asks of `owner`: as the template says; else, at a stage whose gate is a meeting held,
+        attendance from everyone but the secretariat (whose part is to hold it and record it); else a written
+        response (as before)."""
+        if owner in self.asks:
+            return self.asks[owner]
+        if gate_kind is GateKind.MEETING_HELD and owner is not Owner.SECRETARIAT:
+            return Ask.ATTENDANCE
+        return Ask.RESPONSE
+
+    @field_validator("meeting_before_days")
+    @classmethod
+    def _meeting_days(cls, days: list[int]) -> list[int]:
+        if any(not 1 <= d <= 366 for d in days):
+            raise ValueError("meeting_before_days are between 1 and 366")
+        return sorted(set(days), reverse=True)
 
     @field_validator("before_days")
     @classmethod

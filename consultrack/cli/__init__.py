@@ -20,6 +20,7 @@ from consultrack.cli import accounts as accounts_cmd
 from consultrack.cli import audit as audit_cmd
 from consultrack.cli import data as data_cmd
 from consultrack.cli import feed as feed_cmd
+from consultrack.cli import invite as invite_cmd  # noqa: F401 - registers `meeting invite`
 from consultrack.cli import meeting as meeting_cmd
 from consultrack.cli import remind as remind_cmd
 from consultrack.cli import serve as serve_cmd

@@ -159,9 +159,11 @@ def render_reminders(process_key: str | None, stage_key: str | None) -> None:
 
 
 def _rule(row: object) -> str:
-    from models.enums import ReminderRule
+    from models.enums import MEETING_RULES, ReminderRule
     from models.reminder import Reminder
 
     assert isinstance(row, Reminder)
+    if row.rule in MEETING_RULES:
+        return f"{row.rule.value} {row.details.get('meeting', '')}".strip()
     once = row.rule in (ReminderRule.START, ReminderRule.DIGEST)
     return row.rule.value if once else f"{row.rule.value} {row.occurrence}"

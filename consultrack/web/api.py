@@ -25,6 +25,7 @@ from consultrack.web.schemas import (
     CheckOut,
     EventChangeOut,
     GateOut,
+    InvitedOut,
     MeetingChangedOut,
     MeetingIn,
     MeetingMoveOut,
@@ -54,6 +55,7 @@ from consultrack.web.security import Forbidden, Unauthorized
 from flows.operations import (
     ADVANCE,
     CORRECT_RESPONSE,
+    INVITE,
     MEETING_STATUS,
     RECORD_RESPONSE,
     RESCHEDULE,
@@ -368,6 +370,14 @@ async def meeting_status(
             actor=account.username,
             reason=clean_text(body.reason, "reason", multiline=True),
         )
+    )
+
+
+@router.post(INVITE.api_path, responses=ERRORS)
+async def invite(process_key: PathKey, meeting_key: PathKey, account: Admin, request: Request) -> InvitedOut:
+    """Invite the meeting's participants not yet invited; 422 when it invites nobody (nothing is written)."""
+    return InvitedOut.model_validate(
+        await perform(request.app, INVITE, process_key=process_key, meeting_key=meeting_key, actor=account.username)
     )
 
 

@@ -192,6 +192,14 @@ class MeetingChangedOut(BaseModel):
     status: str
 
 
+class InvitedOut(BaseModel):
+    """Invitations queued (the next sweep sends them); 0 when everyone was already invited."""
+
+    meeting: str
+    title: str
+    invited: int
+
+
 class StageMoveOut(BaseModel):
     key: str
     old: list[date]

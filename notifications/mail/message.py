@@ -81,14 +81,23 @@ def build_message(
     message_id: str,
     date: datetime,
     ics: bytes | None,
+    ics_method: str = "PUBLISH",
 ) -> Envelope:
+    """`ics`: a calendar part. PUBLISH (a reminder's deadline) is attached as deadline.ics; REQUEST and CANCEL
+    (iTIP, an invitation and its updates, RFC 6047) are the third alternative of the body, where mail clients
+    look for them to offer "add to calendar"."""
     from_name, from_addr = parseaddr(sender)
     # Random 128-bit boundaries: the generator would otherwise scan the whole message for a safe one.
     body = MIMEMultipart("alternative", boundary=f"=_ct_alt_{secrets.token_hex(16)}", policy=WIRE)
     # typeshed types MIMEText's charset as a name; the email package takes a Charset too (quoted-printable here).
     body.attach(MIMEText(rendered.text, "plain", UTF8_QP, policy=WIRE))  # type: ignore[arg-type]
     body.attach(MIMEText(rendered.html, "html", UTF8_QP, policy=WIRE))  # type: ignore[arg-type]
-    if ics is None:
+    if ics is not None and ics_method != "PUBLISH":
+        invitation = MIMEText(ics.decode(), "calendar", UTF8_QP, policy=WIRE)  # type: ignore[arg-type]
+        invitation.set_param("method", ics_method)
+        body.attach(invitation)
+        message = body
+    elif ics is None:
         message = body
     else:
         message = MIMEMultipart("mixed", boundary=f"=_ct_mix_{secrets.token_hex(16)}", policy=WIRE)

@@ -86,6 +86,14 @@ def clock_text(moment: datetime, zone: str) -> str:
     return f"{local:%H:%M} on {local:%A} {long_date(local.date())}, {zone_words(moment, zone)}"
 
 
+def span_text(start: datetime, end: datetime, zone: str) -> str:
+    """'Thursday 10 April 2025, 15:00 to 18:00, Seoul time (UTC+9)'; both ends in full when they fall on two days."""
+    first, last = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    if first.date() != last.date():
+        return f"{clock_text(start, zone)} to {clock_text(end, zone)}"
+    return f"{first:%A} {long_date(first.date())}, {first:%H:%M} to {last:%H:%M}, {zone_words(start, zone)}"
+
+
 def deadline_text(closes: datetime, zone: str) -> str:
     """A deadline closes at midnight, which people read as the next day: 'by 23:59 on Monday 31 March 2025, Seoul
     time (UTC+9)', and the same minute in every other zone ('00:59 ... Vladivostok time')."""

@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, Connection, CursorResult, String, and_, ca
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from models.enums import ReminderRule, ReminderStatus
+from models.enums import MEETING_MAIL_RULES, MEETING_REMINDER_RULES, ReminderRule, ReminderStatus
 from models.queries import select_rows
-from models.reminder import Reminder
+from models.reminder import Reminder, meeting_id_of
 from notifications.mail.message import new_message_id
 
 PENDING, SENDING, SENT = ReminderStatus.PENDING, ReminderStatus.SENDING, ReminderStatus.SENT
@@ -41,8 +41,16 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _group(stage_id: int, person_id: int, rule: ReminderRule) -> tuple[int, int, bool]:
-    return (stage_id, person_id, rule is ReminderRule.DIGEST)
+def _group(stage_id: int, person_id: int, rule: ReminderRule, occurrence: int) -> tuple[int, int, str]:
+    """Rows of one group supersede each other (the latest due goes): a stage's reminders to a person; the digest;
+    a meeting's invitation, updates and cancellation; a meeting's reminders."""
+    if rule is ReminderRule.DIGEST:
+        return (stage_id, person_id, "digest")
+    if rule in MEETING_MAIL_RULES:
+        return (stage_id, person_id, f"meeting {meeting_id_of(occurrence)}")
+    if rule in MEETING_REMINDER_RULES:
+        return (stage_id, person_id, f"meeting reminder {meeting_id_of(occurrence)}")
+    return (stage_id, person_id, "stage")
 
 
 def _claimable(real: datetime, lease: timedelta) -> ColumnElement[bool]:
@@ -63,6 +71,7 @@ def claim_batch(
         col(Reminder.person_id),
         col(Reminder.rule),
         col(Reminder.send_at),
+        col(Reminder.occurrence),
     )
     status, send_at, retry_at = col(Reminder.status), col(Reminder.send_at), col(Reminder.next_attempt_at)
     due = (
@@ -83,7 +92,7 @@ def claim_batch(
     if not candidates:
         return Claimed([], 0, 0)
 
-    latest: dict[tuple[int, int, bool], tuple[datetime, int]] = {}
+    latest: dict[tuple[int, int, str], tuple[datetime, int]] = {}
     siblings = select_columns(*columns).where(
         col(Reminder.stage_id).in_({c.stage_id for c in candidates.values()}),
         col(Reminder.person_id).in_({c.person_id for c in candidates.values()}),
@@ -91,13 +100,13 @@ def claim_batch(
         send_at <= now,
     )
     for row in [*select_rows(session, siblings).all(), *candidates.values()]:
-        key = _group(row.stage_id, row.person_id, row.rule)
+        key = _group(row.stage_id, row.person_id, row.rule, row.occurrence)
         latest[key] = max(latest.get(key, (row.send_at, row.id)), (row.send_at, row.id))
 
     winners: list[int] = []
     skipped = 0
     for row in sorted(candidates.values(), key=lambda r: (r.send_at, r.id)):
-        newest = latest[_group(row.stage_id, row.person_id, row.rule)]
+        newest = latest[_group(row.stage_id, row.person_id, row.rule, row.occurrence)]
         if newest == (row.send_at, row.id):
             winners.append(row.id)
             continue

@@ -16,10 +16,20 @@ from config.settings import get_settings
 from models import limits
 from models.audience import active_secretariat
 from models.directory import MemberState, Person
-from models.enums import OWNER_OF_ROLE, Owner, ReminderRule, ReminderStatus, Role, StageState
-from models.process import Process, Stage
+from models.enums import (
+    MEETING_MAIL_RULES,
+    MEETING_RULES,
+    OWNER_OF_ROLE,
+    MeetingStatus,
+    Owner,
+    ReminderRule,
+    ReminderStatus,
+    Role,
+    StageState,
+)
+from models.process import Meeting, Process, Stage
 from models.queries import by_id, deadline_at
-from models.reminder import Reminder
+from models.reminder import Reminder, meeting_id_of
 from models.response import Response
 from notifications.mail.render import RenderError, days_text, deadline_text
 from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
@@ -54,6 +64,8 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
     gate_met: dict[int, str] = field(default_factory=dict)
     """Stages whose gate is met at the sweep's moment (why, for the record): their gated owners owe nothing."""
+    meetings: dict[int, Meeting] = field(default_factory=dict)
+    """The meetings of the batch's meeting rows (models.enums.MEETING_RULES)."""
 
 
 def _reminds_gated_owner(row: Reminder, people: dict[int, Person]) -> bool:
@@ -86,6 +98,8 @@ def load_world(session: Session, rows: list[Reminder], now: datetime | None = No
             why = gate_met_reason(GateAt(session, processes[stage.process_id], stage).status(now))
             if why is not None:
                 gate_met[stage_id] = why
+    meeting_ids = {meeting_id_of(r.occurrence) for r in rows if r.rule in MEETING_RULES}
+    meetings = by_id(session.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids)))) if meeting_ids else {}
     return World(
         stages,
         processes,
@@ -94,13 +108,36 @@ def load_world(session: Session, rows: list[Reminder], now: datetime | None = No
         responded,
         [{"name": p.name, "email": p.email} for p in secretariat],
         gate_met=gate_met,
+        meetings=meetings,
     )
+
+
+def _meeting_row_wanted(world: World, row: Reminder) -> str | None:
+    """A meeting's message goes while its recipient is active and the meeting is as the row says: not
+    cancelled (a cancellation: cancelled), not yet held, a reminder only before the meeting's day moved."""
+    meeting = world.meetings.get(meeting_id_of(row.occurrence))
+    person = world.people.get(row.person_id)
+    if meeting is None:
+        return "meeting removed"
+    if person is None:
+        return "person removed"
+    if not person.active:
+        return "person inactive"
+    if row.rule is ReminderRule.MEETING_CANCELLED:
+        return None if meeting.status is MeetingStatus.CANCELLED else "meeting no longer cancelled"
+    if meeting.status is not MeetingStatus.SCHEDULED:
+        return f"meeting {meeting.status.value}"
+    if row.rule not in MEETING_MAIL_RULES and row.due_date_seen != meeting.day:
+        return "meeting moved"
+    return None
 
 
 def still_wanted(world: World, row: Reminder) -> str | None:
     """None when the row should go out; else why not (the planner cancels such rows; this guards the gap)."""
     if row.rule is ReminderRule.DIGEST:
         return None
+    if row.rule in MEETING_RULES:
+        return _meeting_row_wanted(world, row)
     stage = world.stages.get(row.stage_id)
     if stage is None:
         return "stage removed"

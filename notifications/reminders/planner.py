@@ -21,20 +21,22 @@ from sqlmodel import Session, col, select
 from config.settings import get_settings
 from models import limits
 from models.directory import Person
-from models.enums import ReminderRule, ReminderStatus, StageState
-from models.process import Process, Stage
+from models.enums import MEETING_MAIL_RULES, Ask, MeetingStatus, ReminderRule, ReminderStatus, StageState
+from models.process import Meeting, Process, Stage
 from models.queries import (
     by_id,
     deadline_at,
     get_process,
     lock_process,
+    meeting_bounds,
     responded_codes,
     select_rows,
     stages_of,
 )
-from models.reminder import Reminder
+from models.reminder import Reminder, meeting_occurrence
 from models.template import ReminderPolicy
 from models.types import table_of
+from notifications.reminders.invitations import announce_changes, invited_since
 from notifications.reminders.recipients import (
     GateAt,
     Recipient,
@@ -42,6 +44,7 @@ from notifications.reminders.recipients import (
     gate_met_reason,
     gated,
     owners_of,
+    participants,
     secretariat_addresses,
     why_not_owed,
 )
@@ -74,6 +77,8 @@ class ReplanResult:
     added: int = 0
     moved: int = 0
     cancelled: int = 0
+    announced: int = 0
+    """Meeting updates and cancellations queued for people invited to a meeting that changed."""
 
 
 def policy_of(process: Process, stage: Stage) -> ReminderPolicy:
@@ -181,10 +186,70 @@ def _still_owed(planned: Planned, who: Recipient, gate: GateAt, now: datetime) -
     return planned.rule is ReminderRule.START or not gated(who.owner) or not gate.met(max(planned.send_at, now))
 
 
+def plan_meeting(
+    meeting: Meeting, stage: Stage, who: Recipient, policy: ReminderPolicy, hour: int, since: datetime
+) -> list[Planned]:
+    """The reminders of a meeting for one invited participant, from their invitation on: `meeting_before_days`
+    before it (7 and 1 by default) in their local morning, on a working day as the deadline reminders, and an
+    hour before an online meeting."""
+    assert meeting.id is not None and who.person.id is not None
+    start, _end = meeting_bounds(meeting)
+    planned = partial(Planned, stage_id=stage.id or 0, person_id=who.person.id, due_date_seen=meeting.day)
+    rows: dict[date, Planned] = {}
+    for days in policy.meeting_before_days:  # largest first: a closer reminder displaces a farther one
+        nominal = meeting.day - timedelta(days=days)
+        day = working_day_on_or_before(nominal, who.country, not_before=since.astimezone(ZoneInfo(who.zone)).date())
+        if day is None:
+            continue
+        send_at = local_morning(day, who.zone, hour)
+        if since < send_at < start:
+            rows[day] = planned(
+                rule=ReminderRule.MEETING_BEFORE,
+                occurrence=meeting_occurrence(meeting.id, days),
+                offset_days=-days,
+                send_at=send_at,
+                details={**_moved(day, nominal, who.country), "meeting": meeting.key},
+            )
+    soon = sorted(rows.values(), key=lambda p: p.send_at)
+    timed = meeting.start_time is not None
+    if meeting.virtual and timed and since < start - timedelta(hours=1):
+        soon.append(
+            planned(
+                rule=ReminderRule.MEETING_SOON,
+                occurrence=meeting_occurrence(meeting.id, 0),
+                offset_days=0,
+                send_at=start - timedelta(hours=1),
+                details={"meeting": meeting.key},
+            )
+        )
+    return soon
+
+
+def _meeting_rows(session: Session, process: Process, stages: dict[int, Stage], hour: int) -> list[Planned]:
+    """The meeting reminders of every scheduled meeting of `process` to the people invited to it."""
+    rows: list[Planned] = []
+    for meeting in session.exec(select(Meeting).where(Meeting.process_id == process.id)).all():
+        stage = stages.get(meeting.stage_id)
+        if meeting.status is not MeetingStatus.SCHEDULED or stage is None or not limits.plausible(meeting.day):
+            continue
+        invited = invited_since(session, meeting)
+        if not invited:
+            continue
+        policy = policy_of(process, stage)
+        for who in participants(session, meeting, process.timezone):
+            if who.person.id in invited:
+                rows += plan_meeting(meeting, stage, who, policy, hour, invited[who.person.id])
+    return rows
+
+
 def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key, Planned]:
+    """What each stage asks of each owner (its policy's `asks`) decides their rows: a written response, the
+    reminders of the deadline; attendance (by default at a meeting-gated stage), the meeting's reminders to
+    those invited instead; being informed, the start notice only."""
     hour = get_settings().reminder_local_hour
     wanted: dict[Key, Planned] = {}
-    for stage in stages_of(session, process):
+    stages = {s.id: s for s in stages_of(session, process) if s.id is not None}
+    for stage in stages.values():
         if stage.state is not StageState.ACTIVE or stage.started_at is None:
             continue
         if not limits.plausible(stage.due_date):  # stored before dates were bounded: nothing sensible to say
@@ -192,14 +257,21 @@ def desired_rows(session: Session, process: Process, now: datetime) -> dict[Key,
         policy = policy_of(process, stage)
         gate = GateAt(session, process, stage)
         for who in owners_of(session, stage, process.timezone):
+            asked = policy.ask_of(who.owner, stage.gate_kind)
             for planned in plan_for(stage, process, who, policy, hour):
+                if asked is not Ask.RESPONSE and planned.rule is not ReminderRule.START:
+                    continue
                 if _still_owed(planned, who, gate, now):
                     wanted[planned.key] = planned
         cc = secretariat_addresses(session)
         for who in escalation_contacts(session, stage, process.timezone):
+            if policy.ask_of(who.owner, stage.gate_kind) is not Ask.RESPONSE:
+                continue
             for planned in plan_escalations(stage, process, who, policy, hour, cc):
                 if _still_owed(planned, who, gate, now):
                     wanted[planned.key] = planned
+    for planned in _meeting_rows(session, process, stages, hour):
+        wanted[planned.key] = planned
     return wanted
 
 
@@ -243,8 +315,10 @@ def _rearmed(want: Planned, done_for: list[date]) -> bool:
 
 
 def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
-    """Bring the pending rows of `process` in line with its timeline, responses and directory."""
+    """Bring the pending rows of `process` in line with its timeline, responses and directory; tell the people
+    invited to a meeting that changed (notifications/reminders/invitations.py)."""
     result = ReplanResult()
+    result.announced = announce_changes(session, process, now)
     wanted = desired_rows(session, process, now)
     stages = {s.id: s for s in stages_of(session, process)}
     wanting = list({want.stage_id for want in wanted.values()})
@@ -254,7 +328,8 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     # so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
-    not_digest = col(Reminder.rule) != ReminderRule.DIGEST
+    # Digests, invitations and their updates are queued by acts, not planned: never re-planned here.
+    not_digest = col(Reminder.rule).not_in([ReminderRule.DIGEST, *MEETING_MAIL_RULES])
     pending = session.exec(
         select(Reminder)
         .where(col(Reminder.status) == ReminderStatus.PENDING, col(Reminder.stage_id).in_(list(stages)), not_digest)
@@ -372,10 +447,11 @@ def replan_all(session: Session, now: datetime) -> ReplanResult:
     total = ReplanResult()
     for key in session.exec(select(Process.key).order_by(col(Process.id))).all():
         part = replan(session, lock_process(session, key), now)
-        total.added, total.moved, total.cancelled = (
+        total.added, total.moved, total.cancelled, total.announced = (
             total.added + part.added,
             total.moved + part.moved,
             total.cancelled + part.cancelled,
+            total.announced + part.announced,
         )
     return total
 

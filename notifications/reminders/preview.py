@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, or_, select
 
 from models.directory import Person
-from models.enums import ReminderRule, ReminderStatus
+from models.enums import MEETING_RULES, ReminderRule, ReminderStatus
 from models.process import Process, Stage
-from models.reminder import Reminder
+from models.reminder import Reminder, meeting_id_of
 from notifications.mail.render import subject_for
 from notifications.reminders.context import load_world, reminder_context
+from notifications.reminders.invitations import meeting_message
 from notifications.reminders.recipients import locate
 
 
@@ -43,7 +44,13 @@ def _lines(session: Session, rows: list[Reminder], *, subjects: bool) -> list[Li
         process: Process = world.processes[stage.process_id]
         zone = locate(person, world.states.get(person.member_state_code or ""), process.timezone)[0]
         subject = ""
-        if subjects and row.rule is not ReminderRule.DIGEST:
+        if subjects and row.rule in MEETING_RULES:
+            meeting = world.meetings[meeting_id_of(row.occurrence)]
+            message, ctx, _ics, _method = meeting_message(
+                session, row, meeting, process, stage, person, row.send_at, world.contacts
+            )
+            subject = subject_for(message, ctx)
+        elif subjects and row.rule is not ReminderRule.DIGEST:
             message, ctx = reminder_context(session, world, row, row.send_at, late=False)
             subject = subject_for(message, ctx)
         lines.append(Line(row, person, stage, zone, subject))

@@ -20,7 +20,7 @@ from models.audience import active_people, active_secretariat, own_zone
 from models.directory import MemberState, Person
 from models.enums import OWNER_OF_ROLE, Owner, Role, StageState
 from models.gates import GateStatus, evaluate_gate
-from models.process import Process, Stage
+from models.process import Meeting, Process, Stage
 from models.queries import responded_codes
 from notifications.reminders.workdays import country_of_zone
 
@@ -158,3 +158,35 @@ def escalation_contacts(session: Session, stage: Stage, fallback_zone: str) -> l
             zone, known, country = locate(person, states[code], fallback_zone)
             contacts.append(Recipient(person, Owner.MEMBER_STATES, states[code], zone, known, country))
     return contacts
+
+
+def participants(session: Session, meeting: Meeting, fallback_zone: str) -> list[Recipient]:
+    """Everyone a meeting invites, each once, from the directory's active people: the focal points and alternates
+    of every member State (when member States attend), the secretariat, the SOM delegates, the stakeholders."""
+    states = {m.code: m for m in session.exec(select(MemberState)).all()}
+    found: dict[int, Recipient] = {}
+
+    def add(person: Person, owner: Owner) -> None:
+        assert person.id is not None
+        if person.id not in found:
+            state = states.get(person.member_state_code or "")
+            zone, known, country = locate(person, state, fallback_zone)
+            found[person.id] = Recipient(person, owner, state, zone, known, country)
+
+    for value in meeting.attendees:
+        owner = Owner(value)
+        if owner is Owner.MEMBER_STATES:
+            for code in sorted(states):
+                for role in (Role.FOCAL_POINT, Role.ALTERNATE_FOCAL_POINT):
+                    for person in active_people(session, role, code):
+                        add(person, owner)
+        elif owner is Owner.SECRETARIAT:
+            for person in active_secretariat(session):
+                add(person, owner)
+        elif owner is Owner.STAKEHOLDERS:
+            for person in active_people(session, Role.STAKEHOLDER):
+                add(person, owner)
+        elif owner is Owner.SOM:
+            for person in active_people(session, Role.SOM_DELEGATE):
+                add(person, owner)
+    return list(found.values())

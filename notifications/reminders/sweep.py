@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 from config import clock
 from config.settings import Settings, get_settings
 from models.db import get_engine, read_session, session_scope
-from models.enums import ReminderRule
+from models.enums import MEETING_RULES, ReminderRule
 from models.queries import by_id
-from models.reminder import Reminder
+from models.reminder import Reminder, meeting_id_of
 from notifications.mail.ics import deadline_ics
 from notifications.mail.message import Envelope, InvalidAddress, build_message, checked_address
 from notifications.mail.render import RenderError, render
@@ -28,6 +28,7 @@ from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentF
 from notifications.reminders import claims
 from notifications.reminders.context import load_world, reminder_context, still_wanted
 from notifications.reminders.digest import digest_context
+from notifications.reminders.invitations import meeting_message
 
 MAX_RECONNECTS = 2
 _stop_after_batch = threading.Event()
@@ -110,19 +111,32 @@ class Batch:
         late = self.now - row.send_at > timedelta(minutes=self.settings.reminder_late_after_minutes)
         world = self.world
         try:
+            person, stage = world.people[row.person_id], world.stages[row.stage_id]
+            ics, method = None, "PUBLISH"
             if row.rule is ReminderRule.DIGEST:
                 message_name, ctx = "digest", digest_context(self.session, world, row, self.now)
+            elif row.rule in MEETING_RULES:
+                message_name, ctx, ics, method = meeting_message(
+                    self.session,
+                    row,
+                    world.meetings[meeting_id_of(row.occurrence)],
+                    world.processes[stage.process_id],
+                    stage,
+                    person,
+                    self.now,
+                    world.contacts,
+                )
+                ctx["late"] = late
             else:
                 message_name, ctx = reminder_context(self.session, world, row, self.now, late=late)
+                ics = deadline_ics(world.processes[stage.process_id], stage)
             rendered = render(message_name, ctx)
-            person, stage = world.people[row.person_id], world.stages[row.stage_id]
             cc = []
             for address in row.cc:
                 try:
                     cc.append(checked_address(address))
                 except InvalidAddress:
                     self.notes.append(f"reminder {row.id}: cc {address!r} dropped: not a valid address")
-            ics = None if row.rule is ReminderRule.DIGEST else deadline_ics(world.processes[stage.process_id], stage)
             message = build_message(
                 sender=self.settings.mail_from,
                 to=(person.name, person.email),
@@ -132,6 +146,7 @@ class Batch:
                 message_id=row.message_id,
                 date=self.now,
                 ics=ics,
+                ics_method=method,
             )
         except (RenderError, InvalidAddress, ValueError) as exc:
             self.verdicts.append((row.id, "fail", str(exc)))

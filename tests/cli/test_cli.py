@@ -107,6 +107,7 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (("response", "record", "outline-feedback", "JP", "--received", "20-03-2025"), 2, "is not a date"),
         (("stage", "reschedule", "drafting", "--end", "2025-13-40"), 2, "is not a date"),
         (("status", "--process", "nope"), 1, "unknown process 'nope'"),
+        (("meeting", "invite", "nope"), 1, "unknown meeting 'nope'"),
     ],
 )
 def test_bad_commands_say_why_and_change_nothing(neaspec: str, args: tuple[str, ...], code: int, says: str) -> None:
@@ -173,3 +174,21 @@ def test_init_refused_by_the_database_writes_nothing(data_dir: Path) -> None:
     assert "directory imported" not in out
     assert fingerprint() == before
     assert _person_count() == 0
+
+
+def test_inviting_nobody_exits_2_and_writes_nothing(neaspec: str) -> None:
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.directory import Person
+    from models.process import Meeting
+
+    with session_scope() as session:
+        session.exec(select(Meeting).where(Meeting.key == "nfp-2025-04")).one().attendees = ["stakeholders"]
+        for person in session.exec(select(Person).where(Person.role == "stakeholder")).all():
+            person.active = False
+    before = fingerprint()
+    code, _, err = cli("meeting", "invite", "nfp-2025-04", *ACTOR)
+    assert code == 2 and "Traceback" not in err
+    assert "participants: Meeting of NEASPEC National Focal Points invites nobody" in " ".join(err.split())
+    assert fingerprint() == before

@@ -119,6 +119,25 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     assert [e["actor"] for e in audit] == [ADMIN, ADMIN]
 
 
+def test_invite_to_a_meeting(api: Any, tokens: dict[str, str], prefect_server: None) -> None:
+    """Inviting nobody is refused (422, nothing written); inviting twice invites nobody twice."""
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.process import Meeting
+
+    admin, path = bearer(tokens["admin"]), f"/api/processes/{PROCESS}/meetings/{{}}/invite"
+    with session_scope() as session:
+        session.exec(select(Meeting).where(Meeting.key == "som27-egm")).one().attendees = []
+    stored = fingerprint()
+    nobody = api.post(path.format("som27-egm"), headers=admin)
+    assert nobody.status_code == 422 and "invites nobody" in nobody.json()["error"]
+    assert fingerprint() == stored
+    first = api.post(path.format("nfp-2025-04"), headers=admin)
+    assert first.status_code == 200 and first.json()["invited"] == 14  # focal points, alternates, secretariat
+    assert api.post(path.format("nfp-2025-04"), headers=admin).json()["invited"] == 0
+
+
 def test_fuzz_finds_no_server_error(accounts: dict[str, str], prefect_server: None) -> None:
     """Every operation of the published schema, with valid and invalid data, with an admin's token."""
     from hypothesis import given
