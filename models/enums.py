@@ -64,6 +64,9 @@ class ReminderRule(StrEnum):
     OVERDUE = "overdue"
     ESCALATION = "escalation"
     DIGEST = "digest"
+    NOTICE = "change_notice"
+    """Told once, at the next sweep: a deadline moved, a stage skipped or completed early, or started in error
+    (notifications/reminders/notices.py); the kind is in the row's details."""
 
 
 OWNER_OF_ROLE: dict[Role, Owner] = {
