@@ -90,6 +90,8 @@ async def reschedule_stage(
     end: date | None = None,
     due: date | None = None,
     confirm: bool = False,
+    move_meetings: list[str] | None = None,
+    keep_meetings: list[str] | None = None,
 ) -> dict[str, Any]:
     plan = await _apply(
         lambda s: schedule.apply_reschedule(
@@ -103,10 +105,18 @@ async def reschedule_stage(
             end=end,
             due=due,
             confirm=confirm,
+            move_meetings=move_meetings or (),
+            keep_meetings=keep_meetings or (),
         ),
         process_key,
     )
-    return {"stage": stage_key, "moved": [m.key for m in plan.stages], "meetings": [m.key for m in plan.meetings]}
+    return {
+        "stage": stage_key,
+        "moved": [m.key for m in plan.stages],
+        "meetings": [m.key for m in plan.meetings],
+        "kept": [a.key for a in plan.agreed if not a.moves],
+        "warnings": plan.warnings,
+    }
 
 
 @flow(
