@@ -3,9 +3,12 @@ at the next sweep, with the secretariat's reason; the reminders for the old dead
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from email import message_from_bytes
 from email.policy import default
+
+import pytest
 
 from config import clock
 from models import lifecycle, schedule
@@ -14,8 +17,9 @@ from models.enums import ReminderStatus
 from notifications.reminders.preview import next_due
 from notifications.reminders.sweep import sweep
 from tests.conftest import ACTOR, NEASPEC, seoul
-from tests.notifications.conftest import FOCAL, change, rows
+from tests.notifications.conftest import FOCAL, change, rows, sweep_at
 from tests.notifications.smtp_server import Server
+from tests.notifications.test_flows_cli import cli, to_march
 from tests.notifications.test_render import check_golden, rendered_for, row_for
 from tests.notifications.test_sweep import StartServer
 
@@ -121,3 +125,24 @@ def test_a_skip_tells_those_who_were_still_being_reminded(march: str) -> None:
     assert len(notices) == 6 and {(r.details["kind"], r.details["reason"]) for r in notices} == {("skipped", "merged")}
     change(seoul("2025-03-05 10:00"), lambda s, at: None)  # a re-plan later: nobody is told twice
     assert len(rows(rule="change_notice")) == 6
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_reschedule_through_the_cli_previews_then_sends_the_notices(neaspec: str, smtp: StartServer) -> None:
+    server = smtp()
+    to_march()
+    asyncio.run(sweep_at("2025-03-03 10:00"))  # the start notices
+    started = len(server.deliveries)
+    args = ("stage", "reschedule", "outline-feedback", "--end", "2025-04-15", "--actor", ACTOR)
+    with clock.frozen(seoul("2025-03-20 09:00")):
+        code, out, _ = cli(*args)
+        assert code == 0 and "6 focal points will be told the deadline moved to 15 April 2025" in out
+        assert "reminders move by 15 days later" in out
+        assert "the plan period starts (1 January 2026)" in out  # SOM-28 would adopt the plan too late
+        code, out, _ = cli(*args, "--apply", "--reason", "NFPs asked for two more weeks")
+        assert code == 0, out
+    assert asyncio.run(sweep_at("2025-03-20 09:00")).sent == 6  # type: ignore[attr-defined]
+    told = mails(server)[started:]
+    assert sorted(to for to, _, _ in told) == FOCAL
+    assert all("The secretariat's reason: NFPs asked for two more weeks" in text for _, _, text in told)
+    assert asyncio.run(sweep_at("2025-03-20 09:05")).sent == 0  # type: ignore[attr-defined]
