@@ -163,5 +163,7 @@ def _rule(row: object) -> str:
     from models.reminder import Reminder
 
     assert isinstance(row, Reminder)
+    if row.rule is ReminderRule.NOTICE:  # "change_notice moved", not its serial number
+        return f"{row.rule.value} {row.details.get('kind', '')}".strip()
     once = row.rule in (ReminderRule.START, ReminderRule.DIGEST)
     return row.rule.value if once else f"{row.rule.value} {row.occurrence}"

@@ -146,3 +146,22 @@ def test_a_reschedule_through_the_cli_previews_then_sends_the_notices(neaspec: s
     assert sorted(to for to, _, _ in told) == FOCAL
     assert all("The secretariat's reason: NFPs asked for two more weeks" in text for _, _, text in told)
     assert asyncio.run(sweep_at("2025-03-20 09:05")).sent == 0  # type: ignore[attr-defined]
+
+
+async def test_a_notice_makes_the_same_days_reminder_for_the_same_deadline_redundant(
+    march: str, smtp: StartServer
+) -> None:
+    server = smtp()
+    start_notices_sent()
+    change(
+        seoul("2025-03-20 08:00"),
+        lambda s, now: schedule.apply_reschedule(
+            s, NEASPEC, "outline-feedback", actor=ACTOR, now=now, reason="Qingming", end=date(2025, 4, 3)
+        ),
+    )
+    # "14 days left" for 3 April falls on 20 March, the notice's day: it is not planned (or, moved to a day
+    # already past, gives way to the notice at the sweep). One e-mail each on 20 March: the notice.
+    await replay(seoul("2025-03-20 08:00"), seoul("2025-03-20 23:59"))
+    assert sorted(to for to, _, _ in mails(server)) == FOCAL
+    assert all("extended to 3 April 2025" in subject for _, subject, _ in mails(server))
+    assert len(rows(rule="before", occurrence=7, status=ReminderStatus.PENDING)) == 6  # the later ones stay
