@@ -168,7 +168,7 @@ Change = tuple[str, str, str, date | None, datetime | None, datetime | None]
 
 def in_words(changes: list[Change], stage: str) -> list[str]:
     """What a change does to the e-mails, counted per kind: "6 focal points will be told the deadline moved to
-    15 April 2025", "48 reminders move by 15 days later", "12 reminders are cancelled"."""
+    15 April 2025", "48 reminders move 15 days later", "12 reminders cancelled"."""
     told: Counter[tuple[str, str, date | None]] = Counter()
     moved: Counter[int] = Counter()
     new = cancelled = 0
@@ -188,11 +188,13 @@ def in_words(changes: list[Change], stage: str) -> list[str]:
         when = f"{to.day} {to:%B %Y}" if to else ""
         lines.append(f"{who} {NOTICE_WORDS.get(notice, 'will be told of the change').format(to=when, stage=stage)}")
     for days, n in sorted(moved.items()):
-        way = "later" if days > 0 else "earlier"
-        if days == 0:
-            lines.append(f"{_count(n, ('reminder', 'reminders'))} move within the same day")
-        else:
-            lines.append(f"{_count(n, ('reminder', 'reminders'))} move by {_count(abs(days), ('day', 'days'))} {way}")
+        verb = "moves" if n == 1 else "move"
+        way = (
+            "within the same day"
+            if days == 0
+            else f"{_count(abs(days), ('day', 'days'))} {'later' if days > 0 else 'earlier'}"
+        )
+        lines.append(f"{_count(n, ('reminder', 'reminders'))} {verb} {way}")
     if new:
         lines.append(f"{_count(new, ('reminder', 'reminders'))} newly planned")
     if cancelled:
