@@ -226,11 +226,11 @@ def _plan_meetings(
     stage (into the window, onto a weekday); an agreed one moves only when asked (`move`), else stays."""
     meetings = session.exec(select(Meeting).where(Meeting.process_id == process.id)).all()
     known = {m.key for m in meetings}
-    for what, keys in (("--move-meeting", move), ("--keep-meeting", keep)):
+    for what, keys in (("the meetings to move", move), ("the meetings to keep", keep)):
         if unknown := sorted(keys - known):
-            raise InvalidInput(f"{what}: no meeting {unknown[0]!r} in {process.title}")
+            raise InvalidInput(f"{what}: {process.title} has no meeting {unknown[0]!r}")
     if both := sorted(move & keep):
-        raise InvalidInput(f"--move-meeting and --keep-meeting both name {both[0]!r}: choose one")
+        raise InvalidInput(f"the meetings to move and to keep both name {both[0]!r}: choose one")
     moved_by = {m.key: m.new_start - m.old_start for m in plan.stages}
     by_id = {s.id: s for s in stages}
     for meeting in meetings:
