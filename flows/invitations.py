@@ -24,6 +24,7 @@ def invite(session: Session, process_key: str, meeting_key: str, *, actor: str) 
     meeting = get_meeting(session, process, meeting_key, for_update=True)
     queued = queue_invitations(session, meeting, now)
     if queued:
+        meeting.agreed = True  # a date sent to governments stays put: a reschedule keeps it unless told otherwise
         record(
             session,
             at=now,

@@ -68,7 +68,7 @@ RESCHEDULE = Operation(
     "reschedule_stage",
     "stage",
     "reschedule",
-    ("reason", "start", "end", "due", "confirm"),
+    ("reason", "start", "end", "due", "confirm", "move_meetings", "keep_meetings"),
     ("stage.reschedule", "meeting.reschedule"),
     page_action="reschedule",
 )

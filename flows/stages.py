@@ -13,6 +13,8 @@ from config import clock
 from flows.engine import in_transaction, refusals_as_failures
 from models import lifecycle, schedule
 from models.gates import GateInputs
+from models.queries import get_process, get_stage
+from notifications.reminders import notices
 from notifications.reminders.planner import replan_key
 
 
@@ -89,6 +91,8 @@ async def reschedule_stage(
     end: date | None = None,
     due: date | None = None,
     confirm: bool = False,
+    move_meetings: list[str] | None = None,
+    keep_meetings: list[str] | None = None,
 ) -> dict[str, Any]:
     plan = await _apply(
         lambda s: schedule.apply_reschedule(
@@ -102,10 +106,18 @@ async def reschedule_stage(
             end=end,
             due=due,
             confirm=confirm,
+            move_meetings=move_meetings or (),
+            keep_meetings=keep_meetings or (),
         ),
         process_key,
     )
-    return {"stage": stage_key, "moved": [m.key for m in plan.stages], "meetings": [m.key for m in plan.meetings]}
+    return {
+        "stage": stage_key,
+        "moved": [m.key for m in plan.stages],
+        "meetings": [m.key for m in plan.meetings],
+        "kept": [a.key for a in plan.agreed if not a.moves],
+        "warnings": plan.warnings,
+    }
 
 
 @flow(
@@ -208,8 +220,17 @@ async def withdraw_response(
 @flow(name="undo-advance", flow_run_name="{process_key}: undo the advance of {stage_key}", persist_result=False)
 @refusals_as_failures
 async def undo_advance(process_key: str, stage_key: str, actor: str, reason: str) -> dict[str, Any]:
-    put_back = await _apply(
-        lambda s: lifecycle.undo_advance(s, process_key, stage_key, actor=actor, now=clock.now(), reason=reason),
-        process_key,
-    )
-    return {"stage": stage_key, "state": "active", "put_back": put_back}
+    def undo(session: Session) -> tuple[list[str], int]:
+        """The stages the advance started go back to planned, and whoever was told they began hears it was in
+        error, in the same transaction (before the re-plan cancels their reminders)."""
+        now = clock.now()
+        put_back = lifecycle.undo_advance(session, process_key, stage_key, actor=actor, now=now, reason=reason)
+        process = get_process(session, process_key)
+        told = sum(
+            notices.plan_started_in_error(session, process, get_stage(session, process, key), now=now, reason=reason)
+            for key in put_back
+        )
+        return put_back, told
+
+    put_back, told = await _apply(undo, process_key)
+    return {"stage": stage_key, "state": "active", "put_back": put_back, "notices": told}

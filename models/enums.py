@@ -97,6 +97,10 @@ class ReminderRule(StrEnum):
     MEETING_SOON = "meeting_soon"
     """"Starts in one hour", for an online meeting."""
 
+    NOTICE = "change_notice"
+    """Told once, at the next sweep: a deadline moved, a stage skipped or completed early, or started in error
+    (notifications/reminders/notices.py); the kind is in the row's details."""
+
 
 MEETING_MAIL_RULES = frozenset({ReminderRule.INVITATION, ReminderRule.MEETING_UPDATE, ReminderRule.MEETING_CANCELLED})
 """Rows queued once by an act of the secretariat (notifications/reminders/invitations.py), never re-planned."""

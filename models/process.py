@@ -24,6 +24,8 @@ class Process(SQLModel, table=True):
     source: str = ""
     reminder_policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     template_name: str = ""
+    limits: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Dates the timeline should keep to (models.template.DateLimit, as JSON): a reschedule warns past one."""
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -44,6 +46,8 @@ class Stage(SQLModel, table=True):
     tentative_note: str | None = None
     owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     depends_on: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    overlap_days: int = Field(default=0, description="may start this many days before its predecessors end")
+    fixed: bool = Field(default=False, description="a fixed-date stage: a reschedule never pushes it")
     gate_kind: GateKind = Field(sa_column=enum_column(GateKind))
     gate: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reminder_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -104,6 +108,7 @@ class Meeting(SQLModel, table=True):
     location: str = ""
     virtual: bool = False
     tentative: bool = False
+    agreed: bool = Field(default=False, description="its date was agreed: a reschedule moves it only when asked")
     attendees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     """The participants by role: the owner kinds invited (member_states, secretariat, som, stakeholders)."""
     status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, sa_column=enum_column(MeetingStatus))

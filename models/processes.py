@@ -25,6 +25,7 @@ def create_process(
         source=template.source,
         reminder_policy=template.reminders.model_dump(mode="json"),
         template_name=template_name,
+        limits=[limit.model_dump(mode="json") for limit in template.limits],
         created_at=now,
     )
     session.add(process)
@@ -44,6 +45,8 @@ def create_process(
             tentative_note=spec.tentative_note,
             owners=[o.value for o in spec.owners],
             depends_on=list(spec.depends_on),
+            overlap_days=spec.overlap_days,
+            fixed=spec.fixed,
             gate_kind=spec.gate.kind,
             gate=spec.gate.model_dump(mode="json", exclude={"kind"}, exclude_none=True),
             reminder_policy=spec.reminders.model_dump(mode="json") if spec.reminders else None,

@@ -156,6 +156,7 @@ class MeetingSpec(Strict):
         if not lower.startswith(("https://", "http://")):
             raise ValueError("a link must be a web address (https://...)")
         return value.strip()
+
     _multi_line = multi_line("location")
 
     @model_validator(mode="after")
@@ -180,6 +181,10 @@ class StageSpec(Strict):
     owners: list[Owner] = Field(min_length=1)
     gate: Gate
     depends_on: list[str] = Field(default_factory=list)
+    overlap_days: int = Field(
+        default=0, ge=0, le=366, description="it may start this many days before its predecessors end"
+    )
+    fixed: bool = Field(default=False, description="a fixed-date stage: a reschedule of another never moves it")
     meetings: list[MeetingSpec] = Field(default_factory=list)
     reminders: ReminderPolicy | None = None
 
@@ -203,6 +208,18 @@ class StageSpec(Strict):
         return self
 
 
+class DateLimit(Strict):
+    """A date the timeline should keep to, in people's words: `name` completes "... before <name>" ("the plan
+    period starts"). The `stages` listed (every stage when none) should end before `date`; a reschedule that
+    pushes one past it is not refused, but its preview warns."""
+
+    name: str
+    date: dt.date
+    stages: list[str] = Field(default_factory=list)
+
+    _one_line = one_line("name")
+
+
 class ProcessTemplate(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     title: str
@@ -212,10 +229,21 @@ class ProcessTemplate(Strict):
     kind: Literal["process"] = "process"
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
     stages: list[StageSpec] = Field(min_length=1)
+    limits: list[DateLimit] = Field(default_factory=list)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
     _one_line = one_line("title", "short_name")
     _multi_line = multi_line("source")
+
+    @field_validator("limits")
+    @classmethod
+    def _limits_name_stages(cls, found: list[DateLimit], info: ValidationInfo) -> list[DateLimit]:
+        keys = {s.key for s in info.data.get("stages", [])}
+        for position, limit in enumerate(found):
+            for index, key in enumerate(limit.stages):
+                if key not in keys:
+                    fail_at((position, "stages", index), key, f"limit {limit.name!r} names unknown stage {key!r}")
+        return found
 
     @field_validator("stages")
     @classmethod
@@ -282,7 +310,8 @@ class ProcessTemplate(Strict):
                         dep,
                         f"stage {stage.key!r} depends on {dep!r}, which is listed after it",
                     )
-                if by_key[dep].window.end > stage.window.start and not stage.tentative:
+                overlap = dt.timedelta(days=stage.overlap_days)
+                if by_key[dep].window.end - overlap > stage.window.start and not stage.tentative:
                     fail_at(
                         (position, "window", "start"),
                         stage.window.start.isoformat(),

@@ -165,5 +165,7 @@ def _rule(row: object) -> str:
     assert isinstance(row, Reminder)
     if row.rule in MEETING_RULES:
         return f"{row.rule.value} {row.details.get('meeting', '')}".strip()
+    if row.rule is ReminderRule.NOTICE:  # "change_notice moved", not its serial number
+        return f"{row.rule.value} {row.details.get('kind', '')}".strip()
     once = row.rule in (ReminderRule.START, ReminderRule.DIGEST)
     return row.rule.value if once else f"{row.rule.value} {row.occurrence}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from consultrack.cli.common import (
@@ -109,29 +110,52 @@ def reschedule(
     end: Annotated[str | None, typer.Option(help="New last day, YYYY-MM-DD")] = None,
     due: Annotated[str | None, typer.Option(help="New deadline, YYYY-MM-DD (default: follows the end)")] = None,
     confirm: Annotated[bool, typer.Option(help="The dates are confirmed: no longer tentative.")] = False,
-    reason: Annotated[str | None, typer.Option(help="Why (required to apply).")] = None,
+    move_meeting: Annotated[
+        list[str] | None,
+        typer.Option("--move-meeting", help="Move this agreed meeting with its stage (repeat for several)."),
+    ] = None,
+    keep_meeting: Annotated[
+        list[str] | None,
+        typer.Option("--keep-meeting", help="Keep this agreed meeting on its date (what happens unless moved)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (required to apply; the change notices quote it).")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Apply; without it, only preview.")] = False,
     process: ProcessOpt = None,
     actor: ActorOpt = None,
 ) -> None:
-    """Move a stage; the stages that depend on it follow (finish-to-start). Previews unless --apply."""
-    from models.db import read_session
+    """Move a stage; the stages that depend on it follow (finish-to-start), agreed meetings stay unless moved.
+    Previews unless --apply: the same preview as the dashboard's (who will be told, what moves, the detail)."""
+    from config import clock
+    from consultrack.reschedule_preview import reschedule_preview
     from models.errors import InvalidInput
-    from models.queries import get_process
-    from models.schedule import plan_reschedule
 
     key = _process_key(process, changes=apply)
     new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
+    moves, keeps = tuple(move_meeting or ()), tuple(keep_meeting or ())
     try:
-        with read_session() as session:
-            plan = plan_reschedule(
-                session, get_process(session, key), stage, start=new_start, end=new_end, due=new_due, confirm=confirm
-            )
+        preview = reschedule_preview(
+            key,
+            stage,
+            start=new_start,
+            end=new_end,
+            due=new_due,
+            confirm=confirm,
+            actor=actor_name(actor),
+            now=clock.now(),
+            move_meetings=moves,
+            keep_meetings=keeps,
+            reason=reason,
+        )
     except InvalidInput as exc:  # dates the process cannot take: a usage error, as a malformed date is
         fail(exc.message, 2)
+    plan = preview.plan
     if plan.empty:
         console.print(f"nothing changes: {stage} already has these dates")
         raise typer.Exit(1 if apply else 0)
+    for warning in plan.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
+    for line in preview.summary:
+        console.print(f"- {escape(line)}")
     table = Table("Stage", "Window now", "Window after", "Deadline after", "Why", title="Reschedule preview")
     for m in plan.stages:
         table.add_row(
@@ -144,6 +168,31 @@ def reschedule(
     console.print(table)
     for mm in plan.meetings:
         console.print(f"meeting {mm.key}: {mm.old_day} -> {mm.new_day}")
+    for agreed in plan.agreed:
+        choice = (
+            f"moves to {agreed.proposed}"
+            if agreed.moves
+            else f"stays (add --move-meeting {agreed.key} to move it to {agreed.proposed})"
+        )
+        console.print(
+            f"agreed meeting {agreed.key} on {agreed.day}, outside {agreed.stage} "
+            f"({agreed.window[0]} .. {agreed.window[1]}): {choice}"
+        )
+    if preview.notices:
+        console.print(f"notices ({len(preview.notices)}), at the next sweep:")
+        for n in preview.notices:
+            console.print(f"  {escape(n.person)}: {n.stage}, deadline {n.to}")
+    others = [c for c in preview.reminders if c not in preview.notices]
+    if others:
+        console.print(f"reminders that change ({len(others)}):")
+        for c in others:
+            was = f"{c.before:%Y-%m-%d %H:%M}" if c.before else "new"
+            after = f"{c.after:%Y-%m-%d %H:%M}" if c.after else "cancelled"
+            console.print(f"  {escape(c.person)}: {c.stage} {c.rule.replace('_', ' ')} {was} -> {after} UTC")
+    for e in preview.events:
+        console.print(
+            f"calendar: {escape(e.title)}: {e.before} -> {e.after} (sequence {e.sequence[0]} -> {e.sequence[1]})"
+        )
     if not apply:
         console.print("preview only: add --apply --reason '...' to make the change")
         return
@@ -161,6 +210,8 @@ def reschedule(
         end=new_end,
         due=new_due,
         confirm=confirm,
+        move_meetings=list(moves),
+        keep_meetings=list(keeps),
     )
     console.print(f"rescheduled: {', '.join(result['moved'])}")
 

@@ -21,6 +21,7 @@ from consultrack.web.schemas import (
     AdvancedOut,
     AdvanceIn,
     AdvanceUndoneOut,
+    AgreedMeetingOut,
     AuditEntryOut,
     CheckOut,
     EventChangeOut,
@@ -251,6 +252,9 @@ def reschedule_preview(
         confirm=body.confirm,
         actor=account.username,
         now=clock.now(),
+        move_meetings=tuple(body.move_meetings),
+        keep_meetings=tuple(body.keep_meetings),
+        reason=body.reason,
     )
     plan = preview.plan
     return ReschedulePreviewOut(
@@ -272,6 +276,20 @@ def reschedule_preview(
             EventChangeOut(uid=e.uid, title=e.title, before=e.before, after=e.after, sequence=list(e.sequence))
             for e in preview.events
         ],
+        agreed=[
+            AgreedMeetingOut(
+                key=a.key,
+                title=a.title,
+                day=a.day,
+                stage=a.stage,
+                window=list(a.window),
+                proposed=a.proposed,
+                moves=a.moves,
+            )
+            for a in plan.agreed
+        ],
+        warnings=plan.warnings,
+        summary=preview.summary,
     )
 
 

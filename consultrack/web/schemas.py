@@ -42,7 +42,9 @@ class RescheduleIn(Input):
     end: date | None = None
     due: date | None = None
     confirm: bool = False
-    reason: Text | None = Field(default=None, description="required to apply; ignored by the preview")
+    reason: Text | None = Field(default=None, description="required to apply; the preview's notices quote it")
+    move_meetings: list[Key] = Field(default_factory=list, description="agreed meetings to move with their stage")
+    keep_meetings: list[Key] = Field(default_factory=list, description="agreed meetings to keep (the default)")
 
 
 class ResponseIn(Input):
@@ -159,6 +161,8 @@ class RescheduledOut(BaseModel):
     stage: str
     moved: list[str]
     meetings: list[str]
+    kept: list[str] = []
+    warnings: list[str] = []
 
 
 class ResponseRecordedOut(BaseModel):
@@ -229,11 +233,25 @@ class EventChangeOut(BaseModel):
     sequence: list[int]
 
 
+class AgreedMeetingOut(BaseModel):
+    key: str
+    title: str
+    day: date
+    stage: str
+    window: list[date]
+    proposed: date
+    moves: bool
+
+
 class ReschedulePreviewOut(BaseModel):
     stages: list[StageMoveOut]
     meetings: list[MeetingMoveOut]
     reminders: list[ReminderChangeOut]
     events: list[EventChangeOut]
+    agreed: list[AgreedMeetingOut] = []
+    warnings: list[str] = []
+    summary: list[str] = []
+    """The notices that will go out and the reminders that move, counted per kind, in words."""
 
 
 class AuditEntryOut(BaseModel):

@@ -4,7 +4,7 @@ deadline in the recipient's own time. A row planned as "7 days" that goes out la
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -31,7 +31,7 @@ from models.process import Meeting, Process, Stage
 from models.queries import by_id, deadline_at
 from models.reminder import Reminder, meeting_id_of
 from models.response import Response
-from notifications.mail.render import RenderError, days_text, deadline_text
+from notifications.mail.render import RenderError, days_text, deadline_text, long_date
 from notifications.reminders.recipients import GateAt, gate_met_reason, gated, locate, why_not_owed
 
 MESSAGE_OF_RULE = {
@@ -40,6 +40,7 @@ MESSAGE_OF_RULE = {
     ReminderRule.OVERDUE: "reminder",
     ReminderRule.ESCALATION: "escalation",
     ReminderRule.DIGEST: "digest",
+    ReminderRule.NOTICE: "change_notice",
 }
 """The message (notifications/mail/templates) each rule sends."""
 
@@ -141,6 +142,9 @@ def still_wanted(world: World, row: Reminder) -> str | None:
     stage = world.stages.get(row.stage_id)
     if stage is None:
         return "stage removed"
+    if row.rule is ReminderRule.NOTICE:  # told whatever became of the stage since (notices.py decided who)
+        person = world.people.get(row.person_id)
+        return "person removed" if person is None else None if person.active else "person inactive"
     return why_not_owed(
         stage,
         world.people.get(row.person_id),
@@ -231,6 +235,22 @@ def reminder_context(
         **public_calendar(process.key, process.short_name, state if owner is Owner.MEMBER_STATES else None),
         "late": late,
     }
+    if row.rule is ReminderRule.NOTICE:
+        ctx["notice"] = notice_words(row.details)
     if row.rule is ReminderRule.ESCALATION and state is not None:
         ctx["focal_points"], ctx["reminders_sent"] = _escalation_facts(session, stage, state.code)
     return MESSAGE_OF_RULE[row.rule], ctx
+
+
+def notice_words(details: dict[str, Any]) -> dict[str, Any]:
+    """What a change notice says happened (notifications/reminders/notices.py plans them)."""
+    kind = str(details.get("kind", "moved"))
+    told, due = date.fromisoformat(details["from"]), date.fromisoformat(details["to"])
+    return {
+        "kind": kind,
+        "was": told,
+        "now": due,
+        "now_text": f"{due:%A} {long_date(due)}",
+        "verb": "extended" if due > told else "brought forward",
+        "reason": str(details.get("reason") or ""),
+    }

@@ -36,6 +36,7 @@ from models.queries import (
 from models.reminder import Reminder, meeting_occurrence
 from models.template import ReminderPolicy
 from models.types import table_of
+from notifications.reminders import notices
 from notifications.reminders.invitations import announce_changes, invited_since
 from notifications.reminders.recipients import (
     GateAt,
@@ -79,6 +80,7 @@ class ReplanResult:
     cancelled: int = 0
     announced: int = 0
     """Meeting updates and cancellations queued for people invited to a meeting that changed."""
+    notices: int = 0
 
 
 def policy_of(process: Process, stage: Stage) -> ReminderPolicy:
@@ -320,7 +322,7 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     result = ReplanResult()
     result.announced = announce_changes(session, process, now)
     wanted = desired_rows(session, process, now)
-    stages = {s.id: s for s in stages_of(session, process)}
+    stages = {s.id: s for s in stages_of(session, process) if s.id is not None}
     wanting = list({want.stage_id for want in wanted.values()})
     # Only rows that can still change are loaded: every pending one (a pending row nobody wants is cancelled),
     # and cancelled ones of stages that want rows (they may be revived). Sent, failed and skipped rows are
@@ -328,8 +330,8 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
     # so a change costs the same after a million.
     # Locking the rows makes a concurrent sweep skip them (SKIP LOCKED) instead of sending what is being changed.
     # Two queries, not one with OR: each can then use its index (status, send_at) and (stage_id).
-    # Digests, invitations and their updates are queued by acts, not planned: never re-planned here.
-    not_digest = col(Reminder.rule).not_in([ReminderRule.DIGEST, *MEETING_MAIL_RULES])
+    # Digests, invitations and their updates are queued by acts, and notices by notices.py: never re-planned here.
+    not_digest = col(Reminder.rule).not_in([ReminderRule.DIGEST, ReminderRule.NOTICE, *MEETING_MAIL_RULES])
     pending = session.exec(
         select(Reminder)
         .where(col(Reminder.status) == ReminderStatus.PENDING, col(Reminder.stage_id).in_(list(stages)), not_digest)
@@ -361,6 +363,27 @@ def replan(session: Session, process: Process, now: datetime) -> ReplanResult:
             ),
         ).all():
             done_for.setdefault((stage_id, person_id, rule, occurrence), []).append(seen)
+    # Change notices: whoever still owes and was last told another deadline, or still had reminders coming for
+    # a stage just skipped or completed early, is told once; a reminder on the notice's day says nothing more.
+    result.notices = notices.queue(
+        session,
+        notices.due_notices(session, process, stages, {(w.stage_id, w.person_id) for w in wanted.values()}, pending),
+        now,
+    )
+    if told_on := notices.notice_days(session, process, wanting):
+        wanted = {
+            key: want
+            for key, want in wanted.items()
+            if "day" not in want.details
+            or not notices.redundant(
+                told_on,
+                want.stage_id,
+                want.person_id,
+                want.rule,
+                want.due_date_seen,
+                date.fromisoformat(want.details["day"]),
+            )
+        }
     wanted = {key: want for key, want in wanted.items() if _rearmed(want, done_for.get(key, []))}
 
     # Of the open rows of a key, the one planned for the current deadline is reused first (the key with its
@@ -447,11 +470,12 @@ def replan_all(session: Session, now: datetime) -> ReplanResult:
     total = ReplanResult()
     for key in session.exec(select(Process.key).order_by(col(Process.id))).all():
         part = replan(session, lock_process(session, key), now)
-        total.added, total.moved, total.cancelled, total.announced = (
+        total.added, total.moved, total.cancelled, total.announced, total.notices = (
             total.added + part.added,
             total.moved + part.moved,
             total.cancelled + part.cancelled,
             total.announced + part.announced,
+            total.notices + part.notices,
         )
     return total
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, or_, select
 
 from models.directory import Person
-from models.enums import MEETING_RULES, ReminderRule, ReminderStatus
+from models.enums import MEETING_RULES, ReminderRule, ReminderStatus, Role
 from models.process import Process, Stage
 from models.reminder import Reminder, meeting_id_of
 from notifications.mail.render import subject_for
@@ -147,3 +148,62 @@ def next_due(session: Session, until: datetime, real: datetime) -> datetime | No
             or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= real),
         )
     ).one()
+
+
+ROLE_WORDS = {
+    Role.FOCAL_POINT.value: ("focal point", "focal points"),
+    Role.ALTERNATE_FOCAL_POINT.value: ("alternate focal point", "alternate focal points"),
+    Role.SECRETARIAT.value: ("member of the secretariat", "members of the secretariat"),
+    Role.STAKEHOLDER.value: ("stakeholder", "stakeholders"),
+    Role.SOM_DELEGATE.value: ("SOM delegate", "SOM delegates"),
+}
+NOTICE_WORDS = {
+    "moved": "will be told the deadline moved to {to}",
+    "skipped": "will be told {stage} was skipped",
+    "completed": "will be told {stage} was completed early",
+    "started_in_error": "will be told {stage} had not begun after all",
+}
+
+
+def _count(n: int, words: tuple[str, str]) -> str:
+    return f"{n} {words[0] if n == 1 else words[1]}"
+
+
+Change = tuple[str, str, str, date | None, datetime | None, datetime | None]
+"""(rule, role, notice kind, notice deadline, send time before, send time after) of one planned row."""
+
+
+def in_words(changes: list[Change], stage: str) -> list[str]:
+    """What a change does to the e-mails, counted per kind: "6 focal points will be told the deadline moved to
+    15 April 2025", "48 reminders move 15 days later", "12 reminders cancelled"."""
+    told: Counter[tuple[str, str, date | None]] = Counter()
+    moved: Counter[int] = Counter()
+    new = cancelled = 0
+    for rule, role, notice, to, before, after in changes:
+        if rule == ReminderRule.NOTICE:
+            if after is not None and before is None:
+                told[notice, role, to] += 1
+        elif before is not None and after is not None:
+            moved[(after.date() - before.date()).days] += 1
+        elif after is not None:
+            new += 1
+        elif before is not None:
+            cancelled += 1
+    lines = []
+    for (notice, role, to), n in sorted(told.items(), key=lambda item: (-item[1], item[0][0], item[0][1])):
+        who = _count(n, ROLE_WORDS.get(role, ("person", "people")))
+        when = f"{to.day} {to:%B %Y}" if to else ""
+        lines.append(f"{who} {NOTICE_WORDS.get(notice, 'will be told of the change').format(to=when, stage=stage)}")
+    for days, n in sorted(moved.items()):
+        verb = "moves" if n == 1 else "move"
+        way = (
+            "within the same day"
+            if days == 0
+            else f"{_count(abs(days), ('day', 'days'))} {'later' if days > 0 else 'earlier'}"
+        )
+        lines.append(f"{_count(n, ('reminder', 'reminders'))} {verb} {way}")
+    if new:
+        lines.append(f"{_count(new, ('reminder', 'reminders'))} newly planned")
+    if cancelled:
+        lines.append(f"{_count(cancelled, ('reminder', 'reminders'))} cancelled")
+    return lines

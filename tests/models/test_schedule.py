@@ -170,3 +170,61 @@ def test_confirming_a_stage_confirms_its_meetings(data_dir: Path, tmp_path: Path
         process = get_process(s, "som-cycle")
         meeting = get_meeting(s, process, "som-28")
         assert (get_stage(s, process, "som").tentative, meeting.tentative, meeting.version) == (False, False, 2)
+
+
+def test_an_agreed_meeting_stays_unless_the_secretariat_moves_it(neaspec: str) -> None:
+    with session_scope() as s:
+        get_meeting(s, get_process(s, P), "nfp-2025-04").agreed = True
+    with read_session() as s:
+        kept = plan_reschedule(s, get_process(s, P), "outline-feedback", end=date(2025, 4, 15))
+        moved = plan_reschedule(
+            s, get_process(s, P), "outline-feedback", end=date(2025, 4, 15), move_meetings=["nfp-2025-04"]
+        )
+        with pytest.raises(InvalidInput, match="the meetings to move: .* has no meeting 'nfp-2099'"):
+            plan_reschedule(s, get_process(s, P), "outline-feedback", end=date(2025, 4, 15), move_meetings=["nfp-2099"])
+    assert kept.meetings == [] and [(a.key, a.day, a.proposed, a.moves) for a in kept.agreed] == [
+        ("nfp-2025-04", date(2025, 4, 10), date(2025, 4, 25), False)
+    ]
+    assert kept.warnings == [
+        "Adoption at SOM-28 is tentative (SOM-28 date to be confirmed): it would move past its window "
+        "(1 November 2025 to 31 December 2025) to 16 November 2025 to 15 January 2026",
+        "Adoption at SOM-28 would end on 15 January 2026, after the plan period starts (1 January 2026)",
+        "Meeting of NEASPEC National Focal Points on 10 April 2025 was agreed and stays: it falls outside the new "
+        "window of Consultations with member States (16 April 2025 to 15 May 2025); moved, it would be on "
+        "25 April 2025",
+    ]
+    assert [(m.key, m.new_day) for m in moved.meetings] == [("nfp-2025-04", date(2025, 4, 25))]
+    with session_scope() as s:
+        apply_reschedule(
+            s,
+            P,
+            "outline-feedback",
+            actor=ACTOR,
+            now=seoul("2025-03-20 09:00"),
+            reason="more time",
+            end=date(2025, 4, 15),
+        )
+    with read_session() as s:
+        assert get_meeting(s, get_process(s, P), "nfp-2025-04").day == date(2025, 4, 10)
+
+
+def test_overlap_fixed_stages_tentative_milestones_and_limits(neaspec: str) -> None:
+    with session_scope() as s:
+        process = get_process(s, P)
+        get_stage(s, process, "consultations").overlap_days = 5
+        get_stage(s, process, "draft-review").fixed = True
+    with read_session() as s:
+        plan = plan_reschedule(s, get_process(s, P), "outline-feedback", end=date(2025, 4, 15))
+        late = plan_reschedule(s, get_process(s, P), "revision", end=date(2026, 1, 15))
+    moved = {m.key: (m.new_start, m.new_end) for m in plan.stages}
+    assert moved["consultations"] == (date(2025, 4, 11), date(2025, 5, 10))  # five days before feedback ends
+    assert "draft-review" not in moved and "revision" not in moved  # fixed: it and what follows it stay
+    assert plan.warnings == [
+        "Review of the draft by member States and stakeholders has fixed dates (1 July 2025 to 31 July 2025) and "
+        "does not move: Draft strategic plan would now end on 10 July 2025, 10 day(s) into it"
+    ]
+    assert late.warnings == [
+        "Adoption at SOM-28 is tentative (SOM-28 date to be confirmed): it would move past its window "
+        "(1 November 2025 to 31 December 2025) to 18 March 2026 to 17 May 2026",
+        "Adoption at SOM-28 would end on 17 May 2026, after the plan period starts (1 January 2026)",
+    ]

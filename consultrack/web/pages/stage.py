@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, Response
@@ -121,6 +121,8 @@ def _reschedule_args(form: FormData) -> dict[str, Any]:
         "due": parse_day(form.get("due"), "the new deadline"),
         "confirm": form.get("confirm") == "yes",
         "reason": _form_text(form, "reason", "a reason to reschedule", required=True, multiline=True),
+        "move_meetings": [v for v in form.getlist("move_meeting") if isinstance(v, str) and v],
+        "keep_meetings": [v for v in form.getlist("keep_meeting") if isinstance(v, str) and v],
     }
 
 
@@ -175,8 +177,11 @@ def _done(operation: Operation, result: dict[str, Any]) -> str:
         started = f"; started {', '.join(result['started'])}" if result["started"] else ""
         return f"{result['stage']} completed{' (gate overridden)' if result['overridden'] else ''}{started}."
     if operation is RESCHEDULE:
-        return f"Rescheduled: {', '.join(result['moved'])}" + (
-            f"; meetings moved: {', '.join(result['meetings'])}." if result["meetings"] else "."
+        kept = f" Agreed meetings kept: {', '.join(result['kept'])}." if result.get("kept") else ""
+        return (
+            f"Rescheduled: {', '.join(result['moved'])}"
+            + (f"; meetings moved: {', '.join(result['meetings'])}." if result["meetings"] else ".")
+            + kept
         )
     if operation is RECORD_RESPONSE:
         return f"Response from {result['member_state']} recorded (received {result['received_on']})."
@@ -226,10 +231,12 @@ def reschedule_preview_page(
     end: str = "",
     due: str = "",
     confirm: str = "",
+    move_meeting: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way to take a repeated parameter
     *,
     account: AdminOnly,
 ) -> Response:
-    """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py)."""
+    """Admins only, as in the API: the preview is a change rolled back (consultrack/web/preview.py). Each agreed
+    meeting left outside its stage's new window stays unless ticked (`move_meeting`, repeated)."""
 
     values = {"start": start, "end": end, "due": due, "confirm": confirm}
     context = _stage_context(process_key, stage_key)
@@ -243,6 +250,7 @@ def reschedule_preview_page(
             confirm=confirm == "yes",
             actor=account.username,
             now=clock.now(),
+            move_meetings=tuple(move_meeting),
         )
     except ConsultrackError as exc:
         context.update(values=values, failed="reschedule", error=exc.message)
