@@ -116,7 +116,7 @@ def test_an_impossible_date_names_file_line_and_field(tmp_path: Path, data_dir: 
     code, _, err = cli("template", "validate", str(bad))
     assert code == 1
     assert one_error(err) == (
-        f"error: {bad}:37: stages.1.window.end: 2025-02-30 is not a date (day is out of range for month)"
+        f"error: {bad}:38: stages.1.window.end: 2025-02-30 is not a date (day is out of range for month)"
     )
     directory = tmp_path / "directory.yaml"
     directory.write_text(
