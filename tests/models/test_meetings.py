@@ -138,3 +138,17 @@ def test_add_a_meeting_in_the_stage_whose_window_holds_it(neaspec: str) -> None:
         assert get_stage(s, get_process(s, P), "final-nfp-meeting").id == stage_id
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "meeting.add")).one()
     assert entry.after is not None and "m.example.org" not in str(entry.after)
+
+
+def test_a_template_meeting_takes_the_new_fields_and_refuses_a_plain_http_online_link() -> None:
+    from pydantic import ValidationError
+
+    from models.template import MeetingSpec
+
+    base = {"key": "nfp-x", "title": "NFP", "date": "2025-04-10", "timezone": "Asia/Seoul"}
+    spec = MeetingSpec.model_validate(
+        {**base, "kind": "som", "online_link": "https://m.example.org/j", "dial_in": "+82"}
+    )
+    assert spec.kind is MeetingKind.SOM and spec.online_link == "https://m.example.org/j"
+    with pytest.raises(ValidationError, match="online link must be an https address"):
+        MeetingSpec.model_validate({**base, "online_link": "http://m.example.org/j"})
