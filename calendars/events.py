@@ -139,7 +139,9 @@ def deadline(process: Process, stage: Stage, *, reader_zone: str | None = None, 
     return event
 
 
-def meeting_event(process: Process, meeting: Meeting, stage: Stage | None) -> Event:
+def meeting_event(process: Process, meeting: Meeting, stage: Stage | None, *, joining: bool = False) -> Event:
+    """`joining`: the online link and the dial-in, which are secret: only a personal feed (and an invitation)
+    passes it; the public and member-State feeds never do."""
     status = _meeting_status(meeting)
     event = _base(process, "meeting", meeting.key, meeting, status, meeting.title)
     if meeting.start_time is None or meeting.end_time is None:
@@ -155,6 +157,16 @@ def meeting_event(process: Process, meeting: Meeting, stage: Stage | None) -> Ev
     lines = ["Virtual meeting."] if meeting.virtual else []
     if when:
         lines.append(f"Time: {when}")
+    if meeting.tentative and meeting.status is MeetingStatus.SCHEDULED:
+        lines.append("The date is to be confirmed.")
+    if joining and meeting.online_link:
+        lines.append(f"Join online: {meeting.online_link}")
+    if joining and meeting.dial_in:
+        lines.append(f"Dial-in: {meeting.dial_in}")
+    if meeting.agenda_link:
+        lines.append(f"Agenda: {meeting.agenda_link}")
+    if meeting.documents_link:
+        lines.append(f"Documents: {meeting.documents_link}")
     lines.append(f"Process: {process.title}.")
     if stage is not None:
         lines.append(f"Stage: {stage.name}.")

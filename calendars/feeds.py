@@ -262,8 +262,8 @@ def _stage_events(process: Process, stage: Stage, deadline: Callable[[Process, S
     return [events.stage_span(process, stage), deadline(process, stage)]
 
 
-def _meeting_events(process: Process, meeting: Meeting, stage: Stage | None) -> list[Event]:
-    return [events.meeting_event(process, meeting, stage)]
+def _meeting_events(process: Process, meeting: Meeting, stage: Stage | None, joining: bool) -> list[Event]:
+    return [events.meeting_event(process, meeting, stage, joining=joining)]
 
 
 def _collect(
@@ -271,7 +271,10 @@ def _collect(
     want_stage: Callable[[Stage], bool],
     want_meeting: Callable[[Meeting], bool],
     deadline: Callable[[Process, Stage], Event],
+    *,
+    joining: bool = False,
 ) -> tuple[list[Event], datetime, list[Skipped]]:
+    """`joining`: meetings show their online link and dial-in (secret): for a personal feed only."""
     today = clock.now().date()
     items: list[Event] = []
     skipped: list[Skipped] = []
@@ -291,7 +294,7 @@ def _collect(
                 newest = max(newest, meeting.modified_at)
                 live, newest = _live(meeting, today, newest)
                 if live:
-                    build = partial(_meeting_events, process, meeting, by_id.get(meeting.stage_id))
+                    build = partial(_meeting_events, process, meeting, by_id.get(meeting.stage_id), joining)
                     items += _rendered(process, meeting, build, skipped)
     return items, newest, skipped
 
@@ -390,6 +393,7 @@ def _render_personal(session: Session, person: Person, state: MemberState | None
         lambda s: mine(s.owners),
         lambda m: mine(m.attendees),
         lambda p, s: events.deadline(p, s, reader_zone=zone, alarm=True),
+        joining=True,
     )
     body = render(
         personal_name(person.name),

@@ -30,7 +30,8 @@ class Operation:
     audit_actions: tuple[str, ...]
     """The actions its audit entries carry (models/audit.py), e.g. to filter the audit trail by operation."""
     page_action: str | None = None
-    """The dashboard's form for it (/p/{process}/stages/{stage}/{page_action}); None: the API and the CLI only."""
+    """The dashboard's form for it (/p/{process}/stages/{stage}/{page_action}, a meeting's
+    /p/{process}/meetings/{meeting}/{page_action}); None: the API and the CLI only."""
     module: Literal["stages", "meetings", "invitations"] = "stages"
     """The module of flows/ that holds its flow."""
 
@@ -132,7 +133,6 @@ ADD_MEETING = Operation(
     "add",
     (*MEETING_WHEN, *MEETING_FIELDS, "stage", "tentative"),
     ("meeting.add",),
-    page_action="add",
     module="meetings",
 )
 EDIT_MEETING = Operation(

@@ -22,7 +22,7 @@ from models.directory import MemberState
 from models.enums import MEETING_KIND_WORDS, Attendance, MeetingKind, MeetingStatus, Owner
 from models.errors import Conflict, InvalidInput, NotFound
 from models.lifecycle import changed
-from models.limits import long_date
+from models.limits import ANY_PROCESS, long_date
 from models.process import Meeting, MeetingAttendance, Process, Stage
 from models.queries import get_meeting, get_member_state, lock_process, meeting_bounds, stages_of
 from models.text import check_plain
@@ -181,7 +181,13 @@ def check_when(
     """Start and end with a zone, or an all-day date: the end after the start, the zone an IANA one."""
     if day is None:
         raise _bad("date", "a date is required (YYYY-MM-DD)")
+    for field, value in (("date", day), ("end_date", end_day)):
+        why = None if value is None else ANY_PROCESS.why_not(value)
+        if why is not None:
+            raise _bad(field, f"{long_date(value)} is {why}")  # type: ignore[arg-type]
     zone = check_zone(timezone)
+    start = None if start is None else start.replace(tzinfo=None)  # in the meeting's zone, whatever came with it
+    end = None if end is None else end.replace(tzinfo=None)
     last = end_day or day
     if last < day:
         raise _bad("end_date", f"{long_date(last)} is before the first day, {long_date(day)}")
@@ -209,7 +215,10 @@ def moved_when(
     """Where a move takes the meeting when only some of it is given: its length in days, its times (unless all day
     or new ones are given) and its zone stay as they are."""
     first = day or meeting.day
-    last = end_day or (first + (meeting.end_day - meeting.day))
+    why = ANY_PROCESS.why_not(first)
+    if why is not None:
+        raise _bad("date", f"{long_date(first)} is {why}")
+    last = end_day or min(first + (meeting.end_day - meeting.day), ANY_PROCESS.last)
     if all_day:
         start = end = None
     elif start is None and end is None:

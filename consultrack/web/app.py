@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from config.settings import get_settings
-from consultrack.web import api, feeds, health, pages
+from consultrack.web import api, api_meetings, feeds, health, pages
 from consultrack.web.rendering import render
 from consultrack.web.security import (
     SESSION_COOKIE,
@@ -136,6 +136,7 @@ def create_app(*, session_idle: int = SESSION_IDLE) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(api_meetings.router)
     app.include_router(pages.router)
     app.include_router(feeds.router)
     return app

@@ -4,6 +4,7 @@ ISO form (+00:00, not Z) for that reason."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -264,3 +265,67 @@ class AuditEntryOut(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None
+
+
+class MeetingDetailsIn(Input):
+    """A meeting's details (`meeting edit`); a field left out is unchanged, "" clears a link."""
+
+    title: Text | None = None
+    kind: Literal["nfp_meeting", "som", "expert_group", "consultation"] | None = None
+    location: Text | None = None
+    virtual: bool | None = None
+    online_link: Text | None = Field(default=None, description="https only; secret (invitations, personal feeds)")
+    dial_in: Text | None = Field(default=None, description="secret (invitations, personal feeds)")
+    agenda_link: Text | None = None
+    documents_link: Text | None = None
+    attendees: list[Key] | None = Field(
+        default=None, description="participants by role: member_states, secretariat, som, stakeholders"
+    )
+
+
+class MeetingWhenIn(Input):
+    """When: a first day (and last), start and end times in an IANA zone, or neither time for an all-day meeting.
+    On a move, what is left out stays as it is (its times, length and zone); `all_day` drops the times."""
+
+    date: dt.date | None = None  # the field's name shadows the type inside the class: the module names it
+    end_date: dt.date | None = None
+    start: dt.time | None = None
+    end: dt.time | None = None
+    timezone: Key | None = None
+    all_day: bool = False
+    stage: Key | None = Field(default=None, description="the stage it belongs to (default: its window's)")
+    tentative: bool = Field(default=False, description="the date is still to be confirmed")
+
+
+class MeetingAddIn(MeetingWhenIn, MeetingDetailsIn):
+    pass
+
+
+class MeetingMoveIn(MeetingWhenIn):
+    reason: Text | None = None
+
+
+class MeetingCancelIn(Input):
+    reason: Text
+
+
+class MeetingHeldIn(Input):
+    held_on: dt.date | None = Field(default=None, description="default: today (or its last day) in its zone")
+    attendance: dict[Key, Literal["registered", "attended", "apologies"]] | None = Field(
+        default=None, description="per member State (code or name)"
+    )
+    reason: Text | None = Field(default=None, description="a note for the record")
+
+
+class MeetingOut(BaseModel):
+    """A meeting as readers see it: never its online link or dial-in (they are in invitations and personal feeds)."""
+
+    meeting: str
+    title: str
+    status: str
+    when: str
+    version: int
+    kind: str | None = None
+    stage: str | None = None
+    tentative: bool | None = None
+    has_joining_details: bool | None = None

@@ -26,6 +26,14 @@ def test_the_dashboard_has_a_form_for_each_operation_it_offers() -> None:
     assert set(ACTIONS.values()) == set(FORMS)
 
 
+def test_the_meetings_page_has_a_form_for_each_meeting_operation_it_offers() -> None:
+    from consultrack.web.pages.meetings import ACTIONS, FORMS
+
+    offered = {op for op in OPERATIONS.values() if op.on == "meeting" and op.page_action is not None}
+    assert set(ACTIONS.values()) == offered and set(ACTIONS) == set(FORMS)
+    assert all(ACTIONS[op.page_action] is op for op in offered if op.page_action is not None)
+
+
 def test_an_error_comes_back_from_its_code_alone() -> None:
     for code in ErrorCode:
         error = error_for(code.value, "why")

@@ -231,3 +231,44 @@ def test_api_docs_render_with_nothing_from_outside(page: Any, live_server: str, 
     assert "/api/processes" in listed or "processes" in listed.lower()
     assert outside == []
     assert all("https://" in m and live_server not in m and "inline" not in m for m in refused), refused
+
+
+def test_move_a_meeting_from_the_dashboard_on_a_phone(browser: Any, live_server: str) -> None:
+    """390 px wide: a wrong zone is refused beside its field; the move then shows on the page and in the feed."""
+    from zoneinfo import ZoneInfo
+
+    import icalendar
+
+    context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    tab.set_default_timeout(20000)
+    try:
+        login(tab)
+        tab.click("text=All meetings: move, edit, cancel, record held")
+        tab.locator("#m-nfp-2025-04 summary", has_text="Move").click()  # each form is folded until chosen
+        form = tab.locator("form#move-nfp-2025-04")
+        form.locator("input[name=date]").fill("2025-04-24")
+        form.locator("input[name=timezone]").fill("Asia/Atlantis")
+        form.locator("button[type=submit]").click()
+        zone = tab.locator("form#move-nfp-2025-04 input[name=timezone]")
+        assert zone.get_attribute("aria-invalid") == "true"
+        beside = tab.locator(f"#{zone.get_attribute('aria-describedby')}")
+        assert "unknown time zone 'Asia/Atlantis'" in beside.inner_text()
+        assert tab.locator("form#move-nfp-2025-04 input[name=date]").input_value() == "2025-04-24"
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390, "nothing wider than the phone"
+
+        zone.fill("Asia/Tokyo")
+        tab.locator("form#move-nfp-2025-04 textarea[name=reason]").fill("NFPs asked")
+        tab.locator("form#move-nfp-2025-04 button[type=submit]").click()
+        assert "moved to 24 April 2025, 15:00-18:00 (Asia/Tokyo)" in tab.locator(".notice-ok").inner_text()
+        card = tab.locator("#m-nfp-2025-04 .when")
+        assert card.inner_text() == "24 April 2025, 15:00-18:00 (Asia/Tokyo)"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "meeting-moved-390.png"), full_page=True)
+
+        feed = icalendar.Calendar.from_ical(tab.request.get(f"/calendars/processes/{PROCESS}.ics").body())
+        (event,) = [e for e in feed.walk("VEVENT") if str(e["UID"]).endswith(".meeting.nfp-2025-04@consultrack")]
+        start = event.decoded("DTSTART").astimezone(ZoneInfo("Europe/Moscow"))
+        assert start.strftime("%Y-%m-%d %H:%M") == "2025-04-24 09:00" and int(event["SEQUENCE"]) == 1
+    finally:
+        context.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from consultrack.web.pages import audit, directory, login, mailbox, stage, timeline
+from consultrack.web.pages import audit, directory, login, mailbox, meetings, stage, timeline
 
 router = APIRouter(include_in_schema=False)
-for _group in (login, timeline, stage, directory, audit, mailbox):
+for _group in (login, timeline, stage, meetings, directory, audit, mailbox):
     router.include_router(_group.router)

@@ -1,0 +1,50 @@
+"""The meetings page: each meeting's forms, and bad input shown beside its field with nothing written (no flow runs:
+the page checks the form with the rules' own checks first)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.helpers import fingerprint
+from tests.web.conftest import ADMIN, ADMIN_PASSWORD, PROCESS, sign_in
+
+PAGE = f"/p/{PROCESS}/meetings"
+
+
+def _move(client: Any, token: str, **fields: str) -> Any:
+    form = {"csrf_token": token, "date": "2025-04-10", "start": "15:00", "end": "18:00", "timezone": "Asia/Seoul"}
+    return client.post(f"{PAGE}/nfp-2025-04/move", data={**form, **fields})
+
+
+def test_bad_input_is_shown_beside_its_field(client: Any) -> None:
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    page = client.get(PAGE).text
+    assert "Twenty-eighth Senior Officials Meeting (SOM-28)" in page and "to be confirmed" in page
+    assert 'action="/p/neaspec-sp-2026-2030/meetings/nfp-2025-04/move"' in page
+    stored = fingerprint()
+    cases = [
+        ({"end": "14:00"}, "end", "the meeting ends (14:00) before it starts (15:00)"),
+        ({"timezone": "Asia/Atlantis"}, "timezone", "unknown time zone"),
+        ({"date": "2026-06-01"}, "date", "outside every stage of the process"),
+        ({"date": "25/04/2025"}, "date", "is not a date"),
+    ]
+    for typed, field, says in cases:
+        answer = _move(client, token, **typed)
+        assert answer.status_code == 422, answer.text
+        eid = f"err-nfp-2025-04-move-{field}"
+        html = re.search(r'id="move-nfp-2025-04".*?</form>', answer.text, re.S).group(0)  # type: ignore[union-attr]
+        tag = re.search(rf'<input name="{field}"[^>]*>', html)
+        assert tag and 'aria-invalid="true"' in tag.group(0) and f'aria-describedby="{eid}"' in tag.group(0), field
+        beside = re.search(rf'id="{eid}" role="alert">([^<]*)<', html)
+        assert beside and says in beside.group(1).replace("&#39;", "'"), (field, beside)
+        for value in typed.values():
+            assert f'value="{value}"' in html  # the form as it was typed
+    bad_link = client.post(
+        f"{PAGE}/nfp-2025-04/edit",
+        data={"csrf_token": token, "title": "NFP meeting", "online_link": "http://meet.example.org/j/1"},
+    )
+    assert bad_link.status_code == 422 and 'aria-describedby="err-nfp-2025-04-edit-online_link"' in bad_link.text
+    unknown = client.post(f"{PAGE}/nfp-2025-05/cancel", data={"csrf_token": token, "reason": "x"})
+    assert unknown.status_code == 422 and "unknown meeting" in unknown.text
+    assert fingerprint() == stored
