@@ -123,3 +123,13 @@ def test_each_responded_row_offers_its_correction_and_a_refusal_is_shown_beside_
     assert refused.status_code == 422
     beside = refused.text.split('id="withdraw-KR"')[1].split("</form>")[0]
     assert 'class="field-error"' in beside and "reason to withdraw a response is required" in beside
+    from config import clock
+    from models import lifecycle
+    from models.db import session_scope
+
+    with session_scope() as session:
+        lifecycle.withdraw_response(
+            session, PROCESS, "outline-feedback", "KR", actor=ADMIN, now=clock.now(), reason="Meant for the SOM"
+        )
+    page = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
+    assert "Withdrawn responses (1)" in page and "Meant for the SOM" in page and 'id="correct-KR"' not in page
