@@ -54,7 +54,7 @@ def write_people(path: Path, count: int, *, renamed: bool) -> None:
 
 def process_in_march() -> None:
     from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
-    from models import lifecycle
+    from models import lifecycle, meetings
     from models.db import session_scope
     from models.directory_import import import_directory, read_directory
     from models.enums import MeetingStatus
@@ -68,7 +68,7 @@ def process_in_march() -> None:
         create_process(s, load_template(PROCESS_TEMPLATES_DIR / f"{P}.yaml"), actor=ACTOR, now=at)
     with session_scope() as s:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
-        lifecycle.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 09:00"))
+        meetings.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 09:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
         lifecycle.advance_stage(
             s,

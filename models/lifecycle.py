@@ -285,10 +285,7 @@ def record_response(
         raise InvalidInput(f"stage {stage.key} asks nothing of member States")
     if stage.state in (StageState.PLANNED, StageState.SKIPPED):
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}: it takes no responses")
-    today = now.astimezone(ZoneInfo(process.timezone)).date()
-    if received_on > today:
-        raise InvalidInput(f"received on {received_on} is in the future (today is {today} in {process.timezone})")
-    limits.range_of(stages_of(session, process)).check(received_on, "the date received")
+    _check_received_on(process, session, received_on, now)
     if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
         raise InvalidInput("a link must be an http(s) address")
     assert stage.id is not None  # a stored row

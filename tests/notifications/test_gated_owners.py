@@ -42,9 +42,9 @@ def kickoff_reminders(**where: object) -> list[object]:
 
 
 def record_egm_held() -> None:
-    """The demo: SOM-27 (13 December, Beijing) recorded held that evening, before the first overdue reminder."""
+    """The demo: SOM-27 (13 December, Beijing) recorded held the next morning, before the first overdue reminder."""
     change(
-        seoul("2024-12-13 19:00"),
+        seoul("2024-12-14 11:00"),
         lambda s, at: meetings.set_meeting_status(s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=at),
     )
 

@@ -117,6 +117,16 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     assert {s["key"]: s["state"] for s in detail["stages"]}["consultations"] == "active"
     audit = api.get("/api/audit", params={"stage": "outline-feedback", "action": "stage."}, headers=admin).json()
     assert [e["actor"] for e in audit] == [ADMIN, ADMIN]
+    # Advanced in error: undone the same day by the same admin, consultations planned again, then a response withdrawn.
+    no_reason = api.post(f"{BASE}/advance/undo", json={"reason": " "}, headers=admin)
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]
+    undone = api.post(f"{BASE}/advance/undo", json={"reason": "Advanced by mistake"}, headers=admin)
+    assert undone.status_code == 200 and undone.json()["put_back"] == ["consultations"], undone.text
+    body = {"member_state": "JP", "reason": "Wrong file"}
+    withdrawn = api.post(f"{BASE}/responses/withdraw", json=body, headers=admin)
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn"], withdrawn.text
+    audit = api.get("/api/audit", params={"stage": "outline-feedback", "action": "response.withdraw"}, headers=admin)
+    assert [e["reason"] for e in audit.json()] == ["Wrong file"]
 
 
 def test_invite_to_a_meeting(api: Any, tokens: dict[str, str], prefect_server: None) -> None:

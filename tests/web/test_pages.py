@@ -109,3 +109,27 @@ def test_the_timeline_says_when_reminders_failed_or_wait(client: Any) -> None:
     assert "1 reminder failed</strong> for" in page and "/stages/outline-feedback" in page
     assert "2 reminders waiting for another try</strong>: SMTP login refused: 535" in page
     assert "check CONSULTRACK_SMTP_USERNAME and CONSULTRACK_SMTP_PASSWORD" in page
+
+
+def test_each_responded_row_offers_its_correction_and_a_refusal_is_shown_beside_it(client: Any) -> None:
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    stage = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
+    assert stage.count('action="/p/neaspec-sp-2026-2030/stages/outline-feedback/withdraw-response"') == 3
+    assert 'id="correct-KR"' in stage and 'id="correct-JP"' not in stage  # Japan has not responded
+    refused = client.post(
+        f"/p/{PROCESS}/stages/outline-feedback/withdraw-response",
+        data={"csrf_token": token, "member_state": "KR", "reason": " "},
+    )
+    assert refused.status_code == 422
+    beside = refused.text.split('id="withdraw-KR"')[1].split("</form>")[0]
+    assert 'class="field-error"' in beside and "reason to withdraw a response is required" in beside
+    from config import clock
+    from models import lifecycle
+    from models.db import session_scope
+
+    with session_scope() as session:
+        lifecycle.withdraw_response(
+            session, PROCESS, "outline-feedback", "KR", actor=ADMIN, now=clock.now(), reason="Meant for the SOM"
+        )
+    page = client.get(f"/p/{PROCESS}/stages/outline-feedback").text
+    assert "Withdrawn responses (1)" in page and "Meant for the SOM" in page and 'id="correct-KR"' not in page

@@ -38,6 +38,7 @@ from models.gates import evaluate_gate
 from models.queries import deadline_at, get_process, get_stage, meetings_of, member_states, stages_of
 from models.reminder import Reminder
 from models.response import Response as StageResponse
+from models.response import WithdrawnResponse
 
 router = APIRouter()
 
@@ -54,6 +55,11 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
             r.member_state_code: r
             for r in session.exec(select(StageResponse).where(StageResponse.stage_id == stage.id)).all()
         }
+        withdrawn = session.exec(
+            select(WithdrawnResponse)
+            .where(WithdrawnResponse.stage_id == stage.id)
+            .order_by(col(WithdrawnResponse.withdrawn_at))
+        ).all()
         reminders = session.exec(
             select(Reminder, Person)
             .where(Reminder.stage_id == stage.id, Reminder.person_id == Person.id)
@@ -72,6 +78,7 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
         "today": today,
         "states": states,
         "responses": responses,
+        "withdrawn": withdrawn,
         "reminders": by_status,
         "meetings": meetings,
         "approvers": approvers,

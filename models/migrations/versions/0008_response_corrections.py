@@ -1,6 +1,6 @@
 """responses withdrawn by the secretariat are kept, with who withdrew them, when and why
 
-Revision ID: 0008_response_corrections
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 
 import models.types
 
-revision = '0008_response_corrections'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

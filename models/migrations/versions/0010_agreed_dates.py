@@ -1,15 +1,15 @@
 """agreed meeting dates stay put; stages that may overlap their predecessor or never move; a process's date limits
 
-Revision ID: 0008_agreed_dates
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_agreed_dates'
-down_revision = '0008_meetings'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """meetings as their own objects: kind, joining details (secret), agenda and documents links, the day held, and
 per-State attendance
 
-Revision ID: 0008_meetings
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -12,8 +12,8 @@ import sqlmodel.sql.sqltypes
 import models.types
 
 
-revision = '0008_meetings'
-down_revision = '0008_response_corrections'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
