@@ -270,5 +270,11 @@ def test_move_a_meeting_from_the_dashboard_on_a_phone(browser: Any, live_server:
         (event,) = [e for e in feed.walk("VEVENT") if str(e["UID"]).endswith(".meeting.nfp-2025-04@consultrack")]
         start = event.decoded("DTSTART").astimezone(ZoneInfo("Europe/Moscow"))
         assert start.strftime("%Y-%m-%d %H:%M") == "2025-04-24 09:00" and int(event["SEQUENCE"]) == 1
+
+        tab.locator("form#invite-nfp-2025-04 button[type=submit]").click()  # the invitations, from the page too
+        assert "14 invitations queued" in tab.locator(".notice-ok").inner_text()
+        assert "yes: a reschedule keeps it" in tab.locator("#m-nfp-2025-04").inner_text()  # invited: the date agreed
+        tab.locator("form#invite-nfp-2025-04 button[type=submit]").click()
+        assert "everyone is already invited; nothing sent" in tab.locator(".notice-ok").inner_text()
     finally:
         context.close()

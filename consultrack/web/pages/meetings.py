@@ -19,7 +19,7 @@ from consultrack.web.inputs import clean_text, parse_day
 from consultrack.web.operations import perform
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminPost, SignedIn, flash
-from flows.operations import CANCEL_MEETING, EDIT_MEETING, MEETING_HELD, MOVE_MEETING, Operation
+from flows.operations import CANCEL_MEETING, EDIT_MEETING, INVITE, MEETING_HELD, MOVE_MEETING, Operation
 from models.db import read_session
 from models.enums import MEETING_KIND_WORDS, Attendance, MeetingKind, MeetingStatus, Owner
 from models.errors import ConsultrackError, InvalidInput, NotFound
@@ -44,6 +44,7 @@ ACTIONS: dict[str, Operation] = {
     "edit": EDIT_MEETING,
     "cancel": CANCEL_MEETING,
     "held": MEETING_HELD,
+    "invite": INVITE,
 }
 """The forms of the meetings page, by the last segment of their address."""
 ROLE_WORDS = {
@@ -183,7 +184,11 @@ def _held_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, 
     }
 
 
-FORMS = {"move": _move_args, "edit": _edit_args, "cancel": _cancel_args, "held": _held_args}
+def _invite_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
+    return {}
+
+
+FORMS = {"move": _move_args, "edit": _edit_args, "cancel": _cancel_args, "held": _held_args, "invite": _invite_args}
 
 
 @router.post("/p/{process_key}/meetings/{meeting_key}/{action}", response_class=HTMLResponse)
@@ -218,6 +223,17 @@ async def meeting_action(
             error_field=field,
         )
         return render(request, "meetings.html", context, exc.http_status)
+    if action == "invite":
+        invited = result["invited"]
+        flash(
+            request,
+            "ok",
+            f"\u201c{result['title']}\u201d: {invited} invitation{'' if invited == 1 else 's'} queued; the next sweep "
+            "sends them, and the date is now agreed."
+            if invited
+            else f"\u201c{result['title']}\u201d: everyone is already invited; nothing sent.",
+        )
+        return see_other(f"/p/{quote(process_key)}/meetings#m-{quote(meeting_key)}")
     verbs = {"move": "moved to " + result["when"], "edit": "changed", "cancel": "cancelled", "held": "recorded held"}
     flash(request, "ok", f"\u201c{result['title']}\u201d {verbs[action]}.")
     return see_other(f"/p/{quote(process_key)}/meetings#m-{quote(meeting_key)}")
