@@ -48,3 +48,27 @@ def test_bad_input_is_shown_beside_its_field(client: Any) -> None:
     unknown = client.post(f"{PAGE}/nfp-2025-05/cancel", data={"csrf_token": token, "reason": "x"})
     assert unknown.status_code == 422 and "unknown meeting" in unknown.text
     assert fingerprint() == stored
+
+
+def test_a_meeting_gated_stage_shows_attendance_not_waiting_responses(client: Any) -> None:
+    """Consultations is gated by the NFP meeting: its page lists each State's attendance (as recorded), and no
+    response matrix of six States "waiting" for something the gate does not need."""
+    from config import clock
+    from models.db import session_scope
+    from models.enums import Attendance
+    from models.meetings import find_meeting, record_attendance
+    from models.queries import get_process
+    from tests.conftest import ACTOR
+
+    sign_in(client, ADMIN, ADMIN_PASSWORD)
+    with session_scope() as session:
+        meeting = find_meeting(session, get_process(session, PROCESS), "nfp-2025-04")
+        record_attendance(session, meeting, {"JP": Attendance.REGISTERED}, actor=ACTOR, now=clock.now())
+    page = client.get(f"/p/{PROCESS}/stages/consultations").text
+    assert "Attendance at the Meeting of NEASPEC National Focal Points" in page
+    assert "Responses from member States" not in page and 'class="waiting"' not in page
+    japan = re.search(r"<th scope=\"row\">Japan</th><td>([^<]*)<", page)
+    assert japan and japan.group(1) == "registered"
+    assert page.count("not recorded") == 5
+    feedback = client.get(f"/p/{PROCESS}/stages/outline-feedback").text  # a responses stage is as before
+    assert "Responses from member States" in feedback and "Attendance at" not in feedback

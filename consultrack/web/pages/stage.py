@@ -32,13 +32,15 @@ from flows.operations import (
 from models.audience import active_secretariat
 from models.db import read_session
 from models.directory import Person
-from models.enums import GateKind, StageState
+from models.enums import Ask, GateKind, Owner, StageState
 from models.errors import ConsultrackError, NotFound
 from models.gates import evaluate_gate
+from models.meetings import attendance_of
 from models.queries import deadline_at, get_process, get_stage, meetings_of, member_states, stages_of
 from models.reminder import Reminder
 from models.response import Response as StageResponse
 from models.response import WithdrawnResponse
+from notifications.reminders.planner import policy_of
 
 router = APIRouter()
 
@@ -66,6 +68,9 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
             .order_by(col(Reminder.send_at))
         ).all()
         meetings = [m for m in meetings_of(session, process) if m.stage_id == stage.id]
+        # A stage that asks the States to attend its meeting (a meeting gate) shows who attends, not "waiting".
+        attends = policy_of(process, stage).ask_of(Owner.MEMBER_STATES, stage.gate_kind) is Ask.ATTENDANCE
+        attendance = {m.key: attendance_of(session, m) for m in meetings} if attends else {}
         approvers = active_secretariat(session)
         stages = {s.key: s for s in stages_of(session, process)}
     by_status: dict[str, list[tuple[Reminder, Person]]] = {}
@@ -84,7 +89,8 @@ def _stage_context(process_key: str, stage_key: str) -> dict[str, Any]:
         "approvers": approvers,
         "deadline": deadline_at(stage, process),
         "days_left": stage.days_left(today),
-        "asks_states": stage.owes_responses,
+        "asks_states": stage.owes_responses and not attends,
+        "attendance": attendance,
         "GateKind": GateKind,
         "StageState": StageState,
         "predecessors": [stages[k] for k in stage.depends_on if k in stages],
