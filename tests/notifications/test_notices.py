@@ -183,3 +183,37 @@ def test_an_undone_advance_tells_who_heard_the_start_that_it_was_in_error(neaspe
     undone = len(mails(server))
     asyncio.run(sweep_at("2025-03-17 11:00"))
     assert not [to for to, _, _ in mails(server)[undone:] if to in FOCAL]  # no feedback reminder follows
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_reschedule_through_the_api_sends_the_notices_once(neaspec: str, smtp: StartServer) -> None:
+    from fastapi.testclient import TestClient
+
+    from consultrack.web.app import create_app
+    from models.accounts import create_account
+    from models.enums import AccountRole
+    from models.token_rules import issue_api_token
+
+    server = smtp()
+    to_march()
+    asyncio.run(sweep_at("2025-03-03 10:00"))  # the start notices
+    started = len(server.deliveries)
+    with clock.frozen(seoul("2025-03-20 09:00")):
+        with session_scope() as session:
+            create_account(
+                session, ACTOR, "correct horse battery staple", AccountRole.ADMIN, actor="t", now=clock.now()
+            )
+            token = issue_api_token(session, ACTOR, label="test", actor="t", now=clock.now()).secret
+        with TestClient(create_app()) as api:
+            answer = api.post(
+                f"/api/processes/{NEASPEC}/stages/outline-feedback/reschedule",
+                json={"end": "2025-04-15", "confirm": True, "reason": "NFPs asked for two more weeks"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+    assert answer.status_code == 200, answer.text
+    assert asyncio.run(sweep_at("2025-03-20 09:00")).sent == 6  # type: ignore[attr-defined]
+    told = mails(server)[started:]
+    assert sorted(to for to, _, _ in told) == FOCAL
+    assert all(subject.startswith("Deadline extended to Tuesday 15 April: ") for _, subject, _ in told)
+    assert all("The secretariat's reason: NFPs asked for two more weeks" in text for _, _, text in told)
+    assert asyncio.run(sweep_at("2025-03-20 09:05")).sent == 0  # type: ignore[attr-defined]
