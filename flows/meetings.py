@@ -1,8 +1,7 @@
 """Flows for the operations on a meeting (declared in flows/operations.py; the rules are in models/meetings.py).
 
-Moving or cancelling a meeting tells the invited: at merge, each of `move_meeting`, `cancel_meeting` (and the
-cancel through `set_meeting_status`) calls `notifications.reminders.invitations.queue_meeting_update(session,
-meeting, now)` inside its transaction, where `_told` is (built by the invitations helper)."""
+Moving, editing or cancelling a meeting tells the invited by itself: the re-plan in each flow's transaction queues
+their update or cancellation (notifications/reminders/invitations.py: announce_changes)."""
 
 from __future__ import annotations
 
@@ -21,17 +20,10 @@ from models.process import Meeting
 from notifications.reminders.planner import replan_key
 
 
-def _told(session: Session, meeting: Meeting) -> None:
-    """The invited hear of the change (invitation update or cancel, iTIP): the seam for
-    notifications.reminders.invitations.queue_meeting_update(session, meeting, now), wired at merge."""
-
-
-async def _apply(operation: Any, process_key: str, *, tell: bool = False) -> Meeting:
+async def _apply(operation: Any, process_key: str) -> Meeting:
     def body(session: Session) -> Meeting:
         meeting: Meeting = operation(session)
-        replan_key(session, process_key, clock.now())  # a meeting can be a gate: the reminders follow it
-        if tell:
-            _told(session, meeting)
+        replan_key(session, process_key, clock.now())  # a gate, invitations, meeting reminders: all follow it
         return meeting
 
     result: Meeting = in_transaction(body)
@@ -149,7 +141,6 @@ async def move_meeting(
             tentative=tentative,
         ),
         process_key,
-        tell=True,
     )
     return _out(meeting)
 
@@ -160,7 +151,6 @@ async def cancel_meeting(process_key: str, meeting_key: str, actor: str, reason:
     meeting = await _apply(
         lambda s: meetings.cancel_meeting(s, process_key, meeting_key, reason=reason, actor=actor, now=clock.now()),
         process_key,
-        tell=True,
     )
     return _out(meeting)
 
@@ -191,6 +181,20 @@ async def record_meeting_held(
     return _out(meeting)
 
 
+@flow(name="meeting-attendance", flow_run_name="{process_key}: attendance at {meeting_key}", persist_result=False)
+@refusals_as_failures
+async def record_meeting_attendance(
+    process_key: str, meeting_key: str, actor: str, attendance: dict[str, str], reason: str | None = None
+) -> dict[str, Any]:
+    meeting = await _apply(
+        lambda s: meetings.set_attendance(
+            s, process_key, meeting_key, attendance, actor=actor, now=clock.now(), reason=reason
+        ),
+        process_key,
+    )
+    return _out(meeting)
+
+
 @flow(name="meeting-status", flow_run_name="{process_key}: meeting {meeting_key} {status}", persist_result=False)
 @refusals_as_failures
 async def set_meeting_status(
@@ -201,6 +205,5 @@ async def set_meeting_status(
             s, process_key, meeting_key, status, actor=actor, now=clock.now(), reason=reason
         ),
         process_key,
-        tell=status is MeetingStatus.CANCELLED,
     )
     return {"meeting": meeting.key, "status": meeting.status.value}

@@ -159,6 +159,15 @@ MEETING_HELD = Operation(
     page_action="held",
     module="meetings",
 )
+MEETING_ATTENDANCE = Operation(
+    "record_meeting_attendance",
+    "meeting",
+    "attendance",
+    ("attendance", "reason"),
+    ("meeting.attendance",),
+    page_action="attendance",
+    module="meetings",
+)
 INVITE = Operation("invite_to_meeting", "meeting", "invite", (), ("meeting.invite",), module="invitations")
 
 OPERATIONS: dict[str, Operation] = {
@@ -178,6 +187,7 @@ OPERATIONS: dict[str, Operation] = {
         MOVE_MEETING,
         CANCEL_MEETING,
         MEETING_HELD,
+        MEETING_ATTENDANCE,
         INVITE,
     )
 }

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
+from models.audit import record
 from models.directory import MemberState
 from models.enums import MEETING_KIND_WORDS, Attendance, MeetingKind, MeetingStatus, Owner
 from models.errors import Conflict, InvalidInput, NotFound
@@ -548,6 +549,60 @@ def record_attendance(
         state = session.get(MemberState, code)
         shown[state.name if state else code] = value.value
     return shown
+
+
+def set_attendance(
+    session: Session,
+    process_key: str,
+    meeting_key: str,
+    attendance: dict[str, str],
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Meeting:
+    """The secretariat records each State's attendance (registered, attended, apologies), before or after the
+    meeting; "none" clears what was recorded. Changing or clearing a recorded value is a correction: it needs a
+    reason, and the audit keeps what it said before. Not a change of the meeting: no update goes to its invitees."""
+    process = lock_process(session, process_key)
+    meeting = find_meeting(session, process, meeting_key, for_update=True)
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise _bad("attendance", f"\u201c{meeting.title}\u201d was cancelled: there is no attendance to record")
+    note = _text(reason, "reason", multiline=True)
+    if not attendance:
+        raise _bad("attendance", "give at least one member State's attendance, e.g. JP=attended")
+    clear = {who for who, what in attendance.items() if what.strip().lower() in ("none", "")}
+    states = check_attendance(session, {who: what for who, what in attendance.items() if who not in clear})
+    cleared = set(check_attendance(session, dict.fromkeys(clear, Attendance.REGISTERED.value)))
+    current = attendance_of(session, meeting)
+    names = {m.code: m.name for m in session.exec(select(MemberState)).all()}
+    corrected = sorted(c for c in (set(states) | cleared) if c in current and states.get(c) != current[c])
+    if corrected and note is None:
+        raise _bad(
+            "reason",
+            f"a reason is required to change what was recorded for {', '.join(names[c] for c in corrected)}",
+        )
+    before = {names[c]: current[c].value for c in sorted(set(states) | cleared) if c in current}
+    after: dict[str, Any] = record_attendance(session, meeting, states, actor=actor, now=now)
+    for row in session.exec(
+        select(MeetingAttendance).where(
+            MeetingAttendance.meeting_id == meeting.id, col(MeetingAttendance.member_state_code).in_(cleared)
+        )
+    ).all():
+        session.delete(row)
+        after[names[row.member_state_code]] = "not recorded"
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="meeting.attendance",
+        process_key=process.key,
+        stage_key=meeting.key,
+        before=before or None,
+        after={**after, "summary": f"Attendance at \u201c{meeting.title}\u201d recorded"},
+        reason=note,
+    )
+    return meeting
 
 
 def attendance_of(session: Session, meeting: Meeting) -> dict[str, Attendance]:

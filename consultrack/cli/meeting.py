@@ -239,6 +239,41 @@ def move(
     _said(result, "moved")
 
 
+def _attendance(items: list[str], where: str) -> dict[str, str]:
+    states: dict[str, str] = {}
+    for item in items:
+        who, sep, what = item.partition("=")
+        if not sep or not who.strip() or not what.strip():
+            fail(f"{where}: {item!r} is not STATE=registered|attended|apologies (e.g. JP=attended)", 2)
+        states[who.strip()] = what.strip()
+    return states
+
+
+@meeting_app.command("attendance")
+@bad_input_exits_2
+def meeting_attendance(
+    meeting: str,
+    attendance: Annotated[
+        list[str], typer.Argument(help="STATE=registered|attended|apologies (or none to clear), e.g. JP=attended")
+    ],
+    reason: Annotated[str | None, typer.Option(help="Why a recorded value changes (required then; audited).")] = None,
+    process: ProcessOpt = None,
+    actor: ActorOpt = None,
+) -> None:
+    """Record who registered for, attended or sent apologies to a meeting, before or after it."""
+    from flows.operations import MEETING_ATTENDANCE
+
+    result = _run(
+        MEETING_ATTENDANCE,
+        process_key=_process_key(process),
+        meeting_key=meeting,
+        actor=actor_name(actor),
+        attendance=_attendance(attendance, "attendance"),
+        reason=reason,
+    )
+    console.print(f"attendance at {result['title']} recorded")
+
+
 @meeting_app.command("held")
 @bad_input_exits_2
 def meeting_held(
@@ -257,12 +292,7 @@ def meeting_held(
     """Record that a meeting took place (refused before it starts, and once cancelled)."""
     from flows.operations import MEETING_HELD
 
-    states: dict[str, str] = {}
-    for item in attendance or []:
-        who, sep, what = item.partition("=")
-        if not sep or not who.strip() or not what.strip():
-            fail(f"--attendance: {item!r} is not STATE=registered|attended|apologies (e.g. JP=attended)", 2)
-        states[who.strip()] = what.strip()
+    states = _attendance(attendance or [], "--attendance")
     result = _run(
         MEETING_HELD,
         process_key=_process_key(process),

@@ -1,4 +1,5 @@
-"""The API's meeting routes: list, add, edit, move, cancel, record held (flows/operations.py declares each).
+"""The API's meeting routes: list, add, edit, move, cancel, record held or attendance (declared in
+flows/operations.py).
 
 Bad input (an unknown meeting, an end before the start, an unknown zone, a date outside every stage, an online link
 that is not https, moving a cancelled meeting) is a 422 whose message names the field; nothing is written. The
@@ -15,13 +16,21 @@ from consultrack.web.inputs import clean_text
 from consultrack.web.operations import perform
 from consultrack.web.schemas import (
     MeetingAddIn,
+    MeetingAttendanceIn,
     MeetingCancelIn,
     MeetingDetailsIn,
     MeetingHeldIn,
     MeetingMoveIn,
     MeetingOut,
 )
-from flows.operations import ADD_MEETING, CANCEL_MEETING, EDIT_MEETING, MEETING_HELD, MOVE_MEETING
+from flows.operations import (
+    ADD_MEETING,
+    CANCEL_MEETING,
+    EDIT_MEETING,
+    MEETING_ATTENDANCE,
+    MEETING_HELD,
+    MOVE_MEETING,
+)
 from models.db import read_session
 from models.enums import MEETING_KIND_WORDS
 from models.meetings import MeetingFields, check_fields, check_when, find_meeting, meeting_when, moved_when
@@ -158,6 +167,22 @@ async def meeting_held(
         actor=account.username,
         held_on=body.held_on,
         attendance=body.attendance,
+        reason=clean_text(body.reason, "reason", multiline=True),
+    )
+    return MeetingOut.model_validate(result)
+
+
+@router.post(MEETING_ATTENDANCE.api_path, responses=ERRORS)
+async def meeting_attendance(
+    process_key: PathKey, meeting_key: PathKey, body: MeetingAttendanceIn, account: Admin, request: Request
+) -> MeetingOut:
+    result = await perform(
+        request.app,
+        MEETING_ATTENDANCE,
+        process_key=process_key,
+        meeting_key=meeting_key,
+        actor=account.username,
+        attendance=dict(body.attendance),
         reason=clean_text(body.reason, "reason", multiline=True),
     )
     return MeetingOut.model_validate(result)

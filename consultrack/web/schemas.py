@@ -317,6 +317,13 @@ class MeetingHeldIn(Input):
     reason: Text | None = Field(default=None, description="a note for the record")
 
 
+class MeetingAttendanceIn(Input):
+    attendance: dict[Key, Literal["registered", "attended", "apologies", "none"]] = Field(
+        description="per member State (code or name); none clears what was recorded"
+    )
+    reason: Text | None = Field(default=None, description="required to change or clear a recorded value")
+
+
 class MeetingOut(BaseModel):
     """A meeting as readers see it: never its online link or dial-in (they are in invitations and personal feeds)."""
 

@@ -26,12 +26,16 @@ def test_move_a_meeting_and_the_bad_input_that_writes_nothing(data_dir: Path, mo
         (["move", "nfp-2025-04", "--date", "2025-05-12"], "it falls in \u201cDraft strategic plan\u201d"),
         (["edit", "nfp-2025-04", "--online-link", "http://meet.example.org/x"], "online link: 'http://meet"),
         (["held", "nfp-2025-04"], "has not started yet"),
+        (["attendance", "nfp-2025-04", "JP"], "'JP' is not STATE=registered|attended|apologies"),
+        (["attendance", "nfp-2025-04", "JP=maybe"], "Japan: 'maybe' is not one of"),
     ]
     for args, says in refusals:
         code, _, err = cli("meeting", *args, *ACTOR)
         assert code == 2 and says in " ".join(err.split()), (args, err)
     assert fingerprint() == before
 
+    code, out, _ = cli("meeting", "attendance", "nfp-2025-04", "JP=registered", "MN=registered", *ACTOR)
+    assert code == 0 and "attendance at Meeting of NEASPEC National Focal Points recorded" in out
     code, out, _ = cli("meeting", "move", "nfp-2025-04", "--date", "2025-04-25", "--reason", "NFPs asked", *ACTOR)
     assert code == 0 and "25 April 2025, 15:00-18:00 (Asia/Seoul)" in out
     assert cli("meeting", "cancel", "nfp-2025-04", "--reason", "merged", *ACTOR)[0] == 0

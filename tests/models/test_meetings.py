@@ -152,3 +152,47 @@ def test_a_template_meeting_takes_the_new_fields_and_refuses_a_plain_http_online
     assert spec.kind is MeetingKind.SOM and spec.online_link == "https://m.example.org/j"
     with pytest.raises(ValidationError, match="online link must be an https address"):
         MeetingSpec.model_validate({**base, "online_link": "http://m.example.org/j"})
+
+
+def test_attendance_is_recorded_corrected_with_a_reason_and_cleared(neaspec: str) -> None:
+    """Before the meeting (registered) and after (attended): a changed or cleared value needs a reason and keeps
+    what it said before in the audit; attendance is no change of the meeting (no update to its invitees)."""
+
+    def attend(values: dict[str, str], reason: str | None = None, when: str = "2025-04-01 10:00") -> None:
+        with session_scope() as s:
+            meetings.set_attendance(s, P, "nfp-2025-04", values, actor=ACTOR, now=seoul(when), reason=reason)
+
+    def recorded() -> dict[str, str]:
+        with read_session() as s:
+            found = meetings.attendance_of(s, get_meeting(s, get_process(s, P), "nfp-2025-04"))
+        return {code: value.value for code, value in found.items()}
+
+    with read_session() as s:
+        version = get_meeting(s, get_process(s, P), "nfp-2025-04").version
+    attend({"JP": "registered", "Mongolia": "Registered"})
+    assert recorded() == {"JP": "registered", "MN": "registered"}
+    stored = fingerprint()
+    for values, reason, field, says in [
+        ({}, None, "attendance", "give at least one member State's attendance"),
+        ({"JP": "maybe"}, None, "attendance", "Japan: 'maybe' is not one of registered, attended, apologies"),
+        ({"XX": "attended"}, None, "attendance", "XX"),
+        ({"JP": "apologies"}, None, "reason", "a reason is required to change what was recorded for Japan"),
+        ({"MN": "none"}, None, "reason", "Mongolia"),
+    ]:
+        with pytest.raises(MeetingInputError) as refused:
+            attend(values, reason)
+        assert refused.value.field == field and says in refused.value.message, refused.value.message
+    assert fingerprint() == stored  # a refusal writes nothing
+    attend({"JP": "apologies", "MN": "none", "KR": "attended"}, "Japan wrote on 9 April", "2025-04-10 18:30")
+    assert recorded() == {"JP": "apologies", "KR": "attended"}
+    with read_session() as s:
+        meeting = get_meeting(s, get_process(s, P), "nfp-2025-04")
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "meeting.attendance")).all()[-1]
+    assert meeting.version == version  # the invited are not sent an "updated" meeting for it
+    assert entry.before == {"Japan": "registered", "Mongolia": "registered"}
+    assert (entry.after["Japan"], entry.after["Mongolia"], entry.after["Republic of Korea"]) == (
+        "apologies",
+        "not recorded",
+        "attended",
+    )
+    assert entry.reason == "Japan wrote on 9 April"

@@ -19,7 +19,15 @@ from consultrack.web.inputs import clean_text, parse_day
 from consultrack.web.operations import perform
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminPost, SignedIn, flash
-from flows.operations import CANCEL_MEETING, EDIT_MEETING, INVITE, MEETING_HELD, MOVE_MEETING, Operation
+from flows.operations import (
+    CANCEL_MEETING,
+    EDIT_MEETING,
+    INVITE,
+    MEETING_ATTENDANCE,
+    MEETING_HELD,
+    MOVE_MEETING,
+    Operation,
+)
 from models.db import read_session
 from models.enums import MEETING_KIND_WORDS, Attendance, MeetingKind, MeetingStatus, Owner
 from models.errors import ConsultrackError, InvalidInput, NotFound
@@ -45,6 +53,7 @@ ACTIONS: dict[str, Operation] = {
     "cancel": CANCEL_MEETING,
     "held": MEETING_HELD,
     "invite": INVITE,
+    "attendance": MEETING_ATTENDANCE,
 }
 """The forms of the meetings page, by the last segment of their address."""
 ROLE_WORDS = {
@@ -169,12 +178,17 @@ def _cancel_args(form: FormData, process_key: str, meeting_key: str) -> dict[str
     return {"reason": reason}
 
 
-def _held_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
-    attendance = {
+def _attendance_chosen(form: FormData) -> dict[str, str]:
+    """The per-State menus (attendance_JP, ...) that name a value."""
+    return {
         k.removeprefix("attendance_"): str(v)
         for k, v in form.items()
         if k.startswith("attendance_") and isinstance(v, str) and v
     }
+
+
+def _held_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
+    attendance = _attendance_chosen(form)
     with read_session() as session:
         check_attendance(session, attendance)
     return {
@@ -184,11 +198,22 @@ def _held_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, 
     }
 
 
+def _attendance_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
+    return {"attendance": _attendance_chosen(form), "reason": _text(form, "reason", "reason", multiline=True)}
+
+
 def _invite_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
     return {}
 
 
-FORMS = {"move": _move_args, "edit": _edit_args, "cancel": _cancel_args, "held": _held_args, "invite": _invite_args}
+FORMS = {
+    "move": _move_args,
+    "edit": _edit_args,
+    "cancel": _cancel_args,
+    "held": _held_args,
+    "invite": _invite_args,
+    "attendance": _attendance_args,
+}
 
 
 @router.post("/p/{process_key}/meetings/{meeting_key}/{action}", response_class=HTMLResponse)
@@ -234,6 +259,12 @@ async def meeting_action(
             else f"\u201c{result['title']}\u201d: everyone is already invited; nothing sent.",
         )
         return see_other(f"/p/{quote(process_key)}/meetings#m-{quote(meeting_key)}")
-    verbs = {"move": "moved to " + result["when"], "edit": "changed", "cancel": "cancelled", "held": "recorded held"}
+    verbs = {
+        "move": "moved to " + result["when"],
+        "edit": "changed",
+        "cancel": "cancelled",
+        "held": "recorded held",
+        "attendance": "attendance recorded",
+    }
     flash(request, "ok", f"\u201c{result['title']}\u201d {verbs[action]}.")
     return see_other(f"/p/{quote(process_key)}/meetings#m-{quote(meeting_key)}")
