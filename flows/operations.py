@@ -168,7 +168,9 @@ MEETING_ATTENDANCE = Operation(
     page_action="attendance",
     module="meetings",
 )
-INVITE = Operation("invite_to_meeting", "meeting", "invite", (), ("meeting.invite",), module="invitations")
+INVITE = Operation(
+    "invite_to_meeting", "meeting", "invite", (), ("meeting.invite",), page_action="invite", module="invitations"
+)
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
