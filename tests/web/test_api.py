@@ -138,9 +138,9 @@ def test_invite_to_a_meeting(api: Any, tokens: dict[str, str], prefect_server: N
 
     admin, path = bearer(tokens["admin"]), f"/api/processes/{PROCESS}/meetings/{{}}/invite"
     with session_scope() as session:
-        session.exec(select(Meeting).where(Meeting.key == "som27-egm")).one().attendees = []
+        session.exec(select(Meeting).where(Meeting.key == "som-28")).one().attendees = []
     stored = fingerprint()
-    nobody = api.post(path.format("som27-egm"), headers=admin)
+    nobody = api.post(path.format("som-28"), headers=admin)
     assert nobody.status_code == 422 and "invites nobody" in nobody.json()["error"]
     assert fingerprint() == stored
     first = api.post(path.format("nfp-2025-04"), headers=admin)
