@@ -339,7 +339,7 @@ def member_state_feed(session: Session, code: str) -> Feed:
             lambda p, s: events.deadline(p, s, reader_zone=state.timezone),
         )
         body = render(
-            f"Consultations: {state.name}",
+            calendar_name(session, state),
             f"Deadlines and meetings for {state.in_text} and its National Focal Points.",
             items,
         )
@@ -349,8 +349,13 @@ def member_state_feed(session: Session, code: str) -> Feed:
     return _cached(_key(session, "state", subject, _fingerprint(session, None)), build)
 
 
-def personal_name(name: str) -> str:
-    return f"Consultations: {name}"
+def calendar_name(session: Session, state: MemberState | None, person_name: str | None = None) -> str:
+    """The name a calendar application shows: the process (the newest, when the feed spans several) and the
+    person's State, so a focal point sees "NEASPEC SP 2026-2030: Japan" among their calendars, not a tool's name."""
+    newest = session.exec(select(Process.short_name).order_by(col(Process.id).desc())).first() or "Consultations"
+    if state is None:
+        return f"{newest}: {person_name}" if person_name else newest
+    return f"{newest}: {state.name} ({person_name})" if person_name else f"{newest}: {state.name}"
 
 
 def personal_feed(session: Session, person: Person) -> Feed:
@@ -396,7 +401,7 @@ def _render_personal(session: Session, person: Person, state: MemberState | None
         joining=True,
     )
     body = render(
-        personal_name(person.name),
+        calendar_name(session, state, person.name),
         f"Your deadlines, stages and meetings ({person.name}); deadline times for {zone}.",
         items,
     )

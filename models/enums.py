@@ -13,6 +13,16 @@ class Role(StrEnum):
     SOM_DELEGATE = "som_delegate"
 
 
+ROLE_WORDS: dict[Role, tuple[str, str]] = {
+    Role.FOCAL_POINT: ("focal point", "focal points"),
+    Role.ALTERNATE_FOCAL_POINT: ("alternate focal point", "alternate focal points"),
+    Role.SECRETARIAT: ("member of the secretariat", "members of the secretariat"),
+    Role.STAKEHOLDER: ("stakeholder", "stakeholders"),
+    Role.SOM_DELEGATE: ("SOM delegate", "SOM delegates"),
+}
+"""A role as people say it, one and many (pages, previews)."""
+
+
 class Owner(StrEnum):
     """Who acts in a stage. Member States act through their National Focal Points."""
 

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from calendars.subscribe import subscribe_links, subscribe_page_url
 from config import clock
-from config.settings import get_settings
 from consultrack.cli.common import ActorOpt, actor_name, console, fail, require_database
 
 feed_app = typer.Typer(no_args_is_help=True, help="Calendar feeds: personal tokens, static export.")
@@ -31,39 +30,15 @@ def _show_issued(email: str, secret: str, token_id: int | None) -> None:
     console.print(f"  subscribe: {subscribe_page_url(secret)}")
 
 
-def _send_subscribe(name: str, email: str, secret: str, token_id: int | None) -> None:
-    """E-mail the person their subscribe page. The token is committed first: if sending fails, nothing is
-    lost (the address printed above works), and nothing was sent with a token that does not exist."""
+def _send_subscribe(person_id: int, secret: str, token_id: int | None) -> None:
     import asyncio
 
-    from calendars.feeds import personal_name
-    from notifications.mail.message import InvalidAddress, build_message, new_message_id
-    from notifications.mail.render import RenderError, render
-    from notifications.mail.transport import ConnectionLost, LoginFailed, PermanentFailure, TransientFailure, send_now
+    from consultrack.subscribe_mail import NotSent, send_subscribe_mail
 
-    settings = get_settings()
-    ctx = {
-        "recipient": {"name": name},
-        "links": subscribe_links(secret, personal_name(name)),
-        "subscribe_url": subscribe_page_url(secret),
-    }
     try:
-        envelope = build_message(
-            sender=settings.mail_from,
-            to=(name, email),
-            cc=[],
-            reply_to=settings.mail_reply_to,
-            rendered=render("feed_subscribe", ctx),
-            message_id=new_message_id(settings.mail_from, "feed", token_id),
-            date=clock.now(),
-            ics=None,
-        )
-        asyncio.run(send_now(settings, envelope))  # one recipient: a refusal raises
-    except (RenderError, InvalidAddress, LoginFailed, ConnectionLost, TransientFailure, PermanentFailure) as exc:
-        fail(
-            f"the e-mail to {email} was not sent ({exc}); feed token {token_id} is valid: "
-            "give them the subscribe address above, or revoke it"
-        )
+        email = asyncio.run(send_subscribe_mail(person_id, secret, token_id))
+    except NotSent as exc:
+        fail(f"{exc}; feed token {token_id} is valid: give them the subscribe address above, or revoke it")
     console.print(f"subscribe e-mail sent to {email}")
 
 
@@ -81,10 +56,11 @@ def token_new(
 
     with session_scope() as session:
         issued = issue_feed_token(session, email, actor=actor_name(actor), now=clock.now(), label=label)
-        person_name, person_email, token_id = issued.holder.name, issued.holder.email, issued.row.id
+        person_id, person_email, token_id = issued.holder.id, issued.holder.email, issued.row.id
     _show_issued(person_email, issued.secret, token_id)
     if send:
-        _send_subscribe(person_name, person_email, issued.secret, token_id)
+        assert person_id is not None  # a stored person
+        _send_subscribe(person_id, issued.secret, token_id)
 
 
 @token_app.command("revoke")

@@ -16,11 +16,15 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import col, select
 
-from calendars.feeds import Feed, member_state_feed, personal_feed_for_token, personal_name, process_feed
+from calendars.feeds import Feed, calendar_name, member_state_feed, personal_feed_for_token, process_feed
 from calendars.subscribe import subscribe_links
+from models.audience import active_secretariat
 from models.db import read_session
+from models.directory import MemberState
 from models.errors import NotFound
+from models.process import Process
 from models.token_rules import person_for_token
 
 MAX_QUERY = 1024
@@ -143,9 +147,18 @@ def subscribe_page(token: str, request: Request) -> HTMLResponse:
         person = person_for_token(session, token)
         if person is None:
             raise _missing()
-        name, calendar = person.name, personal_name(person.name)
+        state = session.get(MemberState, person.member_state_code) if person.member_state_code else None
+        calendar = calendar_name(session, state, person.name)
+        process = session.exec(select(Process).order_by(col(Process.id).desc())).first()
+        contacts = [{"name": p.name, "email": p.email} for p in active_secretariat(session)]
+        name = person.name
     body = _templates.get_template("feeds/subscribe.html").render(
-        person_name=name, links=subscribe_links(token, calendar)
+        person_name=name,
+        calendar_name=calendar,
+        process=process,
+        contacts=contacts,
+        state_name=state.in_text if state else None,
+        links=subscribe_links(token, calendar),
     )
     return HTMLResponse(
         body,

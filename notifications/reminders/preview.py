@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, or_, select
 
 from models.directory import Person
-from models.enums import MEETING_RULES, ReminderRule, ReminderStatus, Role
+from models.enums import MEETING_RULES, ROLE_WORDS, ReminderRule, ReminderStatus, Role
 from models.process import Process, Stage
 from models.reminder import Reminder, meeting_id_of
 from notifications.mail.render import subject_for
@@ -150,13 +150,6 @@ def next_due(session: Session, until: datetime, real: datetime) -> datetime | No
     ).one()
 
 
-ROLE_WORDS = {
-    Role.FOCAL_POINT.value: ("focal point", "focal points"),
-    Role.ALTERNATE_FOCAL_POINT.value: ("alternate focal point", "alternate focal points"),
-    Role.SECRETARIAT.value: ("member of the secretariat", "members of the secretariat"),
-    Role.STAKEHOLDER.value: ("stakeholder", "stakeholders"),
-    Role.SOM_DELEGATE.value: ("SOM delegate", "SOM delegates"),
-}
 NOTICE_WORDS = {
     "moved": "will be told the deadline moved to {to}",
     "skipped": "will be told {stage} was skipped",
@@ -191,7 +184,7 @@ def in_words(changes: list[Change], stage: str) -> list[str]:
             cancelled += 1
     lines = []
     for (notice, role, to), n in sorted(told.items(), key=lambda item: (-item[1], item[0][0], item[0][1])):
-        who = _count(n, ROLE_WORDS.get(role, ("person", "people")))
+        who = _count(n, ROLE_WORDS[Role(role)])
         when = f"{to.day} {to:%B %Y}" if to else ""
         lines.append(f"{who} {NOTICE_WORDS.get(notice, 'will be told of the change').format(to=when, stage=stage)}")
     for days, n in sorted(moved.items()):

@@ -189,7 +189,7 @@ def test_member_state_feeds_show_what_member_states_owe(neaspec: str) -> None:
     } | {"meeting.som27-egm", "meeting.nfp-2025-04"}
     assert all(not e.walk("VALARM") for e in events.values())
     cal = icalendar.Calendar.from_ical(state_body("JP"))
-    assert str(cal["x-wr-calname"]) == "Consultations: Japan"
+    assert str(cal["x-wr-calname"]) == "NEASPEC SP 2026-2030: Japan"
 
 
 @pytest.mark.parametrize("parser", list(PARSERS))

@@ -154,6 +154,10 @@ def test_the_subscribe_page(client: TestClient, neaspec: str) -> None:
     assert "https://outlook.office.com/calendar/0/addfromweb?url=http%3A%2F%2F127.0.0.1%3A8000" in page
     assert "https://outlook.live.com/calendar/0/addfromweb?url=" in page
     assert ANNA not in page and LI not in page
+    # Not a page that could pass for phishing: the process, the calendar's name, the secretariat to ask.
+    assert "Development of the NEASPEC Strategic Plan 2026-2030" in page
+    assert "<strong>NEASPEC SP 2026-2030: Russian Federation (&lt;script&gt;" in page
+    assert 'href="mailto:minji.secretariat@example.org"' in page
 
 
 def _free_port() -> int:

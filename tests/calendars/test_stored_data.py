@@ -171,6 +171,8 @@ def test_state_and_person_names_are_cleaned(client: TestClient, injected: str) -
     for body in (state, person):
         assert b"\x0b" not in body
     state_texts = _calendar_texts(state)
-    assert all(t["X-WR-CALNAME"] == "Consultations: Russian Federation" for t in state_texts)
+    process = f"SP {INJECTED}, 2026"  # the CR of the stored short name is a space: a value, never a property
+    assert all(t["X-WR-CALNAME"] == f"{process}: Russian Federation" for t in state_texts)
     assert all(t["X-WR-CALDESC"].startswith("Deadlines and meetings for the Russian Federation") for t in state_texts)
-    assert all(t["X-WR-CALNAME"] == "Consultations: Anna Volkova" for t in _calendar_texts(person))
+    named = f"{process}: Russian Federation (Anna Volkova)"
+    assert all(t["X-WR-CALNAME"] == named for t in _calendar_texts(person))

@@ -17,7 +17,6 @@ import vobject
 from sqlmodel import select
 
 from calendars import events
-from calendars.feeds import personal_name
 from calendars.subscribe import subscribe_links, subscribe_page_url
 from config.settings import reset_settings
 from models.db import read_session, session_scope
@@ -132,7 +131,7 @@ def test_golden_digest(march: str) -> None:
 
 
 def test_golden_feed_subscribe() -> None:
-    links = subscribe_links("A" * 32, personal_name("Anna Volkova"))
+    links = subscribe_links("A" * 32, "NEASPEC SP 2026-2030: Russian Federation (Anna Volkova)")
     rendered = render(
         "feed_subscribe",
         {"recipient": {"name": "Anna Volkova"}, "links": links, "subscribe_url": subscribe_page_url("A" * 32)},

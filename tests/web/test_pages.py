@@ -39,6 +39,24 @@ def test_issue_a_subscribe_link_shown_once(client: Any) -> None:
     assert path.rsplit("/", 1)[1] not in client.get("/directory").text, "the secret is never shown again"
 
 
+def test_the_directory_lists_the_focal_point_first_and_e_mails_or_revokes_links(client: Any, data_dir: Any) -> None:
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    directory = client.get("/directory").text
+    japan = [row for row in directory.split("<tr ")[1:] if "Japan" in row]
+    assert ["focal point" in japan[0], "alternate focal point" in japan[1]] == [True, True]
+    person_id = re.search(r'id="person-(\d+)"', japan[0]).group(1)  # type: ignore[union-attr]
+    sent = client.post(f"/directory/{person_id}/subscribe-link", data={"csrf_token": token, "send": "yes"})
+    assert sent.status_code == 200 and "The subscribe page was e-mailed to <strong>sato.yuki@example.org" in sent.text
+    link = re.search(r'href="(http://[^"]+/subscribe/[^"]+)"', sent.text).group(1)  # type: ignore[union-attr]
+    path = "/" + link.split("/", 3)[3]
+    mails = [p.read_text(errors="replace") for p in (data_dir / "mailbox").glob("*.eml")]
+    assert any("sato.yuki@example.org" in m and path in m for m in mails), "the subscribe e-mail is in the sink"
+    assert f'action="/directory/{person_id}/revoke-links"' in client.get("/directory").text
+    revoked = client.post(f"/directory/{person_id}/revoke-links", data={"csrf_token": token}, follow_redirects=True)
+    assert "1 calendar link of Sato Yuki revoked." in revoked.text
+    assert client.get(path).status_code == 404  # the link stops working at once
+
+
 def test_mailbox_lists_and_shows_messages(client: Any, data_dir: Any) -> None:
     sign_in(client, ADMIN, ADMIN_PASSWORD)
     box = data_dir / "mailbox"
