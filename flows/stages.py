@@ -216,6 +216,14 @@ async def undo_advance(process_key: str, stage_key: str, actor: str, reason: str
     return {"stage": stage_key, "state": "active", "put_back": put_back}
 
 
+@flow(name="open-stages", flow_run_name="{process_key}: open the stages whose window opened", persist_result=False)
+@refusals_as_failures
+async def open_stages(process_key: str) -> dict[str, Any]:
+    """Run by the sweep: each stage whose predecessors are done starts by itself when its window opens."""
+    opened = await _apply(lambda s: lifecycle.open_ready_stages(s, process_key, now=clock.now()), process_key)
+    return {"opened": opened}
+
+
 @flow(name="meeting-status", flow_run_name="{process_key}: meeting {meeting_key} {status}", persist_result=False)
 @refusals_as_failures
 async def set_meeting_status(
