@@ -70,6 +70,7 @@ def process_in_march() -> None:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
         meetings.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 09:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
+        lifecycle.open_ready_stages(s, P, now=seoul("2025-01-01 09:00"))
         lifecycle.advance_stage(
             s,
             P,

@@ -62,6 +62,7 @@ def march_with_focal_points(people: int) -> tuple[int, list[int]]:
         lifecycle.start_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-13 10:00"))
         meetings.set_meeting_status(s, P, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 09:00"))
         lifecycle.advance_stage(s, P, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 10:00"))
+        lifecycle.open_ready_stages(s, P, now=seoul("2025-01-01 09:00"))
         lifecycle.advance_stage(
             s,
             P,

@@ -119,11 +119,13 @@ def sweep_reminders_until(moment: datetime, say: Callable[[str], object]) -> Non
     from flows import reminders
     from flows.engine import run
     from models.db import read_session
+    from models.lifecycle import next_opening
     from notifications.reminders.preview import next_due
 
     for _ in range(10_000):
         with read_session() as session:
-            due = next_due(session, moment, clock.real_now())
+            moments = [next_due(session, moment, clock.real_now()), next_opening(session, moment)]
+        due = min((m for m in moments if m is not None), default=None)
         if due is None:
             return
         with clock.frozen(due):

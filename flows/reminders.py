@@ -5,21 +5,48 @@ both are safe to run late, twice, or in two processes at once (see notifications
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow
+from sqlmodel import select
 
 from config import clock
 from flows.engine import in_transaction
+from models.db import read_session
+from models.lifecycle import next_opening, opening_at, ready_stages
+from models.process import Process
+from models.queries import get_process
 from notifications.reminders.digest import schedule_digests
 from notifications.reminders.planner import replan_all
 from notifications.reminders.sweep import sweep
 
 
+async def open_windows() -> list[str]:
+    """Start the ready stages whose window has opened, one `open-stages` flow run per process that has one (a
+    read-only query first: most sweeps find none)."""
+    from flows import stages
+
+    now = clock.now()
+    with read_session() as session:
+        if next_opening(session, now) is None:
+            return []
+        keys = [p.key for p in session.exec(select(Process)).all()]
+    opened: list[str] = []
+    for key in keys:
+        with read_session() as session:
+            process = get_process(session, key)
+            due = any(opening_at(process, s) <= now for s in ready_stages(session, process))
+        if due:
+            result = cast(dict[str, Any], await stages.open_stages(process_key=key))
+            opened += result["opened"]
+    return opened
+
+
 @flow(name="sweep-reminders", flow_run_name="send reminders due now", persist_result=False)
 async def sweep_reminders(max_batches: int | None = None) -> dict[str, Any]:
+    opened = await open_windows()  # first: a stage that opens now sends its start notices in this sweep
     report = await sweep(max_batches=max_batches)
-    return report.as_dict()
+    return {**report.as_dict(), **({"opened": opened} if opened else {})}
 
 
 @flow(name="send-digest", flow_run_name="reminders digest to the secretariat", persist_result=False)

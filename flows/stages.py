@@ -234,3 +234,11 @@ async def undo_advance(process_key: str, stage_key: str, actor: str, reason: str
 
     put_back, told = await _apply(undo, process_key)
     return {"stage": stage_key, "state": "active", "put_back": put_back, "notices": told}
+
+
+@flow(name="open-stages", flow_run_name="{process_key}: open the stages whose window opened", persist_result=False)
+@refusals_as_failures
+async def open_stages(process_key: str) -> dict[str, Any]:
+    """Run by the sweep: each stage whose predecessors are done starts by itself when its window opens."""
+    opened = await _apply(lambda s: lifecycle.open_ready_stages(s, process_key, now=clock.now()), process_key)
+    return {"opened": opened}

@@ -8,12 +8,13 @@ process (queries.lock_process), so concurrent transitions of one process, from a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from config.settings import get_settings
 from models import limits
 from models.audit import AuditEntry, record
 from models.directory import MemberState
@@ -228,16 +229,61 @@ def advance_stage(
         reason=override_reason if overridden else (inputs.proceed_reason or inputs.note),
     )
     started: list[str] = []
-    if start_next:
+    if start_next:  # a successor now ready starts at once if its window has opened; else the sweep opens it
         for successor in stages_of(session, process):
             if (
                 stage.key in successor.depends_on
                 and successor.state is StageState.PLANNED
                 and not _blocking_predecessors(session, process, successor)
+                and opening_at(process, successor) <= now
             ):
                 start_stage(session, process.key, successor.key, actor=actor, now=now)
                 started.append(successor.key)
     return AdvanceResult(stage, gate, started, overridden)
+
+
+OPENED_BY = "consultrack (the stage's window opened)"
+"""The actor of a start made by the sweep when a ready stage's window opens."""
+
+
+def opening_at(process: Process, stage: Stage) -> datetime:
+    """When a ready stage starts by itself: the local morning (the reminders' hour) of its first day, in the
+    process's zone."""
+    hour = get_settings().reminder_local_hour
+    return datetime.combine(stage.start_date, time(hour), tzinfo=ZoneInfo(process.timezone)).astimezone(UTC)
+
+
+def ready_stages(session: Session, process: Process) -> list[Stage]:
+    """Planned stages that follow others, all of them done (completed or skipped): ready to start."""
+    by_key = {s.key: s for s in stages_of(session, process)}
+    return [
+        s
+        for s in by_key.values()
+        if s.state is StageState.PLANNED and s.depends_on and not any(by_key[k].is_open for k in s.depends_on)
+    ]
+
+
+def next_opening(session: Session, until: datetime) -> datetime | None:
+    """The earliest moment, up to `until`, at which a ready stage of any process opens (for the sweep and a
+    replayed clock); None when there is none."""
+    moments = [
+        opening_at(process, stage)
+        for process in session.exec(select(Process)).all()
+        for stage in ready_stages(session, process)
+    ]
+    due = [m for m in moments if m <= until]
+    return min(due) if due else None
+
+
+def open_ready_stages(session: Session, process_key: str, *, now: datetime) -> list[str]:
+    """Start every ready stage of the process whose window has opened (audited `stage.start` by OPENED_BY)."""
+    process = lock_process(session, process_key)
+    opened = []
+    for stage in ready_stages(session, process):
+        if opening_at(process, stage) <= now:
+            start_stage(session, process.key, stage.key, actor=OPENED_BY, now=now)
+            opened.append(stage.key)
+    return opened
 
 
 def skip_stage(session: Session, process_key: str, stage_key: str, *, actor: str, now: datetime, reason: str) -> Stage:

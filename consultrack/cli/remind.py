@@ -60,14 +60,16 @@ def run_now() -> None:
 
 
 def _could_be_due() -> bool:
-    """Whether a sweep could find anything to send: a pending row due by the business clock (waiting out a retry's
-    backoff or not), or any row claimed for sending. Read before Prefect starts, so a cron job's `remind run` with
-    nothing due costs an import of SQLModel, not a flow run; when in doubt, the sweep runs."""
+    """Whether a sweep could find anything to do: a pending row due by the business clock (waiting out a retry's
+    backoff or not), any row claimed for sending, or a ready stage whose window has opened. Read before Prefect
+    starts, so a cron job's `remind run` with nothing due costs an import of SQLModel, not a flow run; when in
+    doubt, the sweep runs."""
     from sqlmodel import and_, col, or_, select
 
     from config import clock
     from models.db import read_session
     from models.enums import ReminderStatus
+    from models.lifecycle import next_opening
     from models.reminder import Reminder
 
     pending = and_(Reminder.status == ReminderStatus.PENDING, col(Reminder.send_at) <= clock.now())
@@ -77,6 +79,7 @@ def _could_be_due() -> bool:
                 select(Reminder.id).where(or_(pending, Reminder.status == ReminderStatus.SENDING)).limit(1)
             ).first()
             is not None
+            or next_opening(session, clock.now()) is not None  # a ready stage's window has opened
         )
 
 

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from config.settings import DIRECTORY_SAMPLES_DIR, PROCESS_TEMPLATES_DIR
 from consultrack.cli import app, common
+from models import lifecycle
+from models.db import session_scope
 from tests.conftest import seoul
 from tests.helpers import fingerprint, record_held
 
@@ -37,7 +39,9 @@ def test_a_secretariat_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     code, out, _ = cli(
         "stage", "advance", "som27-kickoff", *ACTOR, now="2024-12-16T09:00:00+09:00", monkeypatch=monkeypatch
     )
-    assert code == 0 and "som27-kickoff completed" in out and "annotated-outline started" in out
+    assert code == 0 and "som27-kickoff completed" in out and "annotated-outline started" not in out
+    with session_scope() as session:  # the sweep's part: annotated-outline opens with its window on 1 January
+        lifecycle.open_ready_stages(session, "neaspec-sp-2026-2030", now=seoul("2025-01-01 09:00"))
     code, _, err = cli(
         "stage", "advance", "annotated-outline", *ACTOR, now="2025-03-03T10:00:00+09:00", monkeypatch=monkeypatch
     )

@@ -27,8 +27,8 @@ from models.template import ProcessTemplate
 from tests.conftest import ACTOR, seoul
 
 P = "join-test"
-DECIDED = GateInputs(decision_text="agreed", decision_date=date(2025, 1, 10))
-NOW = seoul("2025-01-10 09:00")
+DECIDED = GateInputs(decision_text="agreed", decision_date=date(2025, 2, 1))
+NOW = seoul("2025-02-01 09:00")  # join's window opens: it starts as soon as it is ready
 
 
 def _stage(key: str, start: str, end: str, depends_on: list[str]) -> dict[str, object]:

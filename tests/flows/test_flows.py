@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from config import clock
-from flows import stages
+from flows import reminders, stages
 from flows.engine import run
 from models.errors import Conflict, TransitionRefused
 from tests.conftest import ACTOR, seoul
@@ -35,7 +35,9 @@ def test_flows_change_the_process_and_name_their_runs(neaspec: str) -> None:
     record_held(P, "som27-egm", seoul("2024-12-16 08:00"))
     with clock.frozen(seoul("2024-12-16 09:00")):
         result = run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
-    assert result["started"] == ["annotated-outline"]
+    assert result["started"] == []  # ready; the sweep opens it with its window, as a flow run
+    with clock.frozen(seoul("2025-01-01 09:00")):
+        assert run(reminders.sweep_reminders)["opened"] == ["annotated-outline"]
     with clock.frozen(seoul("2025-03-03 10:00")):
         run(
             stages.advance_stage,
@@ -67,6 +69,7 @@ def test_flows_change_the_process_and_name_their_runs(neaspec: str) -> None:
     for expected in (
         f"{P}: start som27-kickoff",
         f"{P}: advance som27-kickoff",
+        f"{P}: open the stages whose window opened",
         f"{P}: advance annotated-outline",
         f"{P}: response to outline-feedback from KR",
         f"{P}: reschedule outline-feedback",

@@ -214,6 +214,7 @@ def test_received_and_decision_dates_beyond_reason_are_refused(neaspec: str) -> 
             s, NEASPEC, "som27-egm", MeetingStatus.HELD, actor=ACTOR, now=seoul("2024-12-16 08:00")
         )
         lifecycle.advance_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=seoul("2024-12-16 09:00"))
+        lifecycle.open_ready_stages(s, NEASPEC, now=seoul("2025-01-01 09:00"))
         lifecycle.advance_stage(
             s,
             NEASPEC,

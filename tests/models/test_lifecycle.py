@@ -57,8 +57,15 @@ def kickoff_done() -> None:
     advance("som27-kickoff", "2024-12-16 09:00")
 
 
+def open_windows(when: str) -> list[str]:
+    """The sweep's part: start the ready stages whose window has opened."""
+    with session_scope() as s:
+        return lifecycle.open_ready_stages(s, P, now=seoul(when))
+
+
 def to_feedback_stage() -> None:
     kickoff_done()
+    open_windows("2025-01-01 09:00")
     advance("annotated-outline", "2025-03-03 10:00", APPROVE)
 
 
@@ -95,7 +102,27 @@ def test_meeting_gate_waits_for_the_meeting_to_be_recorded_held(neaspec: str) ->
     assert fingerprint() == before
     held("som27-egm", "2024-12-16 08:00")
     result = advance("som27-kickoff", "2024-12-16 09:00")
-    assert result.started == ["annotated-outline"]
+    assert result.started == []  # ready, but its window opens on 1 January
+
+
+def test_a_ready_stage_starts_by_itself_when_its_window_opens(neaspec: str) -> None:
+    """Not the moment its predecessor completes (16 December), but at 09:00 on 1 January in Seoul, audited."""
+    kickoff_done()
+    assert state_of("annotated-outline") is StageState.PLANNED
+    assert open_windows("2025-01-01 08:59") == []
+    assert open_windows("2025-01-01 09:00") == ["annotated-outline"]
+    assert open_windows("2025-01-01 09:01") == []
+    with read_session() as s:
+        outline = get_stage(s, get_process(s, P), "annotated-outline")
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "stage.start")).all()[-1]
+    assert outline.state is StageState.ACTIVE and outline.started_at == seoul("2025-01-01 09:00")
+    assert (entry.stage_key, entry.actor) == ("annotated-outline", lifecycle.OPENED_BY)
+
+
+def test_the_secretariat_may_start_a_ready_stage_before_its_window(neaspec: str) -> None:
+    kickoff_done()
+    start("annotated-outline", "2024-12-20 09:00")  # its predecessors are done: no override needed
+    assert state_of("annotated-outline") is StageState.ACTIVE and open_windows("2025-01-01 09:00") == []
 
 
 def test_responses_gate_says_who_is_missing(neaspec: str) -> None:
@@ -123,7 +150,7 @@ def test_responses_gate_says_who_is_missing(neaspec: str) -> None:
         advance("outline-feedback", "2025-04-01 00:00")
     result = advance("outline-feedback", "2025-04-01 00:00", GateInputs(proceed_reason="Consultations as agreed"))
     assert result.stage.proceed_reason == "Consultations as agreed"
-    assert result.started == ["consultations"]
+    assert result.started == [] and open_windows("2025-04-01 09:00") == ["consultations"]
 
 
 def test_all_responses_open_the_gate(neaspec: str) -> None:
@@ -139,6 +166,7 @@ def test_all_responses_open_the_gate(neaspec: str) -> None:
 
 def test_manual_gate_needs_a_secretariat_approver_and_a_note(neaspec: str) -> None:
     kickoff_done()
+    open_windows("2025-01-01 09:00")
     before = fingerprint()
     with pytest.raises(TransitionRefused, match="needs approval by a member of the secretariat"):
         advance("annotated-outline", "2025-02-28 10:00")

@@ -55,6 +55,7 @@ def march(neaspec: str) -> str:
         seoul("2024-12-16 10:00"),
         lambda s, at: lifecycle.advance_stage(s, NEASPEC, "som27-kickoff", actor=ACTOR, now=at),
     )
+    change(seoul("2025-01-01 09:00"), lambda s, at: lifecycle.open_ready_stages(s, NEASPEC, now=at))
     change(
         seoul("2025-03-03 10:00"),
         lambda s, at: lifecycle.advance_stage(

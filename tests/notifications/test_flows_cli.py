@@ -14,6 +14,7 @@ from config.settings import reset_settings
 from consultrack.cli import app, common
 from flows import reminders, stages
 from flows.engine import run
+from models import lifecycle
 from models.db import session_scope
 from models.enums import ReminderStatus
 from models.errors import Conflict
@@ -41,6 +42,8 @@ def to_march() -> None:
     record_held(P, "som27-egm", seoul("2024-12-16 08:00"))
     with clock.frozen(seoul("2024-12-16 10:00")):
         run(stages.advance_stage, process_key=P, stage_key="som27-kickoff", actor=ACTOR)
+    with session_scope() as session:  # the sweep's part: annotated-outline opens with its window
+        lifecycle.open_ready_stages(session, P, now=seoul("2025-01-01 09:00"))
     with clock.frozen(seoul("2025-03-03 10:00")):
         run(
             stages.advance_stage, process_key=P, stage_key="annotated-outline", actor=ACTOR, approver=ACTOR, note="done"

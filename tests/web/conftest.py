@@ -57,6 +57,7 @@ def march(neaspec: str) -> str:
             seoul("2024-12-16 10:00"),
             lambda s, now: lifecycle.advance_stage(s, PROCESS, "som27-kickoff", actor=ACTOR, now=now),
         ),
+        (seoul("2025-01-01 09:00"), lambda s, now: lifecycle.open_ready_stages(s, PROCESS, now=now)),
         (
             seoul("2025-03-03 10:00"),
             lambda s, now: lifecycle.advance_stage(

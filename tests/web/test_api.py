@@ -109,19 +109,19 @@ def test_operations_and_refusals(api: Any, tokens: dict[str, str], prefect_serve
     bad_date = api.post(f"{BASE}/responses", json={"member_state": "JP", "received_on": "20/03/2025"}, headers=admin)
     assert bad_date.status_code == 422 and bad_date.json()["code"] == "invalid-input"
     done = api.post(f"{BASE}/advance", json={}, headers=admin)
-    assert done.status_code == 200 and done.json()["started"] == ["consultations"]
+    assert done.status_code == 200 and done.json()["started"] == []  # consultations opens with its window
     twice = api.post(f"{BASE}/advance", json={}, headers=admin)
     assert twice.status_code == 409 and "already advanced" in twice.json()["error"]
     assert twice.json()["code"] == "conflict"
     detail = api.get(f"/api/processes/{PROCESS}", headers=admin).json()
-    assert {s["key"]: s["state"] for s in detail["stages"]}["consultations"] == "active"
+    assert {s["key"]: s["state"] for s in detail["stages"]}["consultations"] == "planned"
     audit = api.get("/api/audit", params={"stage": "outline-feedback", "action": "stage."}, headers=admin).json()
     assert [e["actor"] for e in audit] == [ADMIN, ADMIN]
-    # Advanced in error: undone the same day by the same admin, consultations planned again, then a response withdrawn.
+    # Advanced in error: undone the same day by the same admin, then a response withdrawn.
     no_reason = api.post(f"{BASE}/advance/undo", json={"reason": " "}, headers=admin)
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]
     undone = api.post(f"{BASE}/advance/undo", json={"reason": "Advanced by mistake"}, headers=admin)
-    assert undone.status_code == 200 and undone.json()["put_back"] == ["consultations"], undone.text
+    assert undone.status_code == 200 and undone.json()["put_back"] == [], undone.text
     body = {"member_state": "JP", "reason": "Wrong file"}
     withdrawn = api.post(f"{BASE}/responses/withdraw", json=body, headers=admin)
     assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn"], withdrawn.text

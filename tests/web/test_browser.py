@@ -68,9 +68,9 @@ def test_refused_then_record_responses_then_advance(page: Any) -> None:
     assert "The gate is met" in page.locator("section[aria-labelledby=gate-h]").inner_text()
 
     page.click("form[action$='/advance'] button[type=submit]")
-    assert "outline-feedback completed; started consultations" in page.locator(".notice-ok").inner_text()
+    assert "outline-feedback completed." in page.locator(".notice-ok").inner_text()
     assert stage_state("outline-feedback") is StageState.COMPLETED
-    assert stage_state("consultations") is StageState.ACTIVE
+    assert stage_state("consultations") is StageState.PLANNED  # ready: it opens with its window on 1 April
 
 
 def test_reschedule_with_preview(page: Any) -> None:
@@ -177,7 +177,7 @@ def test_two_browsers_advance_the_same_stage_at_once(browser: Any, live_server: 
     assert sum("outline-feedback completed" in o for o in outcomes) == 1, outcomes
     assert sum("was already advanced" in o for o in outcomes) == 1, outcomes
     assert audit_count("stage.advance", "outline-feedback") == 1
-    assert audit_count("stage.start", "consultations") == 1
+    assert audit_count("stage.start", "consultations") == 0  # ready, opening with its window
     for tab in pages:
         tab.context.close()
 
