@@ -57,7 +57,7 @@ def describe_gate(stage: Stage) -> str:
         quorum = stage.gate_rule.quorum
         return f"responses from {quorum} member States" if quorum else "responses from all member States"
     if stage.gate_kind is GateKind.MEETING_HELD:
-        return f"meeting held ({stage.gate_rule.meeting})"
+        return stage.gate_rule.label or "its meeting recorded held"
     return f"decision: {stage.gate_rule.label or 'recorded'}"
 
 

@@ -1,5 +1,6 @@
 """Working days and local sending times: a reminder goes out at a morning hour on a working day of the
-recipient's country, and a day that is a weekend or public holiday there moves earlier, never later."""
+recipient's country. A reminder before a deadline that falls on a weekend or public holiday there moves earlier
+(never past the deadline); an overdue one moves later, so its repeats keep their spacing (planner.py)."""
 
 from __future__ import annotations
 
