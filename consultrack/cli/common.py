@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from config.settings import get_settings
 from models.errors import ConsultrackError
 from models.limits import ANY_PROCESS
 from models.text import check_plain
+
+if TYPE_CHECKING:
+    from flows.operations import Operation
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -92,3 +95,22 @@ def require_database() -> None:
     settings = get_settings()
     if settings.database_url is None and not (settings.data_dir / "consultrack.db").exists():
         fail(f"no data in {Path(settings.data_dir).resolve()}: run 'consultrack init' (or 'consultrack demo') first")
+
+
+def process_key_of(process: str | None, *, changes: bool = True) -> str:
+    """The process a command is about (`--process`, or the only one); for a change, Prefect starts meanwhile."""
+    require_database()
+    if changes:
+        start_prefect_early()
+    from models.db import read_session
+    from models.queries import only_process
+
+    with read_session() as session:
+        return only_process(session, process).key
+
+
+def run_change(operation: Operation, **kwargs: Any) -> Any:
+    """Run an operation's flow here, or through the service's API when a token is held (consultrack/client.py)."""
+    from consultrack.client import run_operation
+
+    return run_operation(operation, **kwargs)

@@ -3,8 +3,8 @@ meeting group of consultrack/cli/meeting.py."""
 
 from __future__ import annotations
 
-from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, fail
-from consultrack.cli.meeting import _process_key, _run, meeting_app
+from consultrack.cli.common import ActorOpt, ProcessOpt, actor_name, console, fail, process_key_of, run_change
+from consultrack.cli.meeting import meeting_app
 
 
 @meeting_app.command("invite")
@@ -15,7 +15,7 @@ def meeting_invite(meeting: str, process: ProcessOpt = None, actor: ActorOpt = N
     from models.errors import InvalidInput
 
     try:
-        result = _run(INVITE, process_key=_process_key(process), meeting_key=meeting, actor=actor_name(actor))
+        result = run_change(INVITE, process_key=process_key_of(process), meeting_key=meeting, actor=actor_name(actor))
     except InvalidInput as exc:
         fail(exc.message, 2)
     if result["invited"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import time
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.table import Table
@@ -19,13 +19,11 @@ from consultrack.cli.common import (
     console,
     fail,
     parse_date,
+    process_key_of,
     require_database,
-    start_prefect_early,
+    run_change,
 )
 from models.errors import InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from flows.operations import Operation
 
 meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: add, edit, move, cancel, record held, list.")
 P = ParamSpec("P")
@@ -63,23 +61,6 @@ def bad_input_exits_2(command: Callable[P, R]) -> Callable[P, R]:
             fail(exc.message, 2)
 
     return wrapper
-
-
-def _process_key(process: str | None, *, changes: bool = True) -> str:
-    require_database()
-    if changes:
-        start_prefect_early()
-    from models.db import read_session
-    from models.queries import only_process
-
-    with read_session() as session:
-        return only_process(session, process).key
-
-
-def _run(operation: Operation, **kwargs: Any) -> Any:
-    from consultrack.client import run_operation
-
-    return run_operation(operation, **kwargs)
 
 
 def _time(value: str | None, what: str) -> time | None:
@@ -125,9 +106,9 @@ def add(
     """Add a meeting (key: lower-case, e.g. som-28); it belongs to the stage whose window holds its date."""
     from flows.operations import ADD_MEETING
 
-    result = _run(
+    result = run_change(
         ADD_MEETING,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         meeting_key=meeting,
         actor=actor_name(actor),
         date=parse_date(date_, "--date"),
@@ -169,9 +150,9 @@ def edit(
     """Change a meeting's details (not its date: `meeting move`). An empty value ("") clears a link."""
     from flows.operations import EDIT_MEETING
 
-    result = _run(
+    result = run_change(
         EDIT_MEETING,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         meeting_key=meeting,
         actor=actor_name(actor),
         title=title,
@@ -210,7 +191,7 @@ def move(
     from models.meetings import find_meeting, moved_when
     from models.queries import get_process
 
-    process_key = _process_key(process)
+    process_key = process_key_of(process)
     with read_session() as session:
         found = find_meeting(session, get_process(session, process_key), meeting)
         when = moved_when(
@@ -222,7 +203,7 @@ def move(
             timezone=zone,
             all_day=all_day,
         )
-    result = _run(
+    result = run_change(
         MOVE_MEETING,
         process_key=process_key,
         meeting_key=meeting,
@@ -263,9 +244,9 @@ def meeting_attendance(
     """Record who registered for, attended or sent apologies to a meeting, before or after it."""
     from flows.operations import MEETING_ATTENDANCE
 
-    result = _run(
+    result = run_change(
         MEETING_ATTENDANCE,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         meeting_key=meeting,
         actor=actor_name(actor),
         attendance=_attendance(attendance, "attendance"),
@@ -293,9 +274,9 @@ def meeting_held(
     from flows.operations import MEETING_HELD
 
     states = _attendance(attendance or [], "--attendance")
-    result = _run(
+    result = run_change(
         MEETING_HELD,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         meeting_key=meeting,
         actor=actor_name(actor),
         held_on=parse_date(on, "--on"),
@@ -313,9 +294,9 @@ def meeting_cancel(
     """Cancel a meeting; calendars mark it cancelled."""
     from flows.operations import CANCEL_MEETING
 
-    result = _run(
+    result = run_change(
         CANCEL_MEETING,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         meeting_key=meeting,
         actor=actor_name(actor),
         reason=reason,

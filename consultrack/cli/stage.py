@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -15,12 +15,9 @@ from consultrack.cli.common import (
     console,
     fail,
     parse_date,
-    require_database,
-    start_prefect_early,
+    process_key_of,
+    run_change,
 )
-
-if TYPE_CHECKING:
-    from flows.operations import Operation
 
 stage_app = typer.Typer(no_args_is_help=True, help="Start, advance, skip and reschedule stages.")
 response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
@@ -28,30 +25,13 @@ response_app = typer.Typer(no_args_is_help=True, help="Member-State responses.")
 OverrideOpt = Annotated[str | None, typer.Option("--override", help="Go ahead anyway; the reason is audited.")]
 
 
-def _process_key(process: str | None, *, changes: bool = True) -> str:
-    require_database()
-    if changes:
-        start_prefect_early()
-    from models.db import read_session
-    from models.queries import only_process
-
-    with read_session() as session:
-        return only_process(session, process).key
-
-
-def _run(operation: Operation, **kwargs: Any) -> Any:
-    from consultrack.client import run_operation
-
-    return run_operation(operation, **kwargs)
-
-
 @stage_app.command("start")
 def start(stage: str, process: ProcessOpt = None, override: OverrideOpt = None, actor: ActorOpt = None) -> None:
     """Start a planned stage (refused while its predecessors are open, unless overridden)."""
     from flows.operations import START
 
-    result = _run(
-        START, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), override_reason=override
+    result = run_change(
+        START, process_key=process_key_of(process), stage_key=stage, actor=actor_name(actor), override_reason=override
     )
     console.print(f"{result['stage']} is now {result['state']}")
 
@@ -71,9 +51,9 @@ def advance(
     """Complete an active stage whose gate is met, and start the stages it unblocks."""
     from flows.operations import ADVANCE
 
-    result = _run(
+    result = run_change(
         ADVANCE,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         stage_key=stage,
         actor=actor_name(actor),
         approver=approver,
@@ -99,7 +79,9 @@ def skip(
     """Skip a planned or active stage."""
     from flows.operations import SKIP
 
-    result = _run(SKIP, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), reason=reason)
+    result = run_change(
+        SKIP, process_key=process_key_of(process), stage_key=stage, actor=actor_name(actor), reason=reason
+    )
     console.print(f"{result['stage']} is now {result['state']}")
 
 
@@ -129,7 +111,7 @@ def reschedule(
     from consultrack.reschedule_preview import reschedule_preview
     from models.errors import InvalidInput
 
-    key = _process_key(process, changes=apply)
+    key = process_key_of(process, changes=apply)
     new_start, new_end, new_due = parse_date(start, "--start"), parse_date(end, "--end"), parse_date(due, "--due")
     moves, keeps = tuple(move_meeting or ()), tuple(keep_meeting or ())
     try:
@@ -200,7 +182,7 @@ def reschedule(
         fail("--reason is required with --apply", 2)
     from flows.operations import RESCHEDULE
 
-    result = _run(
+    result = run_change(
         RESCHEDULE,
         process_key=key,
         stage_key=stage,
@@ -232,14 +214,14 @@ def response_record(
     from models.db import read_session
     from models.queries import get_process
 
-    key = _process_key(process)
+    key = process_key_of(process)
     day = parse_date(received, "--received")
     if day is None:
         with read_session() as session:
             day = clock.today(get_process(session, key).timezone)
     from flows.operations import RECORD_RESPONSE
 
-    result = _run(
+    result = run_change(
         RECORD_RESPONSE,
         process_key=key,
         stage_key=stage,
@@ -268,9 +250,9 @@ def response_correct(
     from flows.operations import CORRECT_RESPONSE
 
     day = parse_date(received, "--received")
-    result = _run(
+    result = run_change(
         CORRECT_RESPONSE,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         stage_key=stage,
         member_state=member_state,
         actor=actor_name(actor),
@@ -296,9 +278,9 @@ def response_withdraw(
     """Withdraw a recorded response (kept in the history): the State owes the stage again and is reminded."""
     from flows.operations import WITHDRAW_RESPONSE
 
-    result = _run(
+    result = run_change(
         WITHDRAW_RESPONSE,
-        process_key=_process_key(process),
+        process_key=process_key_of(process),
         stage_key=stage,
         member_state=member_state,
         actor=actor_name(actor),
@@ -317,8 +299,8 @@ def undo_advance(
     """Undo today's advance of a stage (only by whoever made it, while the stages it started are untouched)."""
     from flows.operations import UNDO_ADVANCE
 
-    result = _run(
-        UNDO_ADVANCE, process_key=_process_key(process), stage_key=stage, actor=actor_name(actor), reason=reason
+    result = run_change(
+        UNDO_ADVANCE, process_key=process_key_of(process), stage_key=stage, actor=actor_name(actor), reason=reason
     )
     console.print(f"{result['stage']} is active again")
     for key in result["put_back"]:
