@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.cli_writes [--runs 3] [--idle 600]
 
-Builds the demo (NEASPEC 2026-2030 replayed to 20 March 2025) in a throwaway directory with no Prefect server kept
+Builds the demo (NEASPEC 2026-2030 replayed to 20 March 2025; the clock then stands on 1 April) in a throwaway directory with no Prefect server kept
 afterwards, then prints side by side: a bare `python -c "import prefect"` and `python -c "import sqlmodel"` (median
 of --runs), five changes in a row from fresh `consultrack` processes (record a response, advance, reschedule, a
-meeting held, and a `remind run` that sends what they made due: the first starts the Prefect server kept for the
+meeting change (attendance at the April NFP meeting: on 1 April no meeting can be recorded held, SOM-27 already
+is), and a `remind run` that sends what they made due: the first starts the Prefect server kept for the
 data directory, the others reuse it), and `remind run` with nothing due (median of --runs). Then the ratios
 against issue 15's goals: the first change at most 4x the bare Prefect import, the median of the second to fifth
 at most 2x, `remind run` with nothing due at most 1.5x the bare SQLModel import. `--idle 0` measures the same
@@ -27,19 +28,21 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = "2025-03-20T09:00:00+09:00"
+NOW = "2025-04-01T09:30:00+09:00"
+"""After the consultations window opened (1 April), so the advance starts the next stage at once."""
 CONSULTRACK = [sys.executable, "-m", "consultrack"]
 ACTOR = ["--actor", "bench@example.org"]
-SETUP = [["response", "record", "outline-feedback", member, "--channel", "e-mail", *ACTOR] for member in ("MN", "KP")]
-"""Untimed, with the demo: all but one member State have answered, so recording the last one lets the stage advance."""
+SETUP = [["response", "record", "outline-feedback", member, "--channel", "e-mail", *ACTOR] for member in ("JP", "MN")]
+"""Untimed, after the demo (replayed to 20 March): all but one member State have answered, so recording the last
+one lets the stage advance."""
 WRITES = [
-    ("record a response", ["response", "record", "outline-feedback", "JP", "--channel", "e-mail", *ACTOR]),
+    ("record a response", ["response", "record", "outline-feedback", "KP", "--channel", "e-mail", *ACTOR]),
     ("advance", ["stage", "advance", "outline-feedback", *ACTOR]),
     (
         "reschedule",
         ["stage", "reschedule", "consultations", "--end", "2025-05-30", "--apply", "--reason", "bench", *ACTOR],
     ),
-    ("meeting held", ["meeting", "held", "som27-egm", *ACTOR]),
+    ("meeting attendance", ["meeting", "attendance", "nfp-2025-04", "JP=registered", *ACTOR]),
     ("remind run, sending", ["remind", "run"]),
 ]
 """The fifth change sends what the advance and the reschedule made due (the new stage's notices): `timed` checks
