@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.cli_writes [--runs 3] [--idle 600]
 
-Builds the demo (NEASPEC 2026-2030 replayed to 20 March 2025; the clock then stands on 1 April) in a throwaway directory with no Prefect server kept
-afterwards, then prints side by side: a bare `python -c "import prefect"` and `python -c "import sqlmodel"` (median
+Builds the demo (NEASPEC 2026-2030 replayed to 20 March 2025; the clock then stands on 1 April) in a throwaway
+directory with no Prefect server kept afterwards, then prints side by side: a bare `python -c "import prefect"` and `python -c "import sqlmodel"` (median
 of --runs), five changes in a row from fresh `consultrack` processes (record a response, advance, reschedule, a
 meeting change (attendance at the April NFP meeting: on 1 April no meeting can be recorded held, SOM-27 already
 is), and a `remind run` that sends what they made due: the first starts the Prefect server kept for the
