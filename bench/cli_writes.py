@@ -3,14 +3,15 @@
     .venv/bin/python -m bench.cli_writes [--runs 3] [--idle 600]
 
 Builds the demo (NEASPEC 2026-2030 replayed to 20 March 2025; the clock then stands on 1 April) in a throwaway
-directory with no Prefect server kept afterwards, then prints side by side: a bare `python -c "import prefect"` and `python -c "import sqlmodel"` (median
-of --runs), five changes in a row from fresh `consultrack` processes (record a response, advance, reschedule, a
-meeting change (attendance at the April NFP meeting: on 1 April no meeting can be recorded held, SOM-27 already
-is), and a `remind run` that sends what they made due: the first starts the Prefect server kept for the
-data directory, the others reuse it), and `remind run` with nothing due (median of --runs). Then the ratios
-against issue 15's goals: the first change at most 4x the bare Prefect import, the median of the second to fifth
-at most 2x, `remind run` with nothing due at most 1.5x the bare SQLModel import. `--idle 0` measures the same
-changes as before issue 15 (each starts its own temporary server). The kept server is stopped at the end.
+directory with no Prefect server kept afterwards, then prints side by side: a bare `python -c "import prefect"`
+and `python -c "import sqlmodel"` (median of --runs), five changes in a row from fresh `consultrack` processes
+(record a response, advance, reschedule, a meeting change: attendance at the April NFP meeting, since on 1 April
+no meeting can be recorded held and SOM-27 already is; and a `remind run` that sends what they made due): the
+first starts the Prefect server kept for the data directory, the others reuse it; and `remind run` with nothing
+due (median of --runs). Then the ratios against issue 15's goals: the first change at most 4x the bare Prefect
+import, the median of the second to fifth at most 2x, `remind run` with nothing due at most 1.5x the bare
+SQLModel import. `--idle 0` measures the same changes as before issue 15 (each starts its own temporary server).
+The kept server is stopped at the end.
 """
 
 from __future__ import annotations
