@@ -131,7 +131,7 @@ async def record_response(
     stage_key: str,
     member_state: str,
     actor: str,
-    received_on: date,
+    received_on: date | None = None,
     channel: str = "e-mail",
     note: str = "",
     link: str | None = None,

@@ -314,13 +314,15 @@ def record_response(
     stage_key: str,
     member_state: str,
     *,
-    received_on: date,
+    received_on: date | None = None,
     actor: str,
     now: datetime,
     channel: str = "e-mail",
     note: str = "",
     link: str | None = None,
 ) -> Response:
+    """`received_on` defaults to today in the process's zone by the business clock of whoever records it (the
+    service's, when a CLI command goes through it)."""
     _plain(channel, "the channel", multiline=False)
     _plain(note, "the note")
     _plain(link, "the link", multiline=False)
@@ -331,6 +333,8 @@ def record_response(
         raise InvalidInput(f"stage {stage.key} asks nothing of member States")
     if stage.state in (StageState.PLANNED, StageState.SKIPPED):
         raise TransitionRefused(f"stage {stage.key} is {stage.state.value}: it takes no responses")
+    if received_on is None:
+        received_on = now.astimezone(ZoneInfo(process.timezone)).date()
     _check_received_on(process, session, received_on, now)
     if link is not None and link.strip() and not link.strip().lower().startswith(("https://", "http://")):
         raise InvalidInput("a link must be an http(s) address")

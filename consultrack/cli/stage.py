@@ -210,16 +210,10 @@ def response_record(
     actor: ActorOpt = None,
 ) -> None:
     """Record a member State's response to a stage."""
-    from config import clock
-    from models.db import read_session
-    from models.queries import get_process
+    from flows.operations import RECORD_RESPONSE
 
     key = process_key_of(process)
-    day = parse_date(received, "--received")
-    if day is None:
-        with read_session() as session:
-            day = clock.today(get_process(session, key).timezone)
-    from flows.operations import RECORD_RESPONSE
+    day = parse_date(received, "--received")  # None: today where it is recorded (the service's clock, via the API)
 
     result = run_change(
         RECORD_RESPONSE,

@@ -313,10 +313,7 @@ async def reschedule(
 async def record_response(
     process_key: PathKey, stage_key: PathKey, body: ResponseIn, account: Admin, request: Request
 ) -> ResponseRecordedOut:
-    values = _texts(body, "member_state", "channel")
-    if values["received_on"] is None:
-        with read_session() as session:
-            values["received_on"] = clock.today(get_process(session, process_key).timezone)
+    values = _texts(body, "member_state", "channel")  # received_on None: today by this service's clock
     values["note"] = values["note"] or ""
     return ResponseRecordedOut.model_validate(
         await perform(

@@ -103,10 +103,14 @@ def test_serve(service: dict[str, Any], data_dir: Path) -> None:
     printed = service["log"].read_text()
     assert f"dashboard  {url}/" in printed and f"API docs   {url}/docs" in printed
 
-    # The CLI sends its change through the service: the audit names the token's account, not --actor.
+    # The CLI sends its change through the service: the audit names the token's account, not --actor. It runs as
+    # from another terminal, without the demo's CONSULTRACK_NOW: the date received is the service's today.
     started = time.perf_counter()
-    done = cli(service, "response", "record", "outline-feedback", "JP", "--actor", "local-user")
+    elsewhere = {k: v for k, v in service["env"].items() if k != "CONSULTRACK_NOW"}
+    args = [*CONSULTRACK, "response", "record", "outline-feedback", "JP", "--actor", "local-user"]
+    done = subprocess.run(args, env=elsewhere, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert f"({clock.today('Asia/Seoul').isoformat()})" in done.stdout  # the business clock of the service
     assert time.perf_counter() - started < 8, "no Prefect start-up in the CLI process"
     refused = cli(service, "stage", "advance", "outline-feedback")
     assert refused.returncode != 0 and "waiting for responses from" in refused.stderr
