@@ -27,7 +27,8 @@ def _local(moment: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 
 
 def _day(value: date | None, fmt: str = "%d %b %Y") -> str:
-    return value.strftime(fmt) if value else ""
+    """The year in four digits whatever the platform (a stored year 1 reads 0001, so it can be found and fixed)."""
+    return value.strftime(fmt.replace("%Y", f"{value.year:04d}")) if value else ""
 
 
 templates.env.filters["local"] = _local

@@ -97,13 +97,18 @@ def test_reschedule_with_preview(page: Any) -> None:
         assert get_stage(session, process, "consultations").start_date.isoformat() == "2025-04-16"
 
 
-def test_wrong_date_format_is_one_clear_message(page: Any) -> None:
+def test_a_date_is_picked_natively_and_a_wrong_one_is_one_clear_message(page: Any) -> None:
+    """Dates are native date inputs (no JavaScript, no format to guess); a date the rules refuse is one message."""
     login(page)
     page.goto(STAGE_URL)
     form = page.locator("form#respond")
-    form.locator("input[name=received_on]").fill("20/03/2025")
+    received = form.locator("input[name=received_on]")
+    assert received.get_attribute("type") == "date" and received.input_value() == "2025-03-20"  # today, filled in
+    assert page.locator("form[action$='/reschedule'] input[name=end]").get_attribute("type") == "date"
+    received.fill("2025-03-27")
+    form.locator("select[name=member_state]").select_option("JP")
     form.locator("button[type=submit]").click()
-    assert "is not a date; use YYYY-MM-DD" in page.locator("#error").inner_text()
+    assert "is in the future" in page.locator("#error").inner_text()
     assert audit_count("response.record", "outline-feedback") == 3
 
 
