@@ -72,3 +72,32 @@ def test_a_meeting_gated_stage_shows_attendance_not_waiting_responses(client: An
     assert page.count("not recorded") == 5
     feedback = client.get(f"/p/{PROCESS}/stages/outline-feedback").text  # a responses stage is as before
     assert "Responses from member States" in feedback and "Attendance at" not in feedback
+
+
+def test_add_a_meeting_from_the_page(client: Any, prefect_server: None) -> None:
+    """The dashboard adds a meeting as the CLI does: bad input beside its field with nothing written, then the
+    meeting, in the stage whose window holds its date."""
+    token = sign_in(client, ADMIN, ADMIN_PASSWORD)
+    assert 'id="add-new"' in client.get(PAGE).text
+    form = {
+        "csrf_token": token,
+        "key": "nfp-2025-10",
+        "title": "Final meeting of the National Focal Points",
+        "kind": "nfp_meeting",
+        "date": "2025-10-02",
+        "start": "15:00",
+        "end": "14:00",
+        "timezone": "Asia/Seoul",
+        "attendees": ["member_states", "secretariat"],
+    }
+    stored = fingerprint()
+    bad = client.post(PAGE, data=form)
+    assert bad.status_code == 422 and 'aria-describedby="err-new-add-end"' in bad.text
+    assert 'value="Final meeting of the National Focal Points"' in bad.text  # the form as it was typed
+    assert fingerprint() == stored
+    added = client.post(PAGE, data={**form, "end": "18:00"}, follow_redirects=True)
+    assert added.status_code == 200, added.text
+    assert "\u201cFinal meeting of the National Focal Points\u201d added" in added.text
+    card = added.text.split('id="m-nfp-2025-10"')[1].split("</section>")[0]
+    assert "National Focal Points meeting on the final draft</a>" in card  # the stage whose window holds 2 October
+    assert "2 October 2025, 15:00-18:00 (Asia/Seoul)" in card

@@ -20,6 +20,7 @@ from consultrack.web.operations import perform
 from consultrack.web.rendering import render, see_other
 from consultrack.web.security import CSRF_FIELD, AdminPost, SignedIn, flash
 from flows.operations import (
+    ADD_MEETING,
     CANCEL_MEETING,
     EDIT_MEETING,
     INVITE,
@@ -214,6 +215,72 @@ FORMS = {
     "invite": _invite_args,
     "attendance": _attendance_args,
 }
+
+
+def _add_args(form: FormData, process_key: str) -> dict[str, Any]:
+    """A new meeting as the form gives it, checked by the rules' own checks before any flow runs."""
+    key = _text(form, "key", "key")
+    if key is None:
+        raise MeetingInputError("key", "key: a short name for the meeting is required, e.g. nfp-2025-10")
+    all_day = form.get("all_day") == "yes"
+    when = check_when(
+        _day(form, "date", "date"),
+        _day(form, "end_date", "end date"),
+        None if all_day else _time(form, "start", "start time"),
+        None if all_day else _time(form, "end", "end time"),
+        _text(form, "timezone", "zone"),
+    )
+    fields = MeetingFields(
+        title=_text(form, "title", "title") or "",
+        kind=_text(form, "kind", "kind") or MeetingKind.CONSULTATION.value,
+        location=_text(form, "location", "place", multiline=True) or "",
+        virtual=form.get("virtual") == "yes",
+        online_link=_text(form, "online_link", "online link") or "",
+        dial_in=None,
+        agenda_link=None,
+        documents_link=None,
+        attendees=[str(v) for v in form.getlist("attendees")],
+    )
+    check_fields(fields)
+    with read_session() as session:
+        place_in_stage(stages_of(session, get_process(session, process_key)), when, None, None)
+    return {
+        "meeting_key": key,
+        "date": when.day,
+        "end_date": when.end_day,
+        "start": when.start_time,
+        "end": when.end_time,
+        "timezone": when.timezone,
+        "title": fields.title,
+        "kind": fields.kind,
+        "location": fields.location,
+        "virtual": fields.virtual,
+        "online_link": fields.online_link or None,
+        "attendees": fields.attendees,
+        "tentative": form.get("tentative") == "yes",
+    }
+
+
+@router.post("/p/{process_key}/meetings", response_class=HTMLResponse)
+async def add_meeting(request: Request, process_key: str, account: AdminPost) -> Response:
+    form = await request.form()
+    try:
+        args = _add_args(form, process_key)
+        result = await perform(request.app, ADD_MEETING, process_key=process_key, actor=account.username, **args)
+    except ConsultrackError as exc:
+        if isinstance(exc, NotFound) and "meeting" not in exc.message:
+            raise
+        context = _context(process_key)
+        context.update(
+            values={k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)},
+            chosen=[str(v) for v in form.getlist("attendees")],
+            failed=("new", "add"),
+            error=exc.message,
+            error_field=exc.field if isinstance(exc, MeetingInputError) else None,
+        )
+        return render(request, "meetings.html", context, exc.http_status)
+    flash(request, "ok", f"\u201c{result['title']}\u201d added: {result['when']}.")
+    return see_other(f"/p/{quote(process_key)}/meetings#m-{quote(result['meeting'])}")
 
 
 @router.post("/p/{process_key}/meetings/{meeting_key}/{action}", response_class=HTMLResponse)
