@@ -212,15 +212,16 @@ def reminder_context(
     today = now.astimezone(ZoneInfo(process.timezone)).date()
     days_left = stage.days_left(today)
     owner = OWNER_OF_ROLE[person.role]
+    deadline_process, deadline_local = deadline_text(deadline, process.timezone), deadline_text(deadline, zone)
     ctx: dict[str, Any] = {
         "process": {"short_name": process.short_name, "title": process.title, "timezone": process.timezone},
         "stage": {"key": stage.key, "name": stage.name, "activity": stage.activity},
         "recipient": {"name": person.name, "email": person.email},
         "member_state": state.in_text if state else None,
         "due_date": stage.due_date,
-        "deadline_process": deadline_text(deadline, process.timezone),
-        "deadline_local": deadline_text(deadline, zone),
-        "zone_differs": deadline_text(deadline, zone) != deadline_text(deadline, process.timezone),
+        "deadline_process": deadline_process,
+        "deadline_local": deadline_local,
+        "zone_differs": deadline_local != deadline_process,
         "owner": owner.value,
         "action": main_action(owner, state, stage, process),
         "zone": zone,

@@ -35,6 +35,7 @@ from models.errors import ConsultrackError, InvalidInput, NotFound
 from models.meetings import (
     MeetingFields,
     MeetingInputError,
+    When,
     attendance_of,
     check_attendance,
     check_fields,
@@ -120,13 +121,35 @@ def _day(form: FormData, name: str, what: str) -> Any:
         raise MeetingInputError(name, exc.message) from None
 
 
-def _move_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
+def _form_when(form: FormData) -> When:
+    """The days, times and zone a move or add form gives, checked as the rules check them."""
     all_day = form.get("all_day") == "yes"
     start = None if all_day else _time(form, "start", "start time")
     end = None if all_day else _time(form, "end", "end time")
-    when = check_when(
+    return check_when(
         _day(form, "date", "date"), _day(form, "end_date", "end date"), start, end, _text(form, "timezone", "zone")
     )
+
+
+def _form_fields(form: FormData) -> MeetingFields:
+    """A meeting's details as an edit or add form gives them (an empty link is ""), checked as the rules do."""
+    fields = MeetingFields(
+        title=_text(form, "title", "title") or "",
+        kind=_text(form, "kind", "kind") or MeetingKind.CONSULTATION.value,
+        location=_text(form, "location", "place", multiline=True) or "",
+        virtual=form.get("virtual") == "yes",
+        online_link=_text(form, "online_link", "online link") or "",
+        dial_in=_text(form, "dial_in", "dial-in", multiline=True) or "",
+        agenda_link=_text(form, "agenda_link", "agenda link") or "",
+        documents_link=_text(form, "documents_link", "documents link") or "",
+        attendees=[str(v) for v in form.getlist("attendees")],
+    )
+    check_fields(fields)
+    return fields
+
+
+def _move_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
+    when = _form_when(form)
     with read_session() as session:
         process = get_process(session, process_key)
         meeting = find_meeting(session, process, meeting_key)
@@ -145,18 +168,7 @@ def _move_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, 
 
 
 def _edit_args(form: FormData, process_key: str, meeting_key: str) -> dict[str, Any]:
-    fields = MeetingFields(
-        title=_text(form, "title", "title") or "",
-        kind=_text(form, "kind", "kind") or MeetingKind.CONSULTATION.value,
-        location=_text(form, "location", "place", multiline=True) or "",
-        virtual=form.get("virtual") == "yes",
-        online_link=_text(form, "online_link", "online link") or "",
-        dial_in=_text(form, "dial_in", "dial-in", multiline=True) or "",
-        agenda_link=_text(form, "agenda_link", "agenda link") or "",
-        documents_link=_text(form, "documents_link", "documents link") or "",
-        attendees=[str(v) for v in form.getlist("attendees")],
-    )
-    check_fields(fields)
+    fields = _form_fields(form)
     with read_session() as session:
         meeting = find_meeting(session, get_process(session, process_key), meeting_key)
     given = {k: getattr(fields, k) for k in MeetingFields.__dataclass_fields__}
@@ -222,26 +234,8 @@ def _add_args(form: FormData, process_key: str) -> dict[str, Any]:
     key = _text(form, "key", "key")
     if key is None:
         raise MeetingInputError("key", "key: a short name for the meeting is required, e.g. nfp-2025-10")
-    all_day = form.get("all_day") == "yes"
-    when = check_when(
-        _day(form, "date", "date"),
-        _day(form, "end_date", "end date"),
-        None if all_day else _time(form, "start", "start time"),
-        None if all_day else _time(form, "end", "end time"),
-        _text(form, "timezone", "zone"),
-    )
-    fields = MeetingFields(
-        title=_text(form, "title", "title") or "",
-        kind=_text(form, "kind", "kind") or MeetingKind.CONSULTATION.value,
-        location=_text(form, "location", "place", multiline=True) or "",
-        virtual=form.get("virtual") == "yes",
-        online_link=_text(form, "online_link", "online link") or "",
-        dial_in=None,
-        agenda_link=None,
-        documents_link=None,
-        attendees=[str(v) for v in form.getlist("attendees")],
-    )
-    check_fields(fields)
+    when = _form_when(form)
+    fields = _form_fields(form)
     with read_session() as session:
         place_in_stage(stages_of(session, get_process(session, process_key)), when, None, None)
     return {
@@ -255,7 +249,7 @@ def _add_args(form: FormData, process_key: str) -> dict[str, Any]:
         "kind": fields.kind,
         "location": fields.location,
         "virtual": fields.virtual,
-        "online_link": fields.online_link or None,
+        "online_link": fields.online_link or None,  # the add form has no dial-in, agenda or documents link
         "attendees": fields.attendees,
         "tentative": form.get("tentative") == "yes",
     }
