@@ -13,9 +13,8 @@ from sqlmodel import select
 from config import clock
 from flows.engine import in_transaction
 from models.db import read_session
-from models.lifecycle import next_opening, opening_at, ready_stages
+from models.lifecycle import opening_at, ready_stages
 from models.process import Process
-from models.queries import get_process
 from notifications.reminders.digest import schedule_digests
 from notifications.reminders.planner import replan_all
 from notifications.reminders.sweep import sweep
@@ -28,17 +27,15 @@ async def open_windows() -> list[str]:
 
     now = clock.now()
     with read_session() as session:
-        if next_opening(session, now) is None:
-            return []
-        keys = [p.key for p in session.exec(select(Process)).all()]
+        due = [
+            process.key
+            for process in session.exec(select(Process)).all()
+            if any(opening_at(process, stage) <= now for stage in ready_stages(session, process))
+        ]
     opened: list[str] = []
-    for key in keys:
-        with read_session() as session:
-            process = get_process(session, key)
-            due = any(opening_at(process, s) <= now for s in ready_stages(session, process))
-        if due:
-            result = cast(dict[str, Any], await stages.open_stages(process_key=key))
-            opened += result["opened"]
+    for key in due:
+        result = cast(dict[str, Any], await stages.open_stages(process_key=key))
+        opened += result["opened"]
     return opened
 
 
